@@ -1,0 +1,384 @@
+//! Typing the fields of one block, and assembling blocks into final columns.
+//!
+//! Each block types each column on its own: the first present value picks the
+//! narrowest type (int, float, date, datetime, else categorical), and a later value
+//! that does not fit widens it (int → float, date → datetime, anything → categorical;
+//! the last re-reads the block's text). Blocks are then joined; a join that would need
+//! text a finished block no longer has (a numeric block meeting a categorical one)
+//! asks the caller to read again with that column forced categorical.
+
+use std::borrow::Cow;
+
+use arrow_array::{Date32Array, Int64Array, TimestampMicrosecondArray};
+use arrow_buffer::{NullBuffer, NullBufferBuilder, ScalarBuffer};
+
+use super::dict::{Dictionary, dictionary_array};
+use super::parse::{NaSet, parse_date, parse_datetime, parse_f64, parse_i64};
+use super::tokenize::{LocalError, unquote};
+use crate::error::Result;
+use crate::table::{ColumnData, ColumnType, float_array};
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// One column's values within one block.
+pub(crate) enum Part {
+    /// Every value missing (type still open).
+    Missing(usize),
+    Int(Vec<i64>, Option<NullBuffer>),
+    /// `NaN` = missing.
+    Float(Vec<f64>),
+    Date(Vec<i32>, Option<NullBuffer>),
+    Datetime(Vec<i64>, Option<NullBuffer>),
+    Str(Vec<u32>, Option<NullBuffer>, Dictionary),
+}
+
+impl Part {
+    pub fn kind(&self) -> Option<ColumnType> {
+        Some(match self {
+            Part::Missing(_) => return None,
+            Part::Int(..) => ColumnType::Int,
+            Part::Float(_) => ColumnType::Float,
+            Part::Date(..) => ColumnType::Date,
+            Part::Datetime(..) => ColumnType::Datetime,
+            Part::Str(..) => ColumnType::Categorical,
+        })
+    }
+}
+
+/// The join of two column types, or `None` when only text could hold both.
+pub(crate) fn join(a: ColumnType, b: ColumnType) -> Option<ColumnType> {
+    use ColumnType::*;
+    match (a, b) {
+        _ if a == b => Some(a),
+        (Int, Float) | (Float, Int) => Some(Float),
+        (Date, Datetime) | (Datetime, Date) => Some(Datetime),
+        _ => None,
+    }
+}
+
+/// The fields of one block, as the typing step sees them.
+pub(crate) struct BlockFields<'a> {
+    pub data: &'a [u8],
+    pub fields: &'a [(u32, u32)],
+    pub n_cols: usize,
+    pub n_rows: usize,
+    pub na: &'a NaSet,
+}
+
+impl<'a> BlockFields<'a> {
+    #[inline]
+    fn raw(&self, col: usize, row: usize) -> (usize, &'a [u8]) {
+        let (s, e) = self.fields[row * self.n_cols + col];
+        (s as usize, &self.data[s as usize..e as usize])
+    }
+
+    #[inline]
+    fn value(&self, col: usize, row: usize) -> Option<Cow<'a, [u8]>> {
+        let v = unquote(self.raw(col, row).1);
+        if self.na.is_na(&v) { None } else { Some(v) }
+    }
+}
+
+/// Type and collect column `col` of a block.
+pub(crate) fn parse_part(b: &BlockFields, col: usize, force_str: bool) -> Result<Part, LocalError> {
+    if force_str {
+        return parse_str(b, col);
+    }
+    let n = b.n_rows;
+    let mut r = 0;
+    let first = loop {
+        if r == n {
+            return Ok(Part::Missing(n));
+        }
+        if let Some(v) = b.value(col, r) {
+            break v;
+        }
+        r += 1;
+    };
+    if parse_i64(&first).is_some() {
+        parse_int(b, col, r)
+    } else if parse_f64(&first).is_some() {
+        parse_float(b, col, r, vec![f64::NAN; r])
+    } else if parse_date(&first).is_some() {
+        parse_dates(b, col, r)
+    } else if parse_datetime(&first).is_some() {
+        let mut nulls = NullBufferBuilder::new(n);
+        nulls.append_n_nulls(r);
+        parse_datetimes(b, col, r, vec![0; r], nulls)
+    } else {
+        parse_str(b, col)
+    }
+}
+
+fn parse_int(b: &BlockFields, col: usize, start: usize) -> Result<Part, LocalError> {
+    let n = b.n_rows;
+    let mut values = Vec::with_capacity(n);
+    values.resize(start, 0i64);
+    let mut nulls = NullBufferBuilder::new(n);
+    nulls.append_n_nulls(start);
+    for r in start..n {
+        match b.value(col, r) {
+            None => {
+                values.push(0);
+                nulls.append_null();
+            }
+            Some(v) => match parse_i64(&v) {
+                Some(x) => {
+                    values.push(x);
+                    nulls.append_non_null();
+                }
+                None if parse_f64(&v).is_some() => {
+                    let nulls = nulls.finish();
+                    let as_float = values
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &x)| match &nulls {
+                            Some(nb) if nb.is_null(i) => f64::NAN,
+                            _ => x as f64,
+                        })
+                        .collect();
+                    return parse_float(b, col, r, as_float);
+                }
+                None => return parse_str(b, col),
+            },
+        }
+    }
+    Ok(Part::Int(values, nulls.finish()))
+}
+
+fn parse_float(
+    b: &BlockFields,
+    col: usize,
+    start: usize,
+    mut values: Vec<f64>,
+) -> Result<Part, LocalError> {
+    values.reserve(b.n_rows - start);
+    for r in start..b.n_rows {
+        match b.value(col, r) {
+            None => values.push(f64::NAN),
+            Some(v) => match parse_f64(&v) {
+                Some(x) => values.push(x),
+                None => return parse_str(b, col),
+            },
+        }
+    }
+    Ok(Part::Float(values))
+}
+
+fn parse_dates(b: &BlockFields, col: usize, start: usize) -> Result<Part, LocalError> {
+    let n = b.n_rows;
+    let mut values = vec![0i32; start];
+    values.reserve(n - start);
+    let mut nulls = NullBufferBuilder::new(n);
+    nulls.append_n_nulls(start);
+    for r in start..n {
+        match b.value(col, r) {
+            None => {
+                values.push(0);
+                nulls.append_null();
+            }
+            Some(v) => match parse_date(&v) {
+                Some(d) => {
+                    values.push(d);
+                    nulls.append_non_null();
+                }
+                None if parse_datetime(&v).is_some() => {
+                    let micros = values.iter().map(|&d| d as i64 * MICROS_PER_DAY).collect();
+                    return parse_datetimes(b, col, r, micros, nulls);
+                }
+                None => return parse_str(b, col),
+            },
+        }
+    }
+    Ok(Part::Date(values, nulls.finish()))
+}
+
+fn parse_datetimes(
+    b: &BlockFields,
+    col: usize,
+    start: usize,
+    mut values: Vec<i64>,
+    mut nulls: NullBufferBuilder,
+) -> Result<Part, LocalError> {
+    for r in start..b.n_rows {
+        match b.value(col, r) {
+            None => {
+                values.push(0);
+                nulls.append_null();
+            }
+            Some(v) => match parse_datetime(&v) {
+                Some(t) => {
+                    values.push(t);
+                    nulls.append_non_null();
+                }
+                None => return parse_str(b, col),
+            },
+        }
+    }
+    Ok(Part::Datetime(values, nulls.finish()))
+}
+
+fn parse_str(b: &BlockFields, col: usize) -> Result<Part, LocalError> {
+    let n = b.n_rows;
+    let mut dict = Dictionary::default();
+    let mut codes = Vec::with_capacity(n);
+    let mut nulls = NullBufferBuilder::new(n);
+    for r in 0..n {
+        match b.value(col, r) {
+            None => {
+                codes.push(0);
+                nulls.append_null();
+            }
+            Some(v) => {
+                let s = std::str::from_utf8(&v).map_err(|e| LocalError {
+                    offset: b.raw(col, r).0,
+                    message: format!(
+                        "bytes that are not UTF-8 in field {} (byte {} of the field); \
+                         lithe reads UTF-8 text, re-encode the file (e.g. iconv -f latin1 -t utf-8)",
+                        col + 1,
+                        e.valid_up_to() + 1
+                    ),
+                })?;
+                codes.push(dict.intern(s));
+                nulls.append_non_null();
+            }
+        }
+    }
+    Ok(Part::Str(codes, nulls.finish(), dict))
+}
+
+/// The final type of a column from its parts, or `None` when it must be re-read as text.
+pub(crate) fn final_type<'a>(
+    kinds: impl Iterator<Item = Option<ColumnType>> + 'a,
+) -> Option<Option<ColumnType>> {
+    let mut t: Option<ColumnType> = None;
+    for k in kinds.flatten() {
+        t = match t {
+            None => Some(k),
+            Some(cur) => Some(join(cur, k)?),
+        };
+    }
+    Some(t)
+}
+
+fn extend_nulls(dst: &mut NullBufferBuilder, src: &Option<NullBuffer>, len: usize) {
+    match src {
+        Some(nb) => dst.append_buffer(nb),
+        None => dst.append_n_non_nulls(len),
+    }
+}
+
+/// Concatenate parts (already known to join to `ty`) into one column. Parts are
+/// consumed as they are copied, so peak memory is the data plus one column.
+pub(crate) fn assemble(
+    ty: Option<ColumnType>,
+    parts: impl Iterator<Item = Part>,
+    total: usize,
+) -> Result<ColumnData> {
+    let mut nulls = NullBufferBuilder::new(total);
+    Ok(match ty {
+        None | Some(ColumnType::Float) => {
+            let mut values = Vec::with_capacity(total);
+            for p in parts {
+                match p {
+                    Part::Missing(n) => values.resize(values.len() + n, f64::NAN),
+                    Part::Float(v) => values.extend_from_slice(&v),
+                    Part::Int(v, nb) => match nb {
+                        None => values.extend(v.iter().map(|&x| x as f64)),
+                        Some(nb) => values.extend(
+                            v.iter()
+                                .zip(nb.iter())
+                                .map(|(&x, ok)| if ok { x as f64 } else { f64::NAN }),
+                        ),
+                    },
+                    _ => unreachable!("parts join to float"),
+                }
+            }
+            ColumnData::Float(float_array(values))
+        }
+        Some(ColumnType::Int) => {
+            let mut values = Vec::with_capacity(total);
+            for p in parts {
+                match p {
+                    Part::Missing(n) => {
+                        values.resize(values.len() + n, 0);
+                        nulls.append_n_nulls(n);
+                    }
+                    Part::Int(v, nb) => {
+                        extend_nulls(&mut nulls, &nb, v.len());
+                        values.extend_from_slice(&v);
+                    }
+                    _ => unreachable!("parts join to int"),
+                }
+            }
+            ColumnData::Int(Int64Array::new(ScalarBuffer::from(values), nulls.finish()))
+        }
+        Some(ColumnType::Date) => {
+            let mut values = Vec::with_capacity(total);
+            for p in parts {
+                match p {
+                    Part::Missing(n) => {
+                        values.resize(values.len() + n, 0);
+                        nulls.append_n_nulls(n);
+                    }
+                    Part::Date(v, nb) => {
+                        extend_nulls(&mut nulls, &nb, v.len());
+                        values.extend_from_slice(&v);
+                    }
+                    _ => unreachable!("parts join to date"),
+                }
+            }
+            ColumnData::Date(Date32Array::new(ScalarBuffer::from(values), nulls.finish()))
+        }
+        Some(ColumnType::Datetime) => {
+            let mut values = Vec::with_capacity(total);
+            for p in parts {
+                match p {
+                    Part::Missing(n) => {
+                        values.resize(values.len() + n, 0);
+                        nulls.append_n_nulls(n);
+                    }
+                    Part::Date(v, nb) => {
+                        extend_nulls(&mut nulls, &nb, v.len());
+                        values.extend(v.iter().map(|&d| d as i64 * MICROS_PER_DAY));
+                    }
+                    Part::Datetime(v, nb) => {
+                        extend_nulls(&mut nulls, &nb, v.len());
+                        values.extend_from_slice(&v);
+                    }
+                    _ => unreachable!("parts join to datetime"),
+                }
+            }
+            ColumnData::Datetime(TimestampMicrosecondArray::new(
+                ScalarBuffer::from(values),
+                nulls.finish(),
+            ))
+        }
+        Some(ColumnType::Categorical) => {
+            let mut dict = Dictionary::default();
+            let mut codes = Vec::with_capacity(total);
+            for p in parts {
+                match p {
+                    Part::Missing(n) => {
+                        codes.resize(codes.len() + n, 0);
+                        nulls.append_n_nulls(n);
+                    }
+                    Part::Str(c, nb, local) => {
+                        let remap: Vec<u32> = local.iter().map(|s| dict.intern(s)).collect();
+                        extend_nulls(&mut nulls, &nb, c.len());
+                        match &nb {
+                            None => codes.extend(c.iter().map(|&k| remap[k as usize])),
+                            Some(nb) => codes.extend(
+                                c.iter()
+                                    .zip(nb.iter())
+                                    .map(|(&k, ok)| if ok { remap[k as usize] } else { 0 }),
+                            ),
+                        }
+                    }
+                    _ => unreachable!("parts join to categorical"),
+                }
+            }
+            ColumnData::Categorical(dictionary_array(codes, nulls.finish(), dict.into_values()?))
+        }
+    })
+}

@@ -1,0 +1,432 @@
+//! The parallel CSV reader.
+//!
+//! One thread reads (and gunzips) the source into blocks that end on record
+//! boundaries; the rayon pool types the blocks in parallel; the blocks are then joined
+//! column by column. Memory stays near the typed data: a bounded number of text blocks
+//! are in flight, and each column's parts are freed as they are copied.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::sync_channel;
+
+use rayon::prelude::*;
+
+use super::columns::{BlockFields, Part, assemble, final_type, parse_part};
+use super::parse::NaSet;
+use super::tokenize::{LocalError, last_record_end, line_of, tokenize, unquote};
+use super::{Opener, ReadOptions as CsvOptions};
+use crate::error::{Error, Result};
+use crate::table::{Column, Table, preview_list};
+
+const DELIMITER_CANDIDATES: [u8; 4] = [b',', b'\t', b';', b'|'];
+
+/// Read a whole table. `open` is called again if a column turns out to need a second
+/// pass (numbers early in the file, text later).
+pub(crate) fn read_csv(open: &Opener<'_>, name: &str, opts: &CsvOptions) -> Result<Table> {
+    let mut force: HashSet<usize> = HashSet::new();
+    loop {
+        match read_pass(open, name, opts, &force)? {
+            Pass::Done(t) => return Ok(t),
+            Pass::Again(cols) => {
+                if cols.iter().all(|c| force.contains(c)) {
+                    return Err(Error::Runtime(format!(
+                        "{name}: column typing did not settle; please report this file"
+                    )));
+                }
+                force.extend(cols);
+            }
+        }
+    }
+}
+
+enum Pass {
+    Done(Table),
+    Again(Vec<usize>),
+}
+
+struct Header {
+    names: Vec<String>,
+    delim: u8,
+    /// Bytes after the header (the start of the data).
+    rest: Vec<u8>,
+    /// 1-based line number of the first byte of `rest`.
+    first_line: usize,
+}
+
+/// Fill `buf` from `src` until it holds at least `want` bytes or the source ends.
+fn fill(src: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
+    let mut eof = false;
+    while buf.len() < want {
+        let old = buf.len();
+        buf.resize(want, 0);
+        match src.read(&mut buf[old..]) {
+            Ok(0) => {
+                buf.truncate(old);
+                eof = true;
+                break;
+            }
+            Ok(k) => buf.truncate(old + k),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(old),
+            Err(e) => {
+                buf.truncate(old);
+                return Err(e);
+            }
+        }
+    }
+    Ok(eof)
+}
+
+fn read_header(src: &mut dyn Read, name: &str, opts: &CsvOptions) -> Result<Header> {
+    let io_err = |e: std::io::Error| Error::input(format!("{name}: {e}"));
+    let mut buf = Vec::new();
+    let mut eof = fill(src, &mut buf, opts.block_size).map_err(io_err)?;
+    let mut start = 0;
+    if buf.starts_with(b"\xEF\xBB\xBF") {
+        start = 3;
+    }
+    let mut line = 1;
+    // Skip the requested rows, then blank lines, reading more as needed.
+    let mut to_skip = opts.skip_rows;
+    loop {
+        let Some(i) = memchr::memchr(b'\n', &buf[start..]) else {
+            if eof {
+                if to_skip > 0 || buf[start..].trim_ascii().is_empty() {
+                    start = buf.len();
+                }
+                break;
+            }
+            let want = buf.len() + opts.block_size;
+            eof = fill(src, &mut buf, want).map_err(io_err)?;
+            continue;
+        };
+        let is_blank = buf[start..start + i].trim_ascii().is_empty();
+        if to_skip == 0 && !is_blank {
+            break;
+        }
+        if to_skip > 0 {
+            to_skip -= 1;
+        }
+        start += i + 1;
+        line += 1;
+    }
+    if start >= buf.len() || buf[start..].trim_ascii().is_empty() {
+        return Err(Error::input(format!("{name}: the file is empty (no header, no rows)")));
+    }
+    let first_line_end = memchr::memchr(b'\n', &buf[start..]).map_or(buf.len(), |i| start + i);
+    let delim = opts
+        .delimiter
+        .unwrap_or_else(|| sniff_delimiter(&buf[start..first_line_end]));
+    // The first record, whole (it may hold quoted newlines).
+    let first_end = loop {
+        match last_record_end_first(&buf[start..], delim) {
+            Some(e) => break start + e,
+            None if eof => break buf.len(),
+            None => {
+                let want = buf.len() + opts.block_size;
+                eof = fill(src, &mut buf, want).map_err(io_err)?;
+            }
+        }
+    };
+    let first = &buf[start..first_end];
+    let mut fields = Vec::new();
+    let counts = tokenize_one(first, delim, &mut fields);
+    let n_cols = fields.len();
+    let names: Vec<String> = if opts.has_header {
+        let mut names = Vec::with_capacity(n_cols);
+        for (i, &(a, b)) in fields.iter().enumerate() {
+            let v = unquote(&first[a as usize..b as usize]);
+            let s = std::str::from_utf8(&v).map_err(|_| {
+                Error::input(format!(
+                    "{name}: line {line}: the header has bytes that are not UTF-8 (column {})",
+                    i + 1
+                ))
+            })?;
+            names.push(if s.is_empty() { format!("col_{i}") } else { s.to_string() });
+        }
+        let mut seen = HashSet::new();
+        for n in &names {
+            if !seen.insert(n.as_str()) {
+                return Err(Error::input(format!(
+                    "{name}: line {line}: duplicate column name '{n}' in the header; column names must be unique"
+                )));
+            }
+        }
+        names
+    } else {
+        (0..n_cols).map(|i| format!("col_{i}")).collect()
+    };
+    let (rest, first_line) = if opts.has_header {
+        (buf.split_off(first_end), line + counts)
+    } else {
+        (buf.split_off(start), line)
+    };
+    if eof && rest.trim_ascii().is_empty() {
+        return Err(Error::input(format!(
+            "{name}: the header has no rows under it (columns: {})",
+            preview_list(&names.iter().map(String::as_str).collect::<Vec<_>>(), 10)
+        )));
+    }
+    let _ = eof;
+    Ok(Header {
+        names,
+        delim,
+        rest,
+        first_line,
+    })
+}
+
+/// End of the first record (past its newline), quote-aware.
+fn last_record_end_first(data: &[u8], delim: u8) -> Option<usize> {
+    // Walk records until the first complete one.
+    let mut probe = 0;
+    loop {
+        let nl = memchr::memchr(b'\n', &data[probe..])? + probe;
+        if let Some(e) = last_record_end(&data[..=nl], delim) {
+            return Some(e);
+        }
+        probe = nl + 1;
+    }
+}
+
+/// Split one record into fields; returns the number of lines it spans.
+fn tokenize_one(rec: &[u8], delim: u8, out: &mut Vec<(u32, u32)>) -> usize {
+    let n = super::tokenize::count_fields(rec, delim);
+    out.clear();
+    match tokenize(rec, delim, n, out) {
+        Ok(c) => c.newlines.max(1),
+        Err(_) => {
+            // An unterminated quote in the header: take the record as one field.
+            out.clear();
+            out.push((0, rec.len() as u32));
+            1
+        }
+    }
+}
+
+/// The candidate delimiter that occurs most often outside quotes in the first record.
+fn sniff_delimiter(first: &[u8]) -> u8 {
+    let mut counts = [0usize; 4];
+    let mut in_quote = false;
+    for &b in first {
+        if b == b'"' {
+            in_quote = !in_quote;
+        } else if !in_quote {
+            if let Some(k) = DELIMITER_CANDIDATES.iter().position(|&d| d == b) {
+                counts[k] += 1;
+            }
+        }
+    }
+    let best = (0..4).max_by_key(|&k| (counts[k], 4 - k)).unwrap_or(0);
+    if counts[best] == 0 { b',' } else { DELIMITER_CANDIDATES[best] }
+}
+
+struct Block {
+    index: usize,
+    data: Vec<u8>,
+}
+
+struct Parsed {
+    index: usize,
+    rows: usize,
+    newlines: usize,
+    parts: Vec<Option<Part>>,
+}
+
+/// Read blocks that end on record boundaries and send them down `tx`.
+fn produce(
+    src: &mut dyn Read,
+    mut pending: Vec<u8>,
+    opts: &CsvOptions,
+    delim: u8,
+    tx: std::sync::mpsc::SyncSender<Block>,
+    abort: &AtomicBool,
+) -> std::io::Result<()> {
+    let bs = opts.block_size;
+    let mut index = 0;
+    let mut eof = false;
+    let mut want = bs;
+    loop {
+        if abort.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        if !eof {
+            eof = fill(src, &mut pending, want)?;
+        }
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let cut = if eof {
+            pending.len()
+        } else {
+            match last_record_end(&pending, delim) {
+                Some(c) => c,
+                None => {
+                    // One record longer than a block: read more.
+                    want = pending.len() + bs;
+                    continue;
+                }
+            }
+        };
+        want = bs;
+        let mut next = Vec::with_capacity(bs + (pending.len() - cut));
+        next.extend_from_slice(&pending[cut..]);
+        pending.truncate(cut);
+        let block = std::mem::replace(&mut pending, next);
+        if tx.send(Block { index, data: block }).is_err() {
+            return Ok(());
+        }
+        index += 1;
+        if eof && pending.is_empty() {
+            return Ok(());
+        }
+    }
+}
+
+fn parse_block(
+    block: &Block,
+    delim: u8,
+    n_cols: usize,
+    na: &NaSet,
+    force: &HashSet<usize>,
+) -> Result<Parsed, LocalError> {
+    if block.data.len() > u32::MAX as usize {
+        return Err(LocalError {
+            offset: 0,
+            message: "a single record is larger than 4 GiB".into(),
+        });
+    }
+    let mut fields = Vec::with_capacity(block.data.len() / 4);
+    let counts = tokenize(&block.data, delim, n_cols, &mut fields)?;
+    let bf = BlockFields {
+        data: &block.data,
+        fields: &fields,
+        n_cols,
+        n_rows: counts.rows,
+        na,
+    };
+    let parts = (0..n_cols)
+        .map(|c| parse_part(&bf, c, force.contains(&c)).map(Some))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Parsed {
+        index: block.index,
+        rows: counts.rows,
+        newlines: counts.newlines,
+        parts,
+    })
+}
+
+fn read_pass(
+    open: &Opener<'_>,
+    name: &str,
+    opts: &CsvOptions,
+    force_extra: &HashSet<usize>,
+) -> Result<Pass> {
+    let mut src = open()?;
+    let header = read_header(&mut *src, name, opts)?;
+    let n_cols = header.names.len();
+    let mut force = force_extra.clone();
+    for c in &opts.categorical {
+        match header.names.iter().position(|n| n == c) {
+            Some(i) => {
+                force.insert(i);
+            }
+            None => {
+                let names: Vec<&str> = header.names.iter().map(String::as_str).collect();
+                return Err(Error::input(format!(
+                    "{name}: --categorical names column '{c}', which is not in the file; the columns are: {}",
+                    preview_list(&names, 20)
+                )));
+            }
+        }
+    }
+    let na = NaSet::new(&opts.na_values);
+    let delim = header.delim;
+    let abort = AtomicBool::new(false);
+    let in_flight = rayon::current_num_threads() + 1;
+    let (tx, rx) = sync_channel::<Block>(in_flight);
+
+    let (produced, results) = std::thread::scope(|s| {
+        let abort_ref = &abort;
+        let rest = header.rest;
+        let producer = s.spawn(move || produce(&mut *src, rest, opts, delim, tx, abort_ref));
+        let results: Vec<Result<Parsed, (usize, LocalError, Vec<u8>)>> = rx
+            .into_iter()
+            .par_bridge()
+            .map(|block| {
+                parse_block(&block, delim, n_cols, &na, &force).map_err(|e| {
+                    abort.store(true, Ordering::Relaxed);
+                    (block.index, e, block.data)
+                })
+            })
+            .collect();
+        (producer.join(), results)
+    });
+    let produced = produced.map_err(|_| Error::Runtime(format!("{name}: the reader thread failed")))?;
+
+    // Order the blocks and report the first error in file order.
+    let mut ok = Vec::with_capacity(results.len());
+    let mut first_err: Option<(usize, LocalError, Vec<u8>)> = None;
+    for r in results {
+        match r {
+            Ok(p) => ok.push(p),
+            Err(e) => {
+                if first_err.as_ref().is_none_or(|f| e.0 < f.0) {
+                    first_err = Some(e);
+                }
+            }
+        }
+    }
+    ok.sort_unstable_by_key(|p| p.index);
+    if let Some((idx, e, data)) = first_err {
+        let lines_before: usize = ok.iter().filter(|p| p.index < idx).map(|p| p.newlines).sum();
+        let line = header.first_line + lines_before + line_of(&data, e.offset) - 1;
+        return Err(Error::input(format!("{name}: line {line}: {}", e.message)));
+    }
+    produced.map_err(|e| Error::input(format!("{name}: {e}")))?;
+    if ok.iter().enumerate().any(|(i, p)| p.index != i) {
+        return Err(Error::Runtime(format!("{name}: a block went missing while reading")));
+    }
+
+    let total: usize = ok.iter().map(|p| p.rows).sum();
+    if total == 0 {
+        return Err(Error::input(format!("{name}: the header has no rows under it")));
+    }
+    // Decide each column's type; collect the columns that need a text pass.
+    let mut types = Vec::with_capacity(n_cols);
+    let mut again = Vec::new();
+    for c in 0..n_cols {
+        let kinds = ok.iter().map(|p| p.parts[c].as_ref().and_then(Part::kind));
+        match final_type(kinds) {
+            Some(t) => types.push(t),
+            None => {
+                again.push(c);
+                types.push(None);
+            }
+        }
+    }
+    if !again.is_empty() {
+        return Ok(Pass::Again(again));
+    }
+    let mut columns = Vec::with_capacity(n_cols);
+    for (c, ty) in types.into_iter().enumerate() {
+        let parts = ok.iter_mut().filter_map(|p| p.parts[c].take());
+        let data = assemble(ty, parts, total).map_err(|e| e.context(name))?;
+        columns.push(Column::new(header.names[c].clone(), data));
+    }
+    Ok(Pass::Done(Table::new(columns)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_common_delimiters() {
+        assert_eq!(sniff_delimiter(b"a,b,c\n"), b',');
+        assert_eq!(sniff_delimiter(b"a\tb\tc\n"), b'\t');
+        assert_eq!(sniff_delimiter(b"\"a,x\";\"b\";c\n"), b';');
+        assert_eq!(sniff_delimiter(b"a|b\n"), b'|');
+        assert_eq!(sniff_delimiter(b"single\n"), b',');
+    }
+}

@@ -1,0 +1,110 @@
+//! Writing a table as CSV (gzip when the name ends in `.gz`).
+
+use std::io::Write;
+use std::path::Path;
+
+use super::format::write_value;
+use crate::error::{Error, Result};
+use crate::table::Table;
+
+fn needs_quotes(s: &str) -> bool {
+    s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
+        || s.starts_with(' ')
+        || s.ends_with(' ')
+}
+
+fn push_field(out: &mut Vec<u8>, s: &str) {
+    if needs_quotes(s) {
+        out.push(b'"');
+        for b in s.bytes() {
+            if b == b'"' {
+                out.push(b'"');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(s.as_bytes());
+    }
+}
+
+/// Encode rows `[from, to)` of the table as CSV lines.
+fn encode_rows(table: &Table, from: usize, to: usize, out: &mut Vec<u8>) {
+    let mut cell = String::new();
+    for row in from..to {
+        for (i, col) in table.columns().iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            if !col.is_null(row) {
+                cell.clear();
+                write_value(&mut cell, col.data(), row);
+                push_field(out, &cell);
+            }
+        }
+        out.push(b'\n');
+    }
+}
+
+/// Write CSV text (header and rows) to any writer. Missing values are empty cells.
+pub fn write_csv_to(table: &Table, w: &mut dyn Write) -> std::io::Result<()> {
+    let mut out = Vec::with_capacity(1 << 16);
+    for (i, name) in table.names().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_field(&mut out, name);
+    }
+    out.push(b'\n');
+    w.write_all(&out)?;
+    const CHUNK: usize = 64 * 1024;
+    let mut from = 0;
+    while from < table.n_rows() {
+        let to = (from + CHUNK).min(table.n_rows());
+        // Encode a few chunks in parallel, then write them in order.
+        let ranges: Vec<(usize, usize)> = (0..rayon::current_num_threads().max(1))
+            .map(|k| {
+                let a = (from + k * CHUNK).min(table.n_rows());
+                (a, (a + CHUNK).min(table.n_rows()))
+            })
+            .filter(|(a, b)| a < b)
+            .collect();
+        use rayon::prelude::*;
+        let encoded: Vec<Vec<u8>> = ranges
+            .par_iter()
+            .map(|&(a, b)| {
+                let mut buf = Vec::with_capacity((b - a) * 16);
+                encode_rows(table, a, b, &mut buf);
+                buf
+            })
+            .collect();
+        for e in &encoded {
+            w.write_all(e)?;
+        }
+        from = ranges.last().map_or(to, |r| r.1);
+    }
+    Ok(())
+}
+
+/// Write a table to `path` as CSV, gzip-compressed when the name ends in `.gz`.
+pub fn write_csv(path: &Path, table: &Table) -> Result<()> {
+    let gzip = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+    super::atomic_write(path, |f| {
+        let io = |e| Error::io(path, e);
+        if gzip {
+            let mut enc = flate2::write::GzEncoder::new(
+                std::io::BufWriter::new(f),
+                flate2::Compression::new(6),
+            );
+            write_csv_to(table, &mut enc).map_err(io)?;
+            enc.finish().map_err(io)?.flush().map_err(io)?;
+        } else {
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+            write_csv_to(table, &mut w).map_err(io)?;
+            w.flush().map_err(io)?;
+        }
+        Ok(())
+    })
+}

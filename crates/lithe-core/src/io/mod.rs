@@ -1,0 +1,211 @@
+//! Reading and writing tables: CSV (optionally gzip) and Parquet.
+//!
+//! [`read_table`] detects the format from the file's first bytes (gzip magic, Parquet
+//! magic, else CSV text) and returns a typed [`Table`]. [`write_table`] picks the
+//! format from the file extension and writes atomically.
+
+mod columns;
+mod csv_read;
+mod csv_write;
+pub(crate) mod dict;
+pub(crate) mod format;
+mod parquet_io;
+pub mod parse;
+mod tokenize;
+
+use std::io::{BufReader, Read};
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::table::Table;
+
+pub use csv_write::write_csv;
+pub use parquet_io::{read_parquet, write_parquet};
+
+/// Called with the number of bytes of the source consumed so far.
+pub type ProgressFn = Arc<dyn Fn(u64) + Send + Sync>;
+
+pub(crate) type Opener<'a> = dyn Fn() -> Result<Box<dyn Read + Send + 'a>> + 'a;
+
+/// How to read a table. The defaults suit a CSV with a header row.
+#[derive(Clone)]
+pub struct ReadOptions {
+    /// The first row names the columns (default). Otherwise columns are `col_0`, `col_1`, ...
+    pub has_header: bool,
+    /// Field delimiter; detected from the first line when `None` (`,` `\t` `;` `|`).
+    pub delimiter: Option<u8>,
+    /// Lines to skip before the header (or the first row).
+    pub skip_rows: usize,
+    /// Columns to read as categorical even if they look numeric.
+    pub categorical: Vec<String>,
+    /// Extra tokens that mean "missing", besides empty, NA, NaN, null and their variants.
+    pub na_values: Vec<String>,
+    /// Bytes of text per parallel work unit.
+    pub block_size: usize,
+    pub progress: Option<ProgressFn>,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            has_header: true,
+            delimiter: None,
+            skip_rows: 0,
+            categorical: Vec::new(),
+            na_values: Vec::new(),
+            block_size: 1 << 20,
+            progress: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ReadOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadOptions")
+            .field("has_header", &self.has_header)
+            .field("delimiter", &self.delimiter.map(char::from))
+            .field("skip_rows", &self.skip_rows)
+            .field("categorical", &self.categorical)
+            .field("na_values", &self.na_values)
+            .field("block_size", &self.block_size)
+            .finish()
+    }
+}
+
+/// What a file holds, judged by its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    Csv,
+    CsvGzip,
+    Parquet,
+}
+
+/// Look at the first bytes of a file.
+pub fn detect_format(path: &Path) -> Result<FileFormat> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut magic = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        match f.read(&mut magic[got..]) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+    Ok(format_of(&magic[..got]))
+}
+
+fn format_of(magic: &[u8]) -> FileFormat {
+    if magic.starts_with(&[0x1f, 0x8b]) {
+        FileFormat::CsvGzip
+    } else if magic.starts_with(b"PAR1") {
+        FileFormat::Parquet
+    } else {
+        FileFormat::Csv
+    }
+}
+
+/// Counts bytes as they are read, for progress reporting.
+struct Counting<R> {
+    inner: R,
+    count: u64,
+    progress: ProgressFn,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        (self.progress)(self.count);
+        Ok(n)
+    }
+}
+
+fn wrap<'a, R: Read + Send + 'a>(
+    raw: R,
+    gzip: bool,
+    progress: &Option<ProgressFn>,
+) -> Box<dyn Read + Send + 'a> {
+    let counted: Box<dyn Read + Send + 'a> = match progress {
+        Some(p) => Box::new(Counting {
+            inner: raw,
+            count: 0,
+            progress: p.clone(),
+        }),
+        None => Box::new(raw),
+    };
+    if gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+            1 << 18,
+            counted,
+        )))
+    } else {
+        counted
+    }
+}
+
+/// Read a CSV, gzip CSV or Parquet file into a typed table.
+pub fn read_table(path: &Path, opts: &ReadOptions) -> Result<Table> {
+    let name = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        return Err(Error::input(format!("{name}: is a directory, expected a file")));
+    }
+    match detect_format(path)? {
+        FileFormat::Parquet => read_parquet(path, opts),
+        fmt => {
+            let gzip = fmt == FileFormat::CsvGzip;
+            let open = || -> Result<Box<dyn Read + Send>> {
+                let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+                Ok(wrap(f, gzip, &opts.progress))
+            };
+            csv_read::read_csv(&open, &name, opts)
+        }
+    }
+}
+
+/// Read CSV or gzip CSV text held in memory (used for embedded samples).
+pub fn read_csv_bytes(bytes: &[u8], name: &str, opts: &ReadOptions) -> Result<Table> {
+    let gzip = format_of(bytes) == FileFormat::CsvGzip;
+    let open = || -> Result<Box<dyn Read + Send + '_>> { Ok(wrap(bytes, gzip, &opts.progress)) };
+    csv_read::read_csv(&open, name, opts)
+}
+
+/// Write a table; `.parquet`/`.pq` gives Parquet (zstd), `.gz` gzip CSV, else CSV.
+/// The file appears whole or not at all.
+pub fn write_table(path: &Path, table: &Table) -> Result<()> {
+    let lower = path.to_string_lossy().to_ascii_lowercase();
+    if lower.ends_with(".parquet") || lower.ends_with(".pq") {
+        write_parquet(path, table)
+    } else {
+        write_csv(path, table)
+    }
+}
+
+/// Write through a temporary file in the same directory, then rename over `path`.
+pub fn atomic_write(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> Result<()>,
+) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::input(format!(
+            "{}: the directory {} does not exist",
+            path.display(),
+            dir.display()
+        )));
+    }
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".lithe-tmp-")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(path, e))?;
+    write(tmp.as_file_mut())?;
+    tmp.as_file_mut().sync_all().map_err(|e| Error::io(path, e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
