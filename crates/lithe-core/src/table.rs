@@ -342,24 +342,42 @@ impl Table {
             .map_err(|e| Error::Runtime(format!("building a record batch: {e}")))
     }
 
-    /// A stable 64-bit fingerprint of names, types and values (xxh3), for model headers.
+    /// A stable 64-bit fingerprint of names, types and values (xxh3), for model
+    /// headers. It depends only on what the values are, not on how the buffers happen
+    /// to be laid out (values under nulls, absent vs all-valid null masks).
     pub fn fingerprint(&self) -> u64 {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         h.update(&(self.n_rows as u64).to_le_bytes());
+        let mut buf: Vec<u8> = Vec::with_capacity(4096 * 9);
         for c in &self.columns {
             h.update(c.name.as_bytes());
             h.update(&[0, c.column_type() as u8]);
-            let data = c.array().to_data();
-            for buf in data.buffers() {
-                h.update(buf.as_slice());
-            }
-            if let Some(n) = data.nulls() {
-                h.update(n.validity());
-            }
-            for child in data.child_data() {
-                for buf in child.buffers() {
-                    h.update(buf.as_slice());
+            let raw: &[u8] = match &c.data {
+                ColumnData::Int(a) => a.values().inner().as_slice(),
+                ColumnData::Float(a) => a.values().inner().as_slice(),
+                ColumnData::Date(a) => a.values().inner().as_slice(),
+                ColumnData::Datetime(a) => a.values().inner().as_slice(),
+                ColumnData::Categorical(a) => {
+                    for v in crate::io::dict::dictionary_values(a).iter().flatten() {
+                        h.update(&(v.len() as u64).to_le_bytes());
+                        h.update(v.as_bytes());
+                    }
+                    a.keys().values().inner().as_slice()
                 }
+            };
+            let width = raw.len() / self.n_rows.max(1);
+            let nulls = c.array().logical_nulls();
+            for start in (0..self.n_rows).step_by(4096) {
+                let end = (start + 4096).min(self.n_rows);
+                buf.clear();
+                for row in start..end {
+                    let valid = nulls.as_ref().is_none_or(|n| n.is_valid(row));
+                    buf.push(valid as u8);
+                    if valid {
+                        buf.extend_from_slice(&raw[row * width..(row + 1) * width]);
+                    }
+                }
+                h.update(&buf);
             }
         }
         h.digest()
