@@ -45,17 +45,6 @@ impl Part {
     }
 }
 
-/// The join of two column types, or `None` when only text could hold both.
-pub(crate) fn join(a: ColumnType, b: ColumnType) -> Option<ColumnType> {
-    use ColumnType::*;
-    match (a, b) {
-        _ if a == b => Some(a),
-        (Int, Float) | (Float, Int) => Some(Float),
-        (Date, Datetime) | (Datetime, Date) => Some(Datetime),
-        _ => None,
-    }
-}
-
 /// The fields of one block, as the typing step sees them.
 pub(crate) struct BlockFields<'a> {
     pub data: &'a [u8],
@@ -247,20 +236,6 @@ fn parse_str(b: &BlockFields, col: usize) -> Result<Part, LocalError> {
     Ok(Part::Str(codes, nulls.finish(), dict))
 }
 
-/// The final type of a column from its parts, or `None` when it must be re-read as text.
-pub(crate) fn final_type<'a>(
-    kinds: impl Iterator<Item = Option<ColumnType>> + 'a,
-) -> Option<Option<ColumnType>> {
-    let mut t: Option<ColumnType> = None;
-    for k in kinds.flatten() {
-        t = match t {
-            None => Some(k),
-            Some(cur) => Some(join(cur, k)?),
-        };
-    }
-    Some(t)
-}
-
 fn extend_nulls(dst: &mut NullBufferBuilder, src: &Option<NullBuffer>, len: usize) {
     match src {
         Some(nb) => dst.append_buffer(nb),
@@ -268,117 +243,179 @@ fn extend_nulls(dst: &mut NullBufferBuilder, src: &Option<NullBuffer>, len: usiz
     }
 }
 
-/// Concatenate parts (already known to join to `ty`) into one column. Parts are
-/// consumed as they are copied, so peak memory is the data plus one column.
-pub(crate) fn assemble(
-    ty: Option<ColumnType>,
-    parts: impl Iterator<Item = Part>,
-    total: usize,
-) -> Result<ColumnData> {
-    let mut nulls = NullBufferBuilder::new(total);
-    Ok(match ty {
-        None | Some(ColumnType::Float) => {
-            let mut values = Vec::with_capacity(total);
-            for p in parts {
-                match p {
-                    Part::Missing(n) => values.resize(values.len() + n, f64::NAN),
-                    Part::Float(v) => values.extend_from_slice(&v),
-                    Part::Int(v, nb) => match nb {
-                        None => values.extend(v.iter().map(|&x| x as f64)),
-                        Some(nb) => values.extend(
-                            v.iter()
-                                .zip(nb.iter())
-                                .map(|(&x, ok)| if ok { x as f64 } else { f64::NAN }),
-                        ),
-                    },
-                    _ => unreachable!("parts join to float"),
+/// A block's column could not be appended: only text could hold both.
+#[derive(Debug)]
+pub(crate) struct NeedsText;
+
+/// A column under construction. Parts are appended in file order and consumed as
+/// they go, so memory holds the finished data plus the blocks in flight; the type
+/// widens when a part needs it.
+pub(crate) enum Builder {
+    /// Only missing values so far.
+    Open(usize),
+    Int(Vec<i64>, NullBufferBuilder),
+    Float(Vec<f64>),
+    Date(Vec<i32>, NullBufferBuilder),
+    Datetime(Vec<i64>, NullBufferBuilder),
+    Str(Vec<u32>, NullBufferBuilder, Dictionary),
+}
+
+fn nulls_with(n_null: usize) -> NullBufferBuilder {
+    let mut nb = NullBufferBuilder::new(0);
+    nb.append_n_nulls(n_null);
+    nb
+}
+
+impl Builder {
+    pub fn new() -> Self {
+        Builder::Open(0)
+    }
+
+    /// An empty builder of the given type (for forced categorical columns).
+    pub fn of(ty: ColumnType) -> Self {
+        match ty {
+            ColumnType::Int => Builder::Int(Vec::new(), NullBufferBuilder::new(0)),
+            ColumnType::Float => Builder::Float(Vec::new()),
+            ColumnType::Date => Builder::Date(Vec::new(), NullBufferBuilder::new(0)),
+            ColumnType::Datetime => Builder::Datetime(Vec::new(), NullBufferBuilder::new(0)),
+            ColumnType::Categorical => {
+                Builder::Str(Vec::new(), NullBufferBuilder::new(0), Dictionary::default())
+            }
+        }
+    }
+
+    /// Widen an open builder to hold `kind`, with its missing values so far.
+    fn opened(n: usize, kind: ColumnType) -> Self {
+        match kind {
+            ColumnType::Int => Builder::Int(vec![0; n], nulls_with(n)),
+            ColumnType::Float => Builder::Float(vec![f64::NAN; n]),
+            ColumnType::Date => Builder::Date(vec![0; n], nulls_with(n)),
+            ColumnType::Datetime => Builder::Datetime(vec![0; n], nulls_with(n)),
+            ColumnType::Categorical => Builder::Str(vec![0; n], nulls_with(n), Dictionary::default()),
+        }
+    }
+
+    pub fn append(&mut self, part: Part) -> Result<(), NeedsText> {
+        // Widen first where the part needs a wider type.
+        let widened = match (&mut *self, part.kind()) {
+            (Builder::Open(n), Some(k)) => Some(Builder::opened(*n, k)),
+            (Builder::Int(v, nb), Some(ColumnType::Float)) => {
+                let nulls = nb.finish();
+                let f: Vec<f64> = v
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &x)| match &nulls {
+                        Some(n) if n.is_null(i) => f64::NAN,
+                        _ => x as f64,
+                    })
+                    .collect();
+                Some(Builder::Float(f))
+            }
+            (Builder::Date(v, nb), Some(ColumnType::Datetime)) => {
+                let mut nulls = NullBufferBuilder::new(v.len());
+                if let Some(n) = nb.finish() {
+                    nulls.append_buffer(&n);
+                } else {
+                    nulls.append_n_non_nulls(v.len());
+                }
+                Some(Builder::Datetime(
+                    v.iter().map(|&d| d as i64 * MICROS_PER_DAY).collect(),
+                    nulls,
+                ))
+            }
+            _ => None,
+        };
+        if let Some(w) = widened {
+            *self = w;
+        }
+        match (self, part) {
+            (Builder::Open(n), Part::Missing(m)) => *n += m,
+            (Builder::Int(v, nb), Part::Missing(m)) => {
+                v.resize(v.len() + m, 0);
+                nb.append_n_nulls(m);
+            }
+            (Builder::Int(v, nb), Part::Int(p, pn)) => {
+                extend_nulls(nb, &pn, p.len());
+                v.extend_from_slice(&p);
+            }
+            (Builder::Float(v), Part::Missing(m)) => v.resize(v.len() + m, f64::NAN),
+            (Builder::Float(v), Part::Float(p)) => v.extend_from_slice(&p),
+            (Builder::Float(v), Part::Int(p, pn)) => match pn {
+                None => v.extend(p.iter().map(|&x| x as f64)),
+                Some(nb) => v.extend(
+                    p.iter()
+                        .zip(nb.iter())
+                        .map(|(&x, ok)| if ok { x as f64 } else { f64::NAN }),
+                ),
+            },
+            (Builder::Date(v, nb), Part::Missing(m)) => {
+                v.resize(v.len() + m, 0);
+                nb.append_n_nulls(m);
+            }
+            (Builder::Date(v, nb), Part::Date(p, pn)) => {
+                extend_nulls(nb, &pn, p.len());
+                v.extend_from_slice(&p);
+            }
+            (Builder::Datetime(v, nb), Part::Missing(m)) => {
+                v.resize(v.len() + m, 0);
+                nb.append_n_nulls(m);
+            }
+            (Builder::Datetime(v, nb), Part::Date(p, pn)) => {
+                extend_nulls(nb, &pn, p.len());
+                v.extend(p.iter().map(|&d| d as i64 * MICROS_PER_DAY));
+            }
+            (Builder::Datetime(v, nb), Part::Datetime(p, pn)) => {
+                extend_nulls(nb, &pn, p.len());
+                v.extend_from_slice(&p);
+            }
+            (Builder::Str(c, nb, _), Part::Missing(m)) => {
+                c.resize(c.len() + m, 0);
+                nb.append_n_nulls(m);
+            }
+            (Builder::Str(codes, nb, dict), Part::Str(p, pn, local)) => {
+                let remap: Vec<u32> = local.iter().map(|s| dict.intern(s)).collect();
+                extend_nulls(nb, &pn, p.len());
+                match &pn {
+                    None => codes.extend(p.iter().map(|&k| remap[k as usize])),
+                    Some(n) => codes.extend(
+                        p.iter()
+                            .zip(n.iter())
+                            .map(|(&k, ok)| if ok { remap[k as usize] } else { 0 }),
+                    ),
                 }
             }
-            ColumnData::Float(float_array(values))
+            _ => return Err(NeedsText),
         }
-        Some(ColumnType::Int) => {
-            let mut values = Vec::with_capacity(total);
-            for p in parts {
-                match p {
-                    Part::Missing(n) => {
-                        values.resize(values.len() + n, 0);
-                        nulls.append_n_nulls(n);
-                    }
-                    Part::Int(v, nb) => {
-                        extend_nulls(&mut nulls, &nb, v.len());
-                        values.extend_from_slice(&v);
-                    }
-                    _ => unreachable!("parts join to int"),
-                }
+        Ok(())
+    }
+
+    /// The finished column; a column that never saw a value is float, all missing.
+    pub fn finish(self) -> Result<ColumnData> {
+        Ok(match self {
+            Builder::Open(n) => ColumnData::Float(float_array(vec![f64::NAN; n])),
+            Builder::Int(mut v, mut nb) => {
+                v.shrink_to_fit();
+                ColumnData::Int(Int64Array::new(ScalarBuffer::from(v), nb.finish()))
             }
-            ColumnData::Int(Int64Array::new(ScalarBuffer::from(values), nulls.finish()))
-        }
-        Some(ColumnType::Date) => {
-            let mut values = Vec::with_capacity(total);
-            for p in parts {
-                match p {
-                    Part::Missing(n) => {
-                        values.resize(values.len() + n, 0);
-                        nulls.append_n_nulls(n);
-                    }
-                    Part::Date(v, nb) => {
-                        extend_nulls(&mut nulls, &nb, v.len());
-                        values.extend_from_slice(&v);
-                    }
-                    _ => unreachable!("parts join to date"),
-                }
+            Builder::Float(mut v) => {
+                v.shrink_to_fit();
+                ColumnData::Float(float_array(v))
             }
-            ColumnData::Date(Date32Array::new(ScalarBuffer::from(values), nulls.finish()))
-        }
-        Some(ColumnType::Datetime) => {
-            let mut values = Vec::with_capacity(total);
-            for p in parts {
-                match p {
-                    Part::Missing(n) => {
-                        values.resize(values.len() + n, 0);
-                        nulls.append_n_nulls(n);
-                    }
-                    Part::Date(v, nb) => {
-                        extend_nulls(&mut nulls, &nb, v.len());
-                        values.extend(v.iter().map(|&d| d as i64 * MICROS_PER_DAY));
-                    }
-                    Part::Datetime(v, nb) => {
-                        extend_nulls(&mut nulls, &nb, v.len());
-                        values.extend_from_slice(&v);
-                    }
-                    _ => unreachable!("parts join to datetime"),
-                }
+            Builder::Date(mut v, mut nb) => {
+                v.shrink_to_fit();
+                ColumnData::Date(Date32Array::new(ScalarBuffer::from(v), nb.finish()))
             }
-            ColumnData::Datetime(TimestampMicrosecondArray::new(
-                ScalarBuffer::from(values),
-                nulls.finish(),
-            ))
-        }
-        Some(ColumnType::Categorical) => {
-            let mut dict = Dictionary::default();
-            let mut codes = Vec::with_capacity(total);
-            for p in parts {
-                match p {
-                    Part::Missing(n) => {
-                        codes.resize(codes.len() + n, 0);
-                        nulls.append_n_nulls(n);
-                    }
-                    Part::Str(c, nb, local) => {
-                        let remap: Vec<u32> = local.iter().map(|s| dict.intern(s)).collect();
-                        extend_nulls(&mut nulls, &nb, c.len());
-                        match &nb {
-                            None => codes.extend(c.iter().map(|&k| remap[k as usize])),
-                            Some(nb) => codes.extend(
-                                c.iter()
-                                    .zip(nb.iter())
-                                    .map(|(&k, ok)| if ok { remap[k as usize] } else { 0 }),
-                            ),
-                        }
-                    }
-                    _ => unreachable!("parts join to categorical"),
-                }
+            Builder::Datetime(mut v, mut nb) => {
+                v.shrink_to_fit();
+                ColumnData::Datetime(TimestampMicrosecondArray::new(
+                    ScalarBuffer::from(v),
+                    nb.finish(),
+                ))
             }
-            ColumnData::Categorical(dictionary_array(codes, nulls.finish(), dict.into_values()?))
-        }
-    })
+            Builder::Str(mut c, mut nb, dict) => {
+                c.shrink_to_fit();
+                ColumnData::Categorical(dictionary_array(c, nb.finish(), dict.into_values()?))
+            }
+        })
+    }
 }

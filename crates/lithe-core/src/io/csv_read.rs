@@ -5,19 +5,19 @@
 //! column by column. Memory stays near the typed data: a bounded number of text blocks
 //! are in flight, and each column's parts are freed as they are copied.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
 
 use rayon::prelude::*;
 
-use super::columns::{BlockFields, Part, assemble, final_type, parse_part};
+use super::columns::{BlockFields, Builder, Part, parse_part};
 use super::parse::NaSet;
 use super::tokenize::{LocalError, last_record_end, line_of, tokenize, unquote};
 use super::{Opener, ReadOptions as CsvOptions};
 use crate::error::{Error, Result};
-use crate::table::{Column, Table, preview_list};
+use crate::table::{Column, ColumnType, Table, preview_list};
 
 const DELIMITER_CANDIDATES: [u8; 4] = [b',', b'\t', b';', b'|'];
 
@@ -226,11 +226,15 @@ struct Block {
     data: Vec<u8>,
 }
 
-struct Parsed {
+struct BlockResult {
     index: usize,
+    result: Result<Parsed, (LocalError, Vec<u8>)>,
+}
+
+struct Parsed {
     rows: usize,
     newlines: usize,
-    parts: Vec<Option<Part>>,
+    parts: Vec<Part>,
 }
 
 /// Read blocks that end on record boundaries and send them down `tx`.
@@ -306,10 +310,9 @@ fn parse_block(
         na,
     };
     let parts = (0..n_cols)
-        .map(|c| parse_part(&bf, c, force.contains(&c)).map(Some))
+        .map(|c| parse_part(&bf, c, force.contains(&c)))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Parsed {
-        index: block.index,
         rows: counts.rows,
         newlines: counts.newlines,
         parts,
@@ -345,74 +348,94 @@ fn read_pass(
     let abort = AtomicBool::new(false);
     let in_flight = rayon::current_num_threads() + 1;
     let (tx, rx) = sync_channel::<Block>(in_flight);
+    let (tx_done, rx_done) = std::sync::mpsc::channel::<BlockResult>();
 
-    let (produced, results) = std::thread::scope(|s| {
+    let mut builders: Vec<Builder> = (0..n_cols)
+        .map(|c| {
+            if force.contains(&c) {
+                Builder::of(ColumnType::Categorical)
+            } else {
+                Builder::new()
+            }
+        })
+        .collect();
+    let mut again: Vec<usize> = Vec::new();
+    let mut total_rows = 0usize;
+    let mut lines_done = 0usize;
+    let mut failure: Option<Error> = None;
+
+    let produced = std::thread::scope(|s| {
         let abort_ref = &abort;
         let rest = header.rest;
         let producer = s.spawn(move || produce(&mut *src, rest, opts, delim, tx, abort_ref));
-        let results: Vec<Result<Parsed, (usize, LocalError, Vec<u8>)>> = rx
-            .into_iter()
-            .par_bridge()
-            .map(|block| {
-                parse_block(&block, delim, n_cols, &na, &force).map_err(|e| {
-                    abort.store(true, Ordering::Relaxed);
-                    (block.index, e, block.data)
-                })
-            })
-            .collect();
-        (producer.join(), results)
-    });
-    let produced = produced.map_err(|_| Error::Runtime(format!("{name}: the reader thread failed")))?;
-
-    // Order the blocks and report the first error in file order.
-    let mut ok = Vec::with_capacity(results.len());
-    let mut first_err: Option<(usize, LocalError, Vec<u8>)> = None;
-    for r in results {
-        match r {
-            Ok(p) => ok.push(p),
-            Err(e) => {
-                if first_err.as_ref().is_none_or(|f| e.0 < f.0) {
-                    first_err = Some(e);
+        let (na, force) = (&na, &force);
+        s.spawn(move || {
+            rx.into_iter()
+                .par_bridge()
+                .for_each_with(tx_done, |tx, block| {
+                    if abort_ref.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let result = parse_block(&block, delim, n_cols, na, force).map_err(|e| {
+                        abort_ref.store(true, Ordering::Relaxed);
+                        (e, block.data)
+                    });
+                    let _ = tx.send(BlockResult {
+                        index: block.index,
+                        result,
+                    });
+                });
+        });
+        // Append blocks in file order as they finish.
+        let mut waiting: BTreeMap<usize, Result<Parsed, (LocalError, Vec<u8>)>> = BTreeMap::new();
+        let mut next = 0usize;
+        for done in rx_done {
+            waiting.insert(done.index, done.result);
+            while let Some(r) = waiting.remove(&next) {
+                next += 1;
+                if failure.is_some() {
+                    continue;
+                }
+                match r {
+                    Err((e, data)) => {
+                        let line = header.first_line + lines_done + line_of(&data, e.offset) - 1;
+                        failure = Some(Error::input(format!("{name}: line {line}: {}", e.message)));
+                        abort.store(true, Ordering::Relaxed);
+                    }
+                    Ok(p) => {
+                        total_rows += p.rows;
+                        lines_done += p.newlines;
+                        for (c, part) in p.parts.into_iter().enumerate() {
+                            if again.contains(&c) {
+                                continue;
+                            }
+                            if builders[c].append(part).is_err() {
+                                again.push(c);
+                                builders[c] = Builder::new();
+                            }
+                        }
+                    }
                 }
             }
         }
-    }
-    ok.sort_unstable_by_key(|p| p.index);
-    if let Some((idx, e, data)) = first_err {
-        let lines_before: usize = ok.iter().filter(|p| p.index < idx).map(|p| p.newlines).sum();
-        let line = header.first_line + lines_before + line_of(&data, e.offset) - 1;
-        return Err(Error::input(format!("{name}: line {line}: {}", e.message)));
+        producer.join()
+    });
+    let produced =
+        produced.map_err(|_| Error::Runtime(format!("{name}: the reader thread failed")))?;
+    if let Some(e) = failure {
+        return Err(e);
     }
     produced.map_err(|e| Error::input(format!("{name}: {e}")))?;
-    if ok.iter().enumerate().any(|(i, p)| p.index != i) {
-        return Err(Error::Runtime(format!("{name}: a block went missing while reading")));
-    }
-
-    let total: usize = ok.iter().map(|p| p.rows).sum();
-    if total == 0 {
-        return Err(Error::input(format!("{name}: the header has no rows under it")));
-    }
-    // Decide each column's type; collect the columns that need a text pass.
-    let mut types = Vec::with_capacity(n_cols);
-    let mut again = Vec::new();
-    for c in 0..n_cols {
-        let kinds = ok.iter().map(|p| p.parts[c].as_ref().and_then(Part::kind));
-        match final_type(kinds) {
-            Some(t) => types.push(t),
-            None => {
-                again.push(c);
-                types.push(None);
-            }
-        }
-    }
     if !again.is_empty() {
         return Ok(Pass::Again(again));
     }
+    if total_rows == 0 {
+        return Err(Error::input(format!("{name}: the header has no rows under it")));
+    }
     let mut columns = Vec::with_capacity(n_cols);
-    for (c, ty) in types.into_iter().enumerate() {
-        let parts = ok.iter_mut().filter_map(|p| p.parts[c].take());
-        let data = assemble(ty, parts, total).map_err(|e| e.context(name))?;
-        columns.push(Column::new(header.names[c].clone(), data));
+    for (builder, col_name) in builders.into_iter().zip(header.names) {
+        let data = builder.finish().map_err(|e| e.context(name))?;
+        columns.push(Column::new(col_name, data));
     }
     Ok(Pass::Done(Table::new(columns)?))
 }

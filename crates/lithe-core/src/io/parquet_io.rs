@@ -13,7 +13,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
 use super::ReadOptions;
-use super::columns::{Part, assemble, final_type};
+use super::columns::{Builder, Part};
 use super::dict::Dictionary;
 use crate::error::{Error, Result};
 use crate::table::{Column, ColumnType, Table, preview_list};
@@ -204,42 +204,39 @@ pub fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<Table> {
     }
     let expected_rows = builder.metadata().file_metadata().num_rows().max(1) as u64;
     let reader = builder.with_batch_size(64 * 1024).build().map_err(bad)?;
-    let mut parts: Vec<Vec<Part>> = (0..names.len()).map(|_| Vec::new()).collect();
+    let mut builders: Vec<Builder> = force
+        .iter()
+        .map(|&f| if f { Builder::of(ColumnType::Categorical) } else { Builder::new() })
+        .collect();
     let mut rows = 0usize;
-    let mut done_rows = 0u64;
     for batch in reader {
         let batch = batch.map_err(|e| Error::input(format!("{name}: {e}")))?;
         rows += batch.num_rows();
         for (c, a) in batch.columns().iter().enumerate() {
-            let p = to_part(&name, &names[c], a)?;
-            parts[c].push(if force[c] { stringify(p) } else { p });
+            let mut p = to_part(&name, &names[c], a)?;
+            if force[c] {
+                p = match p {
+                    Part::Missing(n) => strings(std::iter::repeat_n(None, n), n),
+                    other => stringify(other),
+                };
+            }
+            builders[c].append(p).map_err(|_| {
+                Error::input(format!(
+                    "{name}: column '{}' changes type between row groups",
+                    names[c]
+                ))
+            })?;
         }
-        done_rows += batch.num_rows() as u64;
         if let Some(p) = &opts.progress {
-            p(total_bytes.saturating_mul(done_rows) / expected_rows);
+            p(total_bytes.saturating_mul(rows as u64) / expected_rows);
         }
     }
     if rows == 0 {
         return Err(Error::input(format!("{name}: the file has columns but no rows")));
     }
     let mut columns = Vec::with_capacity(names.len());
-    for (c, ps) in parts.into_iter().enumerate() {
-        let ty = final_type(ps.iter().map(Part::kind)).ok_or_else(|| {
-            Error::input(format!("{name}: column '{}' changes type between row groups", names[c]))
-        })?;
-        let ty = if force[c] { Some(ColumnType::Categorical) } else { ty };
-        let ps = if force[c] && ty == Some(ColumnType::Categorical) {
-            ps.into_iter()
-                .map(|p| match p {
-                    Part::Missing(n) => strings(std::iter::repeat_n(None, n), n),
-                    other => other,
-                })
-                .collect()
-        } else {
-            ps
-        };
-        let data = assemble(ty, ps.into_iter(), rows)?;
-        columns.push(Column::new(names[c].clone(), data));
+    for (b, n) in builders.into_iter().zip(names) {
+        columns.push(Column::new(n, b.finish()?));
     }
     Table::new(columns)
 }
