@@ -63,7 +63,18 @@ impl<'a> BlockFields<'a> {
 
     #[inline]
     fn value(&self, col: usize, row: usize) -> Option<Cow<'a, [u8]>> {
-        let v = unquote(self.raw(col, row).1);
+        let raw = self.raw(col, row).1;
+        // Most numeric fields start with a digit and end without padding: no trimming,
+        // quotes or missing-value tokens to check.
+        if let (Some(&f), Some(&l)) = (raw.first(), raw.last())
+            && f.is_ascii_digit()
+            && l > b' '
+            && l != b'"'
+            && !self.na.may_start_with(f)
+        {
+            return Some(Cow::Borrowed(raw));
+        }
+        let v = unquote(raw);
         if self.na.is_na(&v) { None } else { Some(v) }
     }
 }
@@ -219,6 +230,11 @@ fn parse_str(b: &BlockFields, col: usize) -> Result<Part, LocalError> {
                 nulls.append_null();
             }
             Some(v) => {
+                if let Some(code) = dict.lookup_bytes(&v) {
+                    codes.push(code);
+                    nulls.append_non_null();
+                    continue;
+                }
                 let s = std::str::from_utf8(&v).map_err(|e| LocalError {
                     offset: b.raw(col, r).0,
                     message: format!(

@@ -55,26 +55,16 @@ struct Header {
 }
 
 /// Fill `buf` from `src` until it holds at least `want` bytes or the source ends.
+/// Returns true at the end of the source.
 fn fill(src: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
-    let mut eof = false;
-    while buf.len() < want {
-        let old = buf.len();
-        buf.resize(want, 0);
-        match src.read(&mut buf[old..]) {
-            Ok(0) => {
-                buf.truncate(old);
-                eof = true;
-                break;
-            }
-            Ok(k) => buf.truncate(old + k),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(old),
-            Err(e) => {
-                buf.truncate(old);
-                return Err(e);
-            }
-        }
+    if buf.len() >= want {
+        return Ok(false);
     }
-    Ok(eof)
+    let need = want - buf.len();
+    buf.reserve(need);
+    // `read_to_end` reads into the spare capacity without zeroing it first.
+    let got = src.take(need as u64).read_to_end(buf)?;
+    Ok(got < need)
 }
 
 fn read_header(src: &mut dyn Read, name: &str, opts: &CsvOptions) -> Result<Header> {
@@ -245,20 +235,20 @@ fn produce(
     delim: u8,
     tx: std::sync::mpsc::SyncSender<Block>,
     abort: &AtomicBool,
-) -> std::io::Result<()> {
+) -> std::io::Result<usize> {
     let bs = opts.block_size;
     let mut index = 0;
     let mut eof = false;
     let mut want = bs;
     loop {
         if abort.load(Ordering::Relaxed) {
-            return Ok(());
+            return Ok(index);
         }
         if !eof {
             eof = fill(src, &mut pending, want)?;
         }
         if pending.is_empty() {
-            return Ok(());
+            return Ok(index);
         }
         let cut = if eof {
             pending.len()
@@ -278,11 +268,11 @@ fn produce(
         pending.truncate(cut);
         let block = std::mem::replace(&mut pending, next);
         if tx.send(Block { index, data: block }).is_err() {
-            return Ok(());
+            return Ok(index);
         }
         index += 1;
         if eof && pending.is_empty() {
-            return Ok(());
+            return Ok(index);
         }
     }
 }
@@ -373,9 +363,8 @@ fn read_pass(
             rx.into_iter()
                 .par_bridge()
                 .for_each_with(tx_done, |tx, block| {
-                    if abort_ref.load(Ordering::Relaxed) {
-                        return;
-                    }
+                    // Every block is parsed and reported, even after an error elsewhere,
+                    // so the in-order append below never waits on a block that is gone.
                     let result = parse_block(&block, delim, n_cols, na, force).map_err(|e| {
                         abort_ref.store(true, Ordering::Relaxed);
                         (e, block.data)
@@ -418,14 +407,20 @@ fn read_pass(
                 }
             }
         }
-        producer.join()
+        (producer.join(), next, waiting.len())
     });
+    let (produced, appended, stranded) = produced;
     let produced =
         produced.map_err(|_| Error::Runtime(format!("{name}: the reader thread failed")))?;
     if let Some(e) = failure {
         return Err(e);
     }
-    produced.map_err(|e| Error::input(format!("{name}: {e}")))?;
+    let blocks = produced.map_err(|e| Error::input(format!("{name}: {e}")))?;
+    if stranded != 0 || appended != blocks {
+        return Err(Error::Runtime(format!(
+            "{name}: read {blocks} blocks but assembled {appended}; please report this"
+        )));
+    }
     if !again.is_empty() {
         return Ok(Pass::Again(again));
     }

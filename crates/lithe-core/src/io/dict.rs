@@ -42,12 +42,16 @@ impl Dictionary {
 
     #[cfg(test)]
     pub fn lookup(&self, s: &str) -> Option<u32> {
-        let h = self.hasher.hash_one(s.as_bytes());
+        self.lookup_bytes(s.as_bytes())
+    }
+
+    /// The code of these bytes if they were interned (so they are valid UTF-8).
+    #[inline]
+    pub fn lookup_bytes(&self, s: &[u8]) -> Option<u32> {
+        let h = self.hasher.hash_one(s);
         let (bytes, offsets) = (&self.bytes, &self.offsets);
         self.table
-            .find(h, |&c| {
-                &bytes[offsets[c as usize]..offsets[c as usize + 1]] == s.as_bytes()
-            })
+            .find(h, |&c| &bytes[offsets[c as usize]..offsets[c as usize + 1]] == s)
             .copied()
     }
 

@@ -39,6 +39,12 @@ impl NaSet {
         NaSet { tokens, first }
     }
 
+    /// True when some missing-value token starts with byte `b`.
+    #[inline]
+    pub fn may_start_with(&self, b: u8) -> bool {
+        self.first[b as usize]
+    }
+
     /// True when a (trimmed, unquoted) field is missing.
     #[inline]
     pub fn is_na(&self, field: &[u8]) -> bool {
