@@ -20,7 +20,11 @@ const HOUSING: &[u8] = include_bytes!("../../../data/california_housing.csv.gz")
 pub struct DemoArgs {}
 
 fn ms(s: f64) -> String {
-    if s < 1.0 { format!("{:.1} ms", s * 1e3) } else { format!("{s:.2} s") }
+    if s < 1.0 {
+        format!("{:.1} ms", s * 1e3)
+    } else {
+        format!("{s:.2} s")
+    }
 }
 
 /// Median wall time of `runs` calls.
@@ -58,7 +62,9 @@ fn naive_read(gz: &[u8]) -> anyhow::Result<usize> {
                     if f.is_empty() {
                         Cell::Missing
                     } else {
-                        f.parse().map(Cell::Num).unwrap_or_else(|_| Cell::Text(f.to_string()))
+                        f.parse()
+                            .map(Cell::Num)
+                            .unwrap_or_else(|_| Cell::Text(f.to_string()))
                     }
                 })
                 .collect()
@@ -108,7 +114,9 @@ pub fn run(_a: DemoArgs, g: &GlobalArgs) -> anyhow::Result<()> {
     // Data: read the embedded sample.
     let opts = ReadOptions::default();
     let name = "california_housing.csv.gz";
-    let (table, t_lithe) = timed(5, || Ok(lithe_core::io::read_csv_bytes(HOUSING, name, &opts)?))?;
+    let (table, t_lithe) = timed(5, || {
+        Ok(lithe_core::io::read_csv_bytes(HOUSING, name, &opts)?)
+    })?;
     let summary = describe(&table, 2);
     let _ = writeln!(
         out,
@@ -119,7 +127,10 @@ pub fn run(_a: DemoArgs, g: &GlobalArgs) -> anyhow::Result<()> {
     }
     let (rows_naive, t_naive) = timed(5, || naive_read(HOUSING))?;
     if rows_naive != table.n_rows() {
-        anyhow::bail!("demo: the baseline read {rows_naive} rows, lithe {}", table.n_rows());
+        anyhow::bail!(
+            "demo: the baseline read {rows_naive} rows, lithe {}",
+            table.n_rows()
+        );
     }
 
     // Parquet round trip through a temporary directory.
@@ -127,13 +138,24 @@ pub fn run(_a: DemoArgs, g: &GlobalArgs) -> anyhow::Result<()> {
     let pq = dir.path().join("housing.parquet");
     let (_, t_write) = timed(1, || Ok(lithe_core::write_table(&pq, &table)?))?;
     let pq_size = std::fs::metadata(&pq)?.len() as usize;
-    let (back, t_back) = timed(3, || Ok(lithe_core::read_table(&pq, &ReadOptions::default())?))?;
+    let (back, t_back) = timed(3, || {
+        Ok(lithe_core::read_table(&pq, &ReadOptions::default())?)
+    })?;
     let identical = same_values(&table, &back);
 
-    let _ = writeln!(out, "\n── Scoreboard: gzip CSV → typed columns (median of 5 runs, {threads} threads)\n");
+    let _ = writeln!(
+        out,
+        "\n── Scoreboard: gzip CSV → typed columns (median of 5 runs, {threads} threads)\n"
+    );
     let _ = writeln!(out, "   {:<44} {:>10} {:>12}", "reader", "time", "rows/s");
     let rate = |t: f64| format!("{:.1} M", table.n_rows() as f64 / t / 1e6);
-    let _ = writeln!(out, "   {:<44} {:>10} {:>12}", "lithe (typed columns, parallel)", ms(t_lithe), rate(t_lithe));
+    let _ = writeln!(
+        out,
+        "   {:<44} {:>10} {:>12}",
+        "lithe (typed columns, parallel)",
+        ms(t_lithe),
+        rate(t_lithe)
+    );
     let _ = writeln!(
         out,
         "   {:<44} {:>10} {:>12}",
@@ -141,7 +163,11 @@ pub fn run(_a: DemoArgs, g: &GlobalArgs) -> anyhow::Result<()> {
         ms(t_naive),
         rate(t_naive)
     );
-    let _ = writeln!(out, "   lithe is {:.1}× the baseline's speed\n", t_naive / t_lithe);
+    let _ = writeln!(
+        out,
+        "   lithe is {:.1}× the baseline's speed\n",
+        t_naive / t_lithe
+    );
     let _ = writeln!(
         out,
         "   Parquet (zstd): wrote {} in {}, read back in {}; values identical: {}",

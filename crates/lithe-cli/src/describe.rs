@@ -38,7 +38,12 @@ pub fn run(a: DescribeArgs, g: &GlobalArgs) -> anyhow::Result<()> {
     }
     let table = table?;
     let read_s = t0.elapsed().as_secs_f64();
-    tracing::info!(rows = table.n_rows(), cols = table.n_columns(), seconds = read_s, "read");
+    tracing::info!(
+        rows = table.n_rows(),
+        cols = table.n_columns(),
+        seconds = read_s,
+        "read"
+    );
     let mut s = describe(&table, a.top);
     if let Some(t) = &a.target {
         s.target = Some(infer_target(&table, t)?);
@@ -69,7 +74,11 @@ pub fn human_bytes(n: usize) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", units[u]) }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", units[u])
+    }
 }
 
 fn short(v: &Value) -> String {
@@ -117,7 +126,17 @@ pub fn render(file: &str, s: &Summary, read_s: f64) -> String {
         human_bytes(s.memory_bytes),
         read_s
     );
-    let header = ["#", "column", "type", "missing", "distinct", "min", "max", "mean", "top values"];
+    let header = [
+        "#",
+        "column",
+        "type",
+        "missing",
+        "distinct",
+        "min",
+        "max",
+        "mean",
+        "top values",
+    ];
     let rows: Vec<[String; 9]> = s
         .columns
         .iter()

@@ -21,7 +21,12 @@ fn utc(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let (y, m, d) = lithe_core::io::parse::civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem / 60 % 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
 }
 
 pub fn run(a: InspectArgs) -> anyhow::Result<()> {
@@ -41,12 +46,26 @@ pub fn run(a: InspectArgs) -> anyhow::Result<()> {
     let _ = writeln!(out, "{}: lithe model", a.model.display());
     let _ = writeln!(out, "  kind         {}", m.kind);
     let _ = writeln!(out, "  format       {}.{}", m.format_major, m.format_minor);
-    let _ = writeln!(out, "  written by   lithe {} on {}", h.lithe_version, utc(h.created_unix));
-    let _ = writeln!(out, "  payload      {}", crate::describe::human_bytes(m.payload.len()));
+    let _ = writeln!(
+        out,
+        "  written by   lithe {} on {}",
+        h.lithe_version,
+        utc(h.created_unix)
+    );
+    let _ = writeln!(
+        out,
+        "  payload      {}",
+        crate::describe::human_bytes(m.payload.len())
+    );
     if let Some(f) = &h.data_fingerprint {
         let _ = writeln!(out, "  trained on   data fingerprint {f}");
     }
-    for (name, v) in [("params", &h.params), ("schema", &h.schema), ("metrics", &h.metrics), ("extra", &h.extra)] {
+    for (name, v) in [
+        ("params", &h.params),
+        ("schema", &h.schema),
+        ("metrics", &h.metrics),
+        ("extra", &h.extra),
+    ] {
         if v.is_null() || v == &Value::Object(Default::default()) {
             continue;
         }

@@ -70,7 +70,9 @@ fn parse_delimiter(s: &str) -> Result<u8, String> {
         "tab" | "\\t" | "\t" => Ok(b'\t'),
         "space" => Ok(b' '),
         _ if s.len() == 1 && s.is_ascii() && s != "\"" && s != "\n" => Ok(s.as_bytes()[0]),
-        _ => Err(format!("'{s}' is not a delimiter: give one ASCII character, or `tab`")),
+        _ => Err(format!(
+            "'{s}' is not a delimiter: give one ASCII character, or `tab`"
+        )),
     }
 }
 

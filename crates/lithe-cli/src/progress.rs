@@ -16,8 +16,10 @@ pub fn file_bar(g: &GlobalArgs, path: &std::path::Path) -> Option<ProgressBar> {
     let total = std::fs::metadata(path).ok()?.len();
     let pb = ProgressBar::new(total);
     pb.set_style(
-        ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     pb.set_message(format!("reading {}", path.display()));
     Some(pb)

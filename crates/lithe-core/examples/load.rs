@@ -22,7 +22,11 @@ fn main() {
             "--no-header" => opts.has_header = false,
             "--delimiter" => {
                 let v = val(i);
-                opts.delimiter = Some(if v == "tab" { b'\t' } else { v.as_bytes().first().copied().unwrap_or(b',') });
+                opts.delimiter = Some(if v == "tab" {
+                    b'\t'
+                } else {
+                    v.as_bytes().first().copied().unwrap_or(b',')
+                });
                 i += 1;
             }
             "--skip-rows" => {
@@ -42,7 +46,9 @@ fn main() {
         i += 1;
     }
     if threads > 0 {
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global();
     }
     let Some(file) = file else {
         eprintln!("usage: load FILE [--threads N]");

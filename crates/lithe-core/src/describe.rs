@@ -197,9 +197,7 @@ pub fn describe(table: &Table, top_k: usize) -> Summary {
             ));
         } else if c.distinct == 1 && table.n_rows() > 1 {
             warnings.push(format!("column '{}' is constant", c.name));
-        } else if c.column_type == ColumnType::Categorical
-            && c.distinct == c.count
-            && c.count > 100
+        } else if c.column_type == ColumnType::Categorical && c.distinct == c.count && c.count > 100
         {
             warnings.push(format!(
                 "column '{}' has a different value in every row (an id?)",
@@ -267,7 +265,11 @@ pub fn infer_target(table: &Table, name: &str) -> Result<TargetSummary> {
     Ok(TargetSummary {
         name: name.to_string(),
         task,
-        classes: if task == Task::Regression { Vec::new() } else { classes(col) },
+        classes: if task == Task::Regression {
+            Vec::new()
+        } else {
+            classes(col)
+        },
         missing: s.missing,
     })
 }
@@ -295,11 +297,18 @@ mod tests {
         assert_eq!(x.max, json!(2.0));
         assert!((x.mean.unwrap() - 5.0 / 3.0).abs() < 1e-12);
         let k = &s.columns[1];
-        assert_eq!((k.column_type, k.distinct, k.min.clone()), (ColumnType::Int, 2, json!(1)));
+        assert_eq!(
+            (k.column_type, k.distinct, k.min.clone()),
+            (ColumnType::Int, 2, json!(1))
+        );
         let c = &s.columns[2];
         assert_eq!(c.top, vec![("a".to_string(), 2), ("b".to_string(), 1)]);
         assert_eq!(s.columns[3].count, 0);
-        assert!(s.warnings.iter().any(|w| w.contains("'empty' has every value missing")));
+        assert!(
+            s.warnings
+                .iter()
+                .any(|w| w.contains("'empty' has every value missing"))
+        );
     }
 
     #[test]
@@ -312,7 +321,12 @@ mod tests {
         let e = infer_target(&t, "empty").unwrap_err().to_string();
         assert!(e.contains("every value missing"), "{e}");
         let one = Table::new(vec![Column::from_i64("y", vec![Some(1), Some(1)])]).unwrap();
-        assert!(infer_target(&one, "y").unwrap_err().to_string().contains("single value"));
+        assert!(
+            infer_target(&one, "y")
+                .unwrap_err()
+                .to_string()
+                .contains("single value")
+        );
         let reg = Table::new(vec![Column::from_f64("y", vec![0.5, 1.5, 2.5])]).unwrap();
         assert_eq!(infer_target(&reg, "y").unwrap().task, Task::Regression);
         let multi = Table::new(vec![Column::from_i64("y", (1..=7).map(Some).collect())]).unwrap();

@@ -37,9 +37,10 @@ impl Error {
             std::io::ErrorKind::NotFound => {
                 Error::Input(format!("{}: no such file", path.display()))
             }
-            std::io::ErrorKind::IsADirectory => {
-                Error::Input(format!("{}: is a directory, expected a file", path.display()))
-            }
+            std::io::ErrorKind::IsADirectory => Error::Input(format!(
+                "{}: is a directory, expected a file",
+                path.display()
+            )),
             std::io::ErrorKind::InvalidData => {
                 Error::Input(format!("{}: {}", path.display(), source))
             }

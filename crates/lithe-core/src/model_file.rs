@@ -150,7 +150,9 @@ impl<'a> Cursor<'a> {
 /// Decode model-file bytes. `name` is used in messages.
 pub fn decode(bytes: &[u8], name: &str) -> Result<ModelFile> {
     if bytes.is_empty() {
-        return Err(Error::input(format!("{name}: the file is empty, not a lithe model")));
+        return Err(Error::input(format!(
+            "{name}: the file is empty, not a lithe model"
+        )));
     }
     if bytes.len() < MAGIC.len() || &bytes[..8] != MAGIC {
         if MAGIC.starts_with(bytes) {
@@ -176,7 +178,9 @@ pub fn decode(bytes: &[u8], name: &str) -> Result<ModelFile> {
         )));
     }
     if major == 0 {
-        return Err(Error::input(format!("{name}: corrupted model file (format version 0)")));
+        return Err(Error::input(format!(
+            "{name}: corrupted model file (format version 0)"
+        )));
     }
     let klen = c.take(1, "kind")?[0] as u64;
     let kind_bytes = c.take(klen, "kind")?;
@@ -220,7 +224,10 @@ pub fn decode(bytes: &[u8], name: &str) -> Result<ModelFile> {
 /// Read any lithe model file.
 pub fn read(path: &Path) -> Result<ModelFile> {
     if path.is_dir() {
-        return Err(Error::input(format!("{}: is a directory, expected a model file", path.display())));
+        return Err(Error::input(format!(
+            "{}: is a directory, expected a model file",
+            path.display()
+        )));
     }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     decode(&bytes, &path.display().to_string())
@@ -262,7 +269,10 @@ mod tests {
         assert_eq!(m.header, h);
         assert_eq!(m.payload, p);
         assert_eq!(m.kind, "test.thing");
-        assert_eq!((m.format_major, m.format_minor), (FORMAT_MAJOR, FORMAT_MINOR));
+        assert_eq!(
+            (m.format_major, m.format_minor),
+            (FORMAT_MAJOR, FORMAT_MINOR)
+        );
     }
 
     #[test]

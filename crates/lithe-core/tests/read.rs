@@ -74,23 +74,58 @@ fn block_size_and_thread_count_do_not_change_the_table() {
     // Enough rows for many blocks; values that widen types late in the file.
     let mut s = String::from("a,b,c,d\n");
     for i in 0..3000 {
-        let b = if i == 2500 { "3.5".to_string() } else { i.to_string() };
-        let c = if i == 2900 { "text".to_string() } else { (i % 7).to_string() };
-        let d = if i % 11 == 0 { String::new() } else { format!("\"q{}\"", i % 5) };
+        let b = if i == 2500 {
+            "3.5".to_string()
+        } else {
+            i.to_string()
+        };
+        let c = if i == 2900 {
+            "text".to_string()
+        } else {
+            (i % 7).to_string()
+        };
+        let d = if i % 11 == 0 {
+            String::new()
+        } else {
+            format!("\"q{}\"", i % 5)
+        };
         s.push_str(&format!("{i},{b},{c},{d}\n"));
     }
-    let reference = read_str(&s, &ReadOptions { block_size: 1 << 20, ..Default::default() }).unwrap();
-    assert_eq!(reference.column("b").unwrap().column_type(), ColumnType::Float);
-    assert_eq!(reference.column("c").unwrap().column_type(), ColumnType::Categorical);
+    let reference = read_str(
+        &s,
+        &ReadOptions {
+            block_size: 1 << 20,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        reference.column("b").unwrap().column_type(),
+        ColumnType::Float
+    );
+    assert_eq!(
+        reference.column("c").unwrap().column_type(),
+        ColumnType::Categorical
+    );
     assert_eq!(cells(&reference, "c")[2900].as_deref(), Some("text"));
     assert_eq!(cells(&reference, "c")[8].as_deref(), Some("1"));
     for threads in [1, 2, 3] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         for bs in [64, 1000, 4096] {
-            let opts = ReadOptions { block_size: bs, ..Default::default() };
+            let opts = ReadOptions {
+                block_size: bs,
+                ..Default::default()
+            };
             let t = pool.install(|| read_str(&s, &opts)).unwrap();
             assert_eq!(t.n_rows(), 3000);
-            assert_eq!(t.fingerprint(), reference.fingerprint(), "threads {threads} block {bs}");
+            assert_eq!(
+                t.fingerprint(),
+                reference.fingerprint(),
+                "threads {threads} block {bs}"
+            );
             // Row order is the file's order.
             let a = t.column("a").unwrap();
             assert!((0..3000).all(|r| a.value_string(r) == Some(r.to_string())));
@@ -106,15 +141,32 @@ fn quoted_newlines_across_blocks() {
     }
     let t = read_str(&s, &small_blocks()).unwrap();
     assert_eq!(t.n_rows(), 200);
-    assert_eq!(cells(&t, "text")[7].as_deref(), Some("line one\nline \"two\", 7"));
+    assert_eq!(
+        cells(&t, "text")[7].as_deref(),
+        Some("line one\nline \"two\", 7")
+    );
 }
 
 #[test]
 fn header_options() {
-    let t = read_str("1;x\n2;y\n", &ReadOptions { has_header: false, ..Default::default() }).unwrap();
+    let t = read_str(
+        "1;x\n2;y\n",
+        &ReadOptions {
+            has_header: false,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(t.names().collect::<Vec<_>>(), vec!["col_0", "col_1"]);
     assert_eq!(t.n_rows(), 2);
-    let t = read_str("junk line\nmore junk\na\tb\n1\t2\n", &ReadOptions { skip_rows: 2, ..Default::default() }).unwrap();
+    let t = read_str(
+        "junk line\nmore junk\na\tb\n1\t2\n",
+        &ReadOptions {
+            skip_rows: 2,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(t.names().collect::<Vec<_>>(), vec!["a", "b"]);
     let t = read_str("\u{feff}a,b\r\n1,2\r\n", &ReadOptions::default()).unwrap();
     assert_eq!(t.names().collect::<Vec<_>>(), vec!["a", "b"]);
@@ -127,34 +179,71 @@ fn header_options() {
 fn delimiters_spaces_and_na_tokens() {
     // adult.data style: ", " separated, '?' for missing.
     let s = "39, State-gov, 77516, <=50K\n50, ?, 83311, >50K\n";
-    let opts = ReadOptions { has_header: false, na_values: vec!["?".into()], ..Default::default() };
+    let opts = ReadOptions {
+        has_header: false,
+        na_values: vec!["?".into()],
+        ..Default::default()
+    };
     let t = read_str(s, &opts).unwrap();
     assert_eq!(t.column("col_0").unwrap().column_type(), ColumnType::Int);
-    assert_eq!(cells(&t, "col_1"), vec![Some("State-gov".to_string()), None]);
+    assert_eq!(
+        cells(&t, "col_1"),
+        vec![Some("State-gov".to_string()), None]
+    );
     let t = read_str("a|b\n1|x\n", &ReadOptions::default()).unwrap();
     assert_eq!(t.n_columns(), 2);
-    let t = read_str("a;b\n1,5;x\n", &ReadOptions { delimiter: Some(b';'), ..Default::default() }).unwrap();
+    let t = read_str(
+        "a;b\n1,5;x\n",
+        &ReadOptions {
+            delimiter: Some(b';'),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(cells(&t, "a"), vec![Some("1,5".to_string())]);
 }
 
 #[test]
 fn forced_categorical_and_all_missing() {
     let s = "zip,v,e\n02139,1,\n10001,2,NA\n";
-    let opts = ReadOptions { categorical: vec!["zip".into()], ..Default::default() };
+    let opts = ReadOptions {
+        categorical: vec!["zip".into()],
+        ..Default::default()
+    };
     let t = read_str(s, &opts).unwrap();
-    assert_eq!(t.column("zip").unwrap().column_type(), ColumnType::Categorical);
+    assert_eq!(
+        t.column("zip").unwrap().column_type(),
+        ColumnType::Categorical
+    );
     assert_eq!(cells(&t, "zip")[0].as_deref(), Some("02139"));
     let e = t.column("e").unwrap();
     assert_eq!(e.null_count(), 2);
-    let e = read_str(s, &ReadOptions { categorical: vec!["nope".into()], ..Default::default() }).unwrap_err();
+    let e = read_str(
+        s,
+        &ReadOptions {
+            categorical: vec!["nope".into()],
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
     assert!(e.is_input());
-    assert!(e.to_string().contains("--categorical names column 'nope'"), "{e}");
+    assert!(
+        e.to_string().contains("--categorical names column 'nope'"),
+        "{e}"
+    );
 }
 
 #[test]
 fn dates_stay_dates() {
-    let t = read_str("ds,y\n2020-01-01,1\n2020-01-02,2\n", &ReadOptions::default()).unwrap();
-    assert!(matches!(t.column("ds").unwrap().data(), ColumnData::Date(_)));
+    let t = read_str(
+        "ds,y\n2020-01-01,1\n2020-01-02,2\n",
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    assert!(matches!(
+        t.column("ds").unwrap().data(),
+        ColumnData::Date(_)
+    ));
     assert_eq!(cells(&t, "ds")[1].as_deref(), Some("2020-01-02"));
 }
 
@@ -166,7 +255,12 @@ fn files_gzip_parquet_and_csv_round_trips() {
     let no_ext = write_file(dir.path(), "m.data", &gz(MIXED.as_bytes()));
     let a = read_table(&plain, &ReadOptions::default()).unwrap();
     for p in [&zipped, &no_ext] {
-        assert_eq!(read_table(p, &ReadOptions::default()).unwrap().fingerprint(), a.fingerprint());
+        assert_eq!(
+            read_table(p, &ReadOptions::default())
+                .unwrap()
+                .fingerprint(),
+            a.fingerprint()
+        );
     }
     for name in ["out.parquet", "out.csv", "out.csv.gz"] {
         let p = dir.path().join(name);
@@ -177,23 +271,45 @@ fn files_gzip_parquet_and_csv_round_trips() {
             assert_eq!(x.name(), y.name());
             assert_eq!(x.column_type(), y.column_type(), "{name} {}", x.name());
             for r in 0..x.len() {
-                assert_eq!(x.value_string(r), y.value_string(r), "{name} {} row {r}", x.name());
+                assert_eq!(
+                    x.value_string(r),
+                    y.value_string(r),
+                    "{name} {} row {r}",
+                    x.name()
+                );
             }
         }
     }
     // Parquet keeps exact typed values, so the fingerprint matches.
     let p = dir.path().join("again.parquet");
     write_parquet(&p, &a).unwrap();
-    assert_eq!(read_table(&p, &ReadOptions::default()).unwrap().fingerprint(), a.fingerprint());
+    assert_eq!(
+        read_table(&p, &ReadOptions::default())
+            .unwrap()
+            .fingerprint(),
+        a.fingerprint()
+    );
     // Forcing a Parquet integer column to categorical.
-    let f = read_table(&p, &ReadOptions { categorical: vec!["id".into()], ..Default::default() }).unwrap();
-    assert_eq!(f.column("id").unwrap().column_type(), ColumnType::Categorical);
+    let f = read_table(
+        &p,
+        &ReadOptions {
+            categorical: vec!["id".into()],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        f.column("id").unwrap().column_type(),
+        ColumnType::Categorical
+    );
     write_csv(&dir.path().join("x.csv"), &f).unwrap();
 }
 
 #[test]
 fn floats_survive_a_csv_round_trip_bit_for_bit() {
-    let vals: Vec<f64> = (0..500).map(|i| (i as f64 * 0.7311).sin() * 10f64.powi(i % 40 - 20)).collect();
+    let vals: Vec<f64> = (0..500)
+        .map(|i| (i as f64 * 0.7311).sin() * 10f64.powi(i % 40 - 20))
+        .collect();
     let t = Table::new(vec![lithe_core::Column::from_f64("v", vals.clone())]).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("v.csv");
@@ -218,16 +334,25 @@ fn bad_inputs_have_clear_messages() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.csv");
     let e = read_table(&missing, &ReadOptions::default()).unwrap_err();
-    assert!(e.is_input() && e.to_string().contains("no such file"), "{e}");
+    assert!(
+        e.is_input() && e.to_string().contains("no such file"),
+        "{e}"
+    );
     let e = read_table(dir.path(), &ReadOptions::default()).unwrap_err();
-    assert!(e.is_input() && e.to_string().contains("is a directory"), "{e}");
+    assert!(
+        e.is_input() && e.to_string().contains("is a directory"),
+        "{e}"
+    );
 
     assert!(err_of(b"").contains("the file is empty"));
     assert!(err_of(b"\n\n  \n").contains("the file is empty"));
     assert!(err_of(b"a,b,c\n").contains("header has no rows"));
     assert!(err_of(b"a,b,c\n\n").contains("header has no rows"));
     let e = err_of(b"a,b\n1,2\n3\n");
-    assert!(e.contains("line 3") && e.contains("expected 2 fields, found 1"), "{e}");
+    assert!(
+        e.contains("line 3") && e.contains("expected 2 fields, found 1"),
+        "{e}"
+    );
     let e = err_of(b"a,b,a\n1,2,3\n");
     assert!(e.contains("duplicate column name 'a'"), "{e}");
     let e = err_of(b"a,b\n1,caf\xe9\n");
@@ -252,7 +377,14 @@ fn errors_deep_in_a_file_give_the_right_line() {
         s.push_str(&format!("{i},{i}\n"));
     }
     for bs in [64, 777, 1 << 20] {
-        let e = read_str(&s, &ReadOptions { block_size: bs, ..Default::default() }).unwrap_err();
+        let e = read_str(
+            &s,
+            &ReadOptions {
+                block_size: bs,
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("line 5002:"), "block {bs}: {e}");
     }
     // Same with a quoted, multi-line field before the error.
@@ -265,7 +397,10 @@ fn errors_deep_in_a_file_give_the_right_line() {
 fn required_columns_are_named() {
     let t = read_str(MIXED, &ReadOptions::default()).unwrap();
     let e = t.require("target").unwrap_err().to_string();
-    assert!(e.contains("column 'target' not found") && e.contains("'id'"), "{e}");
+    assert!(
+        e.contains("column 'target' not found") && e.contains("'id'"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -307,7 +307,9 @@ impl Builder {
             ColumnType::Float => Builder::Float(vec![f64::NAN; n]),
             ColumnType::Date => Builder::Date(vec![0; n], nulls_with(n)),
             ColumnType::Datetime => Builder::Datetime(vec![0; n], nulls_with(n)),
-            ColumnType::Categorical => Builder::Str(vec![0; n], nulls_with(n), Dictionary::default()),
+            ColumnType::Categorical => {
+                Builder::Str(vec![0; n], nulls_with(n), Dictionary::default())
+            }
         }
     }
 

@@ -94,14 +94,14 @@ fn read_header(src: &mut dyn Read, name: &str, opts: &CsvOptions) -> Result<Head
         if to_skip == 0 && !is_blank {
             break;
         }
-        if to_skip > 0 {
-            to_skip -= 1;
-        }
+        to_skip = to_skip.saturating_sub(1);
         start += i + 1;
         line += 1;
     }
     if start >= buf.len() || buf[start..].trim_ascii().is_empty() {
-        return Err(Error::input(format!("{name}: the file is empty (no header, no rows)")));
+        return Err(Error::input(format!(
+            "{name}: the file is empty (no header, no rows)"
+        )));
     }
     let first_line_end = memchr::memchr(b'\n', &buf[start..]).map_or(buf.len(), |i| start + i);
     let delim = opts
@@ -132,7 +132,11 @@ fn read_header(src: &mut dyn Read, name: &str, opts: &CsvOptions) -> Result<Head
                     i + 1
                 ))
             })?;
-            names.push(if s.is_empty() { format!("col_{i}") } else { s.to_string() });
+            names.push(if s.is_empty() {
+                format!("col_{i}")
+            } else {
+                s.to_string()
+            });
         }
         let mut seen = HashSet::new();
         for n in &names {
@@ -208,7 +212,11 @@ fn sniff_delimiter(first: &[u8]) -> u8 {
         }
     }
     let best = (0..4).max_by_key(|&k| (counts[k], 4 - k)).unwrap_or(0);
-    if counts[best] == 0 { b',' } else { DELIMITER_CANDIDATES[best] }
+    if counts[best] == 0 {
+        b','
+    } else {
+        DELIMITER_CANDIDATES[best]
+    }
 }
 
 struct Block {
@@ -425,7 +433,9 @@ fn read_pass(
         return Ok(Pass::Again(again));
     }
     if total_rows == 0 {
-        return Err(Error::input(format!("{name}: the header has no rows under it")));
+        return Err(Error::input(format!(
+            "{name}: the header has no rows under it"
+        )));
     }
     let mut columns = Vec::with_capacity(n_cols);
     for (builder, col_name) in builders.into_iter().zip(header.names) {

@@ -51,7 +51,9 @@ impl Dictionary {
         let h = self.hasher.hash_one(s);
         let (bytes, offsets) = (&self.bytes, &self.offsets);
         self.table
-            .find(h, |&c| &bytes[offsets[c as usize]..offsets[c as usize + 1]] == s)
+            .find(h, |&c| {
+                &bytes[offsets[c as usize]..offsets[c as usize + 1]] == s
+            })
             .copied()
     }
 
@@ -84,9 +86,8 @@ impl Dictionary {
 
     /// The strings as an Arrow array, in code order.
     pub fn into_values(self) -> crate::Result<StringArray> {
-        let too_big = || {
-            crate::Error::input("a categorical column holds more than 2 GiB of distinct text")
-        };
+        let too_big =
+            || crate::Error::input("a categorical column holds more than 2 GiB of distinct text");
         let offsets = self
             .offsets
             .iter()

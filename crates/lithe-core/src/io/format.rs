@@ -16,7 +16,13 @@ pub(crate) fn write_datetime(out: &mut String, micros: i64) {
     write_date(out, days);
     let secs = rem / 1_000_000;
     let frac = rem % 1_000_000;
-    let _ = write!(out, "T{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+    let _ = write!(
+        out,
+        "T{:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    );
     if frac != 0 {
         let _ = write!(out, ".{frac:06}");
     }

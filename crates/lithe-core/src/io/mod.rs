@@ -151,7 +151,9 @@ pub fn read_table(path: &Path, opts: &ReadOptions) -> Result<Table> {
     let name = path.display().to_string();
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if meta.is_dir() {
-        return Err(Error::input(format!("{name}: is a directory, expected a file")));
+        return Err(Error::input(format!(
+            "{name}: is a directory, expected a file"
+        )));
     }
     match detect_format(path)? {
         FileFormat::Parquet => read_parquet(path, opts),
@@ -205,7 +207,9 @@ pub fn atomic_write(
         .tempfile_in(dir)
         .map_err(|e| Error::io(path, e))?;
     write(tmp.as_file_mut())?;
-    tmp.as_file_mut().sync_all().map_err(|e| Error::io(path, e))?;
+    tmp.as_file_mut()
+        .sync_all()
+        .map_err(|e| Error::io(path, e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
 }

@@ -105,13 +105,20 @@ fn to_part(name: &str, col: &str, a: &ArrayRef) -> Result<Part> {
             }
         }
         DataType::Float32 => floats(
-            a.as_primitive::<Float32Type>().values().iter().map(|&x| x as f64),
+            a.as_primitive::<Float32Type>()
+                .values()
+                .iter()
+                .map(|&x| x as f64),
             a,
         ),
         DataType::Float64 => floats(a.as_primitive::<Float64Type>().values().iter().copied(), a),
         DataType::Boolean => {
             let b = a.as_boolean();
-            strings(b.iter().map(|v| v.map(|x| if x { "true" } else { "false" })), a.len())
+            strings(
+                b.iter()
+                    .map(|v| v.map(|x| if x { "true" } else { "false" })),
+                a.len(),
+            )
         }
         DataType::Utf8 => strings(a.as_string::<i32>().iter(), a.len()),
         DataType::LargeUtf8 => strings(a.as_string::<i64>().iter(), a.len()),
@@ -148,17 +155,23 @@ fn to_part(name: &str, col: &str, a: &ArrayRef) -> Result<Part> {
         DataType::Timestamp(unit, _) => {
             let v: Vec<i64> = match unit {
                 TimeUnit::Second => a.as_primitive::<TimestampSecondType>().values().to_vec(),
-                TimeUnit::Millisecond => {
-                    a.as_primitive::<TimestampMillisecondType>().values().to_vec()
-                }
-                TimeUnit::Microsecond => {
-                    a.as_primitive::<TimestampMicrosecondType>().values().to_vec()
-                }
-                TimeUnit::Nanosecond => {
-                    a.as_primitive::<TimestampNanosecondType>().values().to_vec()
-                }
+                TimeUnit::Millisecond => a
+                    .as_primitive::<TimestampMillisecondType>()
+                    .values()
+                    .to_vec(),
+                TimeUnit::Microsecond => a
+                    .as_primitive::<TimestampMicrosecondType>()
+                    .values()
+                    .to_vec(),
+                TimeUnit::Nanosecond => a
+                    .as_primitive::<TimestampNanosecondType>()
+                    .values()
+                    .to_vec(),
             };
-            Part::Datetime(v.into_iter().map(|x| micros(x, unit)).collect(), nulls_of(a))
+            Part::Datetime(
+                v.into_iter().map(|x| micros(x, unit)).collect(),
+                nulls_of(a),
+            )
         }
         other => {
             return Err(Error::input(format!(
@@ -206,7 +219,13 @@ pub fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<Table> {
     let reader = builder.with_batch_size(64 * 1024).build().map_err(bad)?;
     let mut builders: Vec<Builder> = force
         .iter()
-        .map(|&f| if f { Builder::of(ColumnType::Categorical) } else { Builder::new() })
+        .map(|&f| {
+            if f {
+                Builder::of(ColumnType::Categorical)
+            } else {
+                Builder::new()
+            }
+        })
         .collect();
     let mut rows = 0usize;
     for batch in reader {
@@ -232,7 +251,9 @@ pub fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<Table> {
         }
     }
     if rows == 0 {
-        return Err(Error::input(format!("{name}: the file has columns but no rows")));
+        return Err(Error::input(format!(
+            "{name}: the file has columns but no rows"
+        )));
     }
     let mut columns = Vec::with_capacity(names.len());
     for (b, n) in builders.into_iter().zip(names) {

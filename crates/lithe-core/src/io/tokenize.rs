@@ -331,8 +331,10 @@ mod tests {
             .map(|row| {
                 row.iter()
                     .map(|&(a, b)| {
-                        String::from_utf8(unquote(&s.as_bytes()[a as usize..b as usize]).into_owned())
-                            .unwrap()
+                        String::from_utf8(
+                            unquote(&s.as_bytes()[a as usize..b as usize]).into_owned(),
+                        )
+                        .unwrap()
                     })
                     .collect()
             })
@@ -370,7 +372,11 @@ mod tests {
     fn ragged_rows_are_reported() {
         let e = split("1,2\n3\n", 2).unwrap_err();
         assert_eq!(e.offset, 4);
-        assert!(e.message.contains("expected 2 fields, found 1"), "{}", e.message);
+        assert!(
+            e.message.contains("expected 2 fields, found 1"),
+            "{}",
+            e.message
+        );
         let e = split("1,2\n3,4,5\n", 2).unwrap_err();
         assert!(e.message.contains("found 3"), "{}", e.message);
         let e = split("\"1\",2\n\"3\",4,5\n", 2).unwrap_err();

@@ -128,14 +128,23 @@ mod tests {
         assert_eq!(auc(&[1.0, 0.0], &[0.1, 0.9]).unwrap(), 0.0);
         assert_eq!(auc(&[1.0, 0.0, 1.0, 0.0], &[0.5; 4]).unwrap(), 0.5);
         assert!((logloss(&[1.0], &[0.5]).unwrap() - 2f64.ln()).abs() < 1e-15);
-        assert_eq!(accuracy(&["a", "b", "c"], &["a", "x", "c"]).unwrap(), 2.0 / 3.0);
+        assert_eq!(
+            accuracy(&["a", "b", "c"], &["a", "x", "c"]).unwrap(),
+            2.0 / 3.0
+        );
     }
 
     #[test]
     fn refuses_bad_input() {
         assert_eq!(auc(&[], &[]), Err(MetricError::Empty));
-        assert!(matches!(auc(&[1.0, 1.0], &[0.2, 0.3]), Err(MetricError::Undefined(_))));
-        assert!(matches!(auc(&[1.0, 2.0], &[0.2, 0.3]), Err(MetricError::Undefined(_))));
+        assert!(matches!(
+            auc(&[1.0, 1.0], &[0.2, 0.3]),
+            Err(MetricError::Undefined(_))
+        ));
+        assert!(matches!(
+            auc(&[1.0, 2.0], &[0.2, 0.3]),
+            Err(MetricError::Undefined(_))
+        ));
         assert_eq!(logloss(&[1.0], &[0.2, 0.3]), Err(MetricError::Length(1, 2)));
         assert!(logloss(&[1.0], &[1.5]).is_err());
         assert!(multiclass_logloss(&[3], &[0.2, 0.3, 0.5], 3).is_err());

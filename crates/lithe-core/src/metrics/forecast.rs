@@ -11,7 +11,11 @@ pub fn smape(y: &[f64], pred: &[f64]) -> Result<f64, MetricError> {
         .zip(pred)
         .map(|(a, f)| {
             let d = a.abs() + f.abs();
-            if d == 0.0 { 0.0 } else { 200.0 * (a - f).abs() / d }
+            if d == 0.0 {
+                0.0
+            } else {
+                200.0 * (a - f).abs() / d
+            }
         })
         .sum();
     Ok(s / y.len() as f64)
@@ -22,7 +26,9 @@ pub fn smape(y: &[f64], pred: &[f64]) -> Result<f64, MetricError> {
 pub fn mase(insample: &[f64], y: &[f64], pred: &[f64], m: usize) -> Result<f64, MetricError> {
     check(y.len(), pred.len())?;
     if m == 0 {
-        return Err(MetricError::Undefined("the seasonal period must be at least 1".into()));
+        return Err(MetricError::Undefined(
+            "the seasonal period must be at least 1".into(),
+        ));
     }
     if insample.len() <= m {
         return Err(MetricError::Undefined(format!(

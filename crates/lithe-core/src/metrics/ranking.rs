@@ -6,23 +6,39 @@ use std::hash::Hash;
 use super::MetricError;
 
 /// Share of the relevant items that appear in the first `k` recommendations.
-pub fn recall_at_k<T: Eq + Hash>(recommended: &[T], relevant: &[T], k: usize) -> Result<f64, MetricError> {
+pub fn recall_at_k<T: Eq + Hash>(
+    recommended: &[T],
+    relevant: &[T],
+    k: usize,
+) -> Result<f64, MetricError> {
     if relevant.is_empty() {
-        return Err(MetricError::Undefined("recall needs at least one relevant item".into()));
+        return Err(MetricError::Undefined(
+            "recall needs at least one relevant item".into(),
+        ));
     }
     if k == 0 {
         return Err(MetricError::Undefined("k must be at least 1".into()));
     }
     let rel: HashSet<&T> = relevant.iter().collect();
-    let hits = recommended.iter().take(k).filter(|r| rel.contains(r)).count();
+    let hits = recommended
+        .iter()
+        .take(k)
+        .filter(|r| rel.contains(r))
+        .count();
     Ok(hits as f64 / rel.len() as f64)
 }
 
 /// Normalised discounted cumulative gain at `k`: DCG = Σ 1/log2(rank + 1) over the
 /// relevant items among the first `k`, divided by the DCG of a perfect ranking.
-pub fn ndcg_at_k<T: Eq + Hash>(recommended: &[T], relevant: &[T], k: usize) -> Result<f64, MetricError> {
+pub fn ndcg_at_k<T: Eq + Hash>(
+    recommended: &[T],
+    relevant: &[T],
+    k: usize,
+) -> Result<f64, MetricError> {
     if relevant.is_empty() {
-        return Err(MetricError::Undefined("NDCG needs at least one relevant item".into()));
+        return Err(MetricError::Undefined(
+            "NDCG needs at least one relevant item".into(),
+        ));
     }
     if k == 0 {
         return Err(MetricError::Undefined("k must be at least 1".into()));
@@ -36,15 +52,19 @@ pub fn ndcg_at_k<T: Eq + Hash>(recommended: &[T], relevant: &[T], k: usize) -> R
         .filter(|(_, r)| rel.contains(r) && seen.insert(r))
         .map(|(i, _)| 1.0 / ((i + 2) as f64).log2())
         .sum();
-    let ideal: f64 = (0..rel.len().min(k)).map(|i| 1.0 / ((i + 2) as f64).log2()).sum();
+    let ideal: f64 = (0..rel.len().min(k))
+        .map(|i| 1.0 / ((i + 2) as f64).log2())
+        .sum();
     Ok(dcg / ideal)
 }
+
+type PerUser<T> = fn(&[T], &[T], usize) -> Result<f64, MetricError>;
 
 fn mean_over<T: Eq + Hash>(
     recs: &[Vec<T>],
     rels: &[Vec<T>],
     k: usize,
-    f: fn(&[T], &[T], usize) -> Result<f64, MetricError>,
+    f: PerUser<T>,
 ) -> Result<f64, MetricError> {
     super::check(recs.len(), rels.len())?;
     let mut s = 0.0;
@@ -63,12 +83,20 @@ fn mean_over<T: Eq + Hash>(
 }
 
 /// Mean recall@k over users that have at least one relevant item.
-pub fn mean_recall_at_k<T: Eq + Hash>(recs: &[Vec<T>], rels: &[Vec<T>], k: usize) -> Result<f64, MetricError> {
+pub fn mean_recall_at_k<T: Eq + Hash>(
+    recs: &[Vec<T>],
+    rels: &[Vec<T>],
+    k: usize,
+) -> Result<f64, MetricError> {
     mean_over(recs, rels, k, recall_at_k)
 }
 
 /// Mean NDCG@k over users that have at least one relevant item.
-pub fn mean_ndcg_at_k<T: Eq + Hash>(recs: &[Vec<T>], rels: &[Vec<T>], k: usize) -> Result<f64, MetricError> {
+pub fn mean_ndcg_at_k<T: Eq + Hash>(
+    recs: &[Vec<T>],
+    rels: &[Vec<T>],
+    k: usize,
+) -> Result<f64, MetricError> {
     mean_over(recs, rels, k, ndcg_at_k)
 }
 
@@ -95,7 +123,10 @@ mod tests {
         // sklearn.metrics.ndcg_score with binary relevance, no tied scores.
         for (recs, rels, k, want) in ndcg_cases() {
             let got = ndcg_at_k(&recs, &rels, k).unwrap();
-            assert!((got - want).abs() < 1e-12, "{recs:?} {rels:?} k={k}: {got} vs {want}");
+            assert!(
+                (got - want).abs() < 1e-12,
+                "{recs:?} {rels:?} k={k}: {got} vs {want}"
+            );
         }
     }
 
