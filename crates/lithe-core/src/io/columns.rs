@@ -52,6 +52,8 @@ pub(crate) struct BlockFields<'a> {
     pub n_cols: usize,
     pub n_rows: usize,
     pub na: &'a NaSet,
+    /// The block has a `"` somewhere; without one, fields need no unquoting.
+    pub has_quotes: bool,
 }
 
 impl<'a> BlockFields<'a> {
@@ -74,7 +76,11 @@ impl<'a> BlockFields<'a> {
         {
             return Some(Cow::Borrowed(raw));
         }
-        let v = unquote(raw);
+        let v = if self.has_quotes {
+            unquote(raw)
+        } else {
+            Cow::Borrowed(raw.trim_ascii())
+        };
         if self.na.is_na(&v) { None } else { Some(v) }
     }
 }
@@ -223,6 +229,8 @@ fn parse_str(b: &BlockFields, col: usize) -> Result<Part, LocalError> {
     let mut dict = Dictionary::default();
     let mut codes = Vec::with_capacity(n);
     let mut nulls = NullBufferBuilder::new(n);
+    // Neighbouring rows often repeat a category: remember the last one.
+    let mut last: Option<(Cow<[u8]>, u32)> = None;
     for r in 0..n {
         match b.value(col, r) {
             None => {
@@ -230,9 +238,17 @@ fn parse_str(b: &BlockFields, col: usize) -> Result<Part, LocalError> {
                 nulls.append_null();
             }
             Some(v) => {
+                if let Some((lv, lc)) = &last
+                    && **lv == *v
+                {
+                    codes.push(*lc);
+                    nulls.append_non_null();
+                    continue;
+                }
                 if let Some(code) = dict.lookup_bytes(&v) {
                     codes.push(code);
                     nulls.append_non_null();
+                    last = Some((v, code));
                     continue;
                 }
                 let s = std::str::from_utf8(&v).map_err(|e| LocalError {
@@ -244,8 +260,10 @@ fn parse_str(b: &BlockFields, col: usize) -> Result<Part, LocalError> {
                         e.valid_up_to() + 1
                     ),
                 })?;
-                codes.push(dict.intern(s));
+                let code = dict.intern(s);
+                codes.push(code);
                 nulls.append_non_null();
+                last = Some((v, code));
             }
         }
     }

@@ -301,6 +301,7 @@ fn parse_block(
     let mut fields = Vec::with_capacity(block.data.len() / 4);
     let counts = tokenize(&block.data, delim, n_cols, &mut fields)?;
     let bf = BlockFields {
+        has_quotes: memchr::memchr(b'"', &block.data).is_some(),
         data: &block.data,
         fields: &fields,
         n_cols,

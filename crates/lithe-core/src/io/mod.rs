@@ -159,6 +159,7 @@ pub fn read_table(path: &Path, opts: &ReadOptions) -> Result<Table> {
         FileFormat::Parquet => read_parquet(path, opts),
         fmt => {
             let gzip = fmt == FileFormat::CsvGzip;
+            let opts = &tuned(opts, meta.len(), gzip);
             let open = || -> Result<Box<dyn Read + Send>> {
                 let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
                 Ok(wrap(f, gzip, &opts.progress))
@@ -168,9 +169,30 @@ pub fn read_table(path: &Path, opts: &ReadOptions) -> Result<Table> {
     }
 }
 
+/// Smaller blocks for small or compressed inputs: enough blocks to keep every thread
+/// busy, and (for gzip, which inflates on one thread) parsing that starts early and
+/// ends soon after the last byte is inflated.
+fn tuned(opts: &ReadOptions, file_len: u64, gzip: bool) -> ReadOptions {
+    let text_len = if gzip {
+        file_len.saturating_mul(4)
+    } else {
+        file_len
+    };
+    let per_thread = text_len / (4 * rayon::current_num_threads().max(1) as u64);
+    let mut block = (per_thread as usize).clamp(64 << 10, opts.block_size.max(64 << 10));
+    if gzip {
+        block = block.min(256 << 10);
+    }
+    ReadOptions {
+        block_size: block.min(opts.block_size),
+        ..opts.clone()
+    }
+}
+
 /// Read CSV or gzip CSV text held in memory (used for embedded samples).
 pub fn read_csv_bytes(bytes: &[u8], name: &str, opts: &ReadOptions) -> Result<Table> {
     let gzip = format_of(bytes) == FileFormat::CsvGzip;
+    let opts = &tuned(opts, bytes.len() as u64, gzip);
     let open = || -> Result<Box<dyn Read + Send + '_>> { Ok(wrap(bytes, gzip, &opts.progress)) };
     csv_read::read_csv(&open, name, opts)
 }

@@ -16,6 +16,8 @@ pub struct NaSet {
     tokens: Vec<Box<[u8]>>,
     /// Bitmask of first bytes of any token, to reject most fields with one test.
     first: [bool; 256],
+    /// Length of the longest token: longer fields are never missing.
+    max_len: usize,
 }
 
 impl NaSet {
@@ -36,7 +38,12 @@ impl NaSet {
         for t in &tokens {
             first[t[0] as usize] = true;
         }
-        NaSet { tokens, first }
+        let max_len = tokens.iter().map(|t| t.len()).max().unwrap_or(0);
+        NaSet {
+            tokens,
+            first,
+            max_len,
+        }
     }
 
     /// True when some missing-value token starts with byte `b`.
@@ -50,7 +57,7 @@ impl NaSet {
     pub fn is_na(&self, field: &[u8]) -> bool {
         match field.first() {
             None => true,
-            Some(&b) if !self.first[b as usize] => false,
+            Some(&b) if !self.first[b as usize] || field.len() > self.max_len => false,
             Some(_) => self.tokens.iter().any(|t| &**t == field),
         }
     }

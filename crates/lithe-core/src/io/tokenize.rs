@@ -4,7 +4,7 @@
 //! inside, `""` is an escaped quote and delimiters and newlines are literal. Blank
 //! lines are skipped. Blocks without any quote take a fast path driven by `memchr2`.
 
-use memchr::{memchr, memchr2, memchr2_iter, memrchr};
+use memchr::{memchr, memchr2_iter, memrchr};
 
 /// Where a problem was found, relative to the start of a block.
 #[derive(Debug)]
@@ -18,6 +18,56 @@ pub(crate) fn line_of(data: &[u8], offset: usize) -> usize {
     1 + memchr::memchr_iter(b'\n', &data[..offset.min(data.len())]).count()
 }
 
+/// Position of the next `"` at or after `p`: a short byte scan (most quoted fields
+/// are short), then `memchr` for long text.
+#[inline]
+fn find_quote(data: &[u8], p: usize) -> Option<usize> {
+    let lim = (p + 24).min(data.len());
+    let mut k = p;
+    while k < lim {
+        if data[k] == b'"' {
+            return Some(k);
+        }
+        k += 1;
+    }
+    memchr(b'"', &data[k..]).map(|i| k + i)
+}
+
+/// From the start of a field, the position of the delimiter or newline that ends it
+/// (`data.len()` if the data ends first). `Err(open)` when a quoted field opened at
+/// `open` is still open at the end of the data.
+#[inline]
+fn field_end(data: &[u8], start: usize, delim: u8) -> Result<usize, usize> {
+    let n = data.len();
+    let mut p = start;
+    while p < n && data[p] == b' ' {
+        p += 1;
+    }
+    if p < n && data[p] == b'"' {
+        let open = p;
+        p += 1;
+        loop {
+            p = match find_quote(data, p) {
+                Some(q) => q + 1,
+                None => return Err(open),
+            };
+            if p < n && data[p] == b'"' {
+                p += 1;
+            } else {
+                break;
+            }
+        }
+    }
+    while p < n {
+        let c = data[p];
+        if c == delim || c == b'\n' {
+            return Ok(p);
+        }
+        p += 1;
+    }
+    Ok(n)
+}
+
 /// The end of the last complete record in `data` (just past its newline), judged by the
 /// same quoting rules as [`tokenize`]. `None` if no record is complete yet.
 pub(crate) fn last_record_end(data: &[u8], delim: u8) -> Option<usize> {
@@ -28,32 +78,11 @@ pub(crate) fn last_record_end(data: &[u8], delim: u8) -> Option<usize> {
     let mut pos = 0;
     let mut last = None;
     while pos < n {
-        let mut p = pos;
-        while p < n && data[p] == b' ' {
-            p += 1;
-        }
-        if p < n && data[p] == b'"' {
-            p += 1;
-            loop {
-                let Some(i) = memchr(b'"', &data[p..]) else {
-                    return last;
-                };
-                p += i + 1;
-                if p >= n {
-                    // Cannot tell yet whether the quote is escaped.
-                    return last;
-                }
-                if data[p] == b'"' {
-                    p += 1;
-                } else {
-                    break;
-                }
-            }
-        }
-        match memchr2(delim, b'\n', &data[p..]) {
-            None => return last,
-            Some(i) => {
-                let e = p + i;
+        match field_end(data, pos, delim) {
+            // A field running to the end of the data may continue in the next read.
+            Err(_) => return last,
+            Ok(e) if e == n => return last,
+            Ok(e) => {
                 pos = e + 1;
                 if data[e] == b'\n' {
                     last = Some(pos);
@@ -66,32 +95,13 @@ pub(crate) fn last_record_end(data: &[u8], delim: u8) -> Option<usize> {
 
 /// Number of fields in the first record of `data` (quote-aware).
 pub(crate) fn count_fields(data: &[u8], delim: u8) -> usize {
-    let n = data.len();
     let mut pos = 0;
     let mut count = 1;
     loop {
-        let mut p = pos;
-        while p < n && data[p] == b' ' {
-            p += 1;
-        }
-        if p < n && data[p] == b'"' {
-            p += 1;
-            loop {
-                let Some(i) = memchr(b'"', &data[p..]) else {
-                    return count;
-                };
-                p += i + 1;
-                if p < n && data[p] == b'"' {
-                    p += 1;
-                } else {
-                    break;
-                }
-            }
-        }
-        match memchr2(delim, b'\n', &data[p..]) {
-            Some(i) if data[p + i] == delim => {
+        match field_end(data, pos, delim) {
+            Ok(e) if e < data.len() && data[e] == delim => {
                 count += 1;
-                pos = p + i + 1;
+                pos = e + 1;
             }
             _ => return count,
         }
@@ -215,41 +225,18 @@ fn tokenize_quoted(
             break;
         }
         if data[q] == b'\n' {
-            counts.newlines += 1;
             pos = q + 1;
             continue;
         }
         let mut in_row = 0usize;
         loop {
             let fstart = pos;
-            let mut p = pos;
-            while p < n && data[p] == b' ' {
-                p += 1;
-            }
-            if p < n && data[p] == b'"' {
-                let open = p;
-                p += 1;
-                loop {
-                    let Some(i) = memchr(b'"', &data[p..]) else {
-                        return Err(LocalError {
-                            offset: open,
-                            message: "a quoted field is never closed".into(),
-                        });
-                    };
-                    counts.newlines += memchr::memchr_iter(b'\n', &data[p..p + i]).count();
-                    p += i + 1;
-                    if p < n && data[p] == b'"' {
-                        p += 1;
-                    } else {
-                        break;
-                    }
-                }
-            }
-            let (end_pos, at_delim) = match memchr2(delim, b'\n', &data[p..]) {
-                Some(i) => (p + i, data[p + i] == delim),
-                None => (n, false),
-            };
-            let mut fend = end_pos;
+            let end = field_end(data, pos, delim).map_err(|open| LocalError {
+                offset: open,
+                message: "a quoted field is never closed".into(),
+            })?;
+            let at_delim = end < n && data[end] == delim;
+            let mut fend = end;
             if !at_delim && fend > fstart && data[fend - 1] == b'\r' {
                 fend -= 1;
             }
@@ -258,11 +245,8 @@ fn tokenize_quoted(
                 return Err(ragged(data, row_start, delim, n_cols, in_row));
             }
             fields.push((fstart as u32, fend as u32));
-            pos = end_pos + 1;
+            pos = end + 1;
             if !at_delim {
-                if end_pos < n {
-                    counts.newlines += 1;
-                }
                 break;
             }
         }
@@ -271,6 +255,7 @@ fn tokenize_quoted(
         }
         counts.rows += 1;
     }
+    counts.newlines = memchr::memchr_iter(b'\n', data).count();
     Ok(counts)
 }
 
