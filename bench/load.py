@@ -37,7 +37,7 @@ SHARED_FILES = [
 def lithe_once(path, flags, threads):
     out, wall, rss = run_measured([str(LOAD), str(path), "--threads", str(threads), *flags])
     r = json.loads(out)
-    return r["seconds"], r["rows"], r["typed_bytes"], rss
+    return r["seconds"], r["rows"], r["typed_bytes"], rss, r["base_rss"]
 
 
 def peer_once(which, path, opts, threads):
@@ -59,6 +59,7 @@ def bench_file(label, path, flags, opts, threads, runs, pandas):
     row["lithe_s"] = median([x[0] for x in l])
     row["lithe_typed_mb"] = mb(l[0][2])
     row["lithe_rss_mb"] = mb(median([x[3] for x in l]))
+    row["lithe_rss_above_base_mb"] = mb(median([x[3] - x[4] for x in l]))
     p = res["pyarrow"]
     row["pyarrow_s"] = median([x[0] for x in p])
     row["pyarrow_typed_mb"] = mb(p[0][2])
@@ -105,15 +106,19 @@ def main():
     print(f"# Loading: lithe vs pyarrow.csv.read_csv vs pandas.read_csv — {date.today()}")
     print(f"# {machine()}; {a.threads} threads; median of {a.runs} runs; time in-process, file → typed columns")
     print()
-    hdr = "| file | MB on disk | rows | lithe s | pyarrow s | pyarrow ÷ lithe | pandas s | lithe peak RSS MB | lithe typed MB | RSS ÷ typed | pyarrow peak RSS MB (above interpreter) |"
+    hdr = ("| file | MB on disk | rows | lithe s | pyarrow s | pyarrow ÷ lithe | pandas s | lithe typed MB "
+           "| lithe peak RSS MB (above start) | lithe (RSS above start) ÷ typed | pyarrow typed MB "
+           "| pyarrow peak RSS MB (above interpreter) |")
     print(hdr)
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         pandas_s = f"{r['pandas_s']:.3f}" if "pandas_s" in r else "—"
         print(
             f"| {r['file']} | {r['size_mb']:.1f} | {r['rows']:,} | {r['lithe_s']:.3f} | {r['pyarrow_s']:.3f} | "
-            f"{r['pyarrow_s'] / r['lithe_s']:.2f}× | {pandas_s} | {r['lithe_rss_mb']:.0f} | {r['lithe_typed_mb']:.0f} | "
-            f"{r['lithe_rss_mb'] / max(r['lithe_typed_mb'], 1e-9):.2f} | {r['pyarrow_rss_mb']:.0f} ({r['pyarrow_rss_above_base_mb']:.0f}) |"
+            f"{r['pyarrow_s'] / r['lithe_s']:.2f}× | {pandas_s} | {r['lithe_typed_mb']:.1f} | "
+            f"{r['lithe_rss_mb']:.0f} ({r['lithe_rss_above_base_mb']:.0f}) | "
+            f"{r['lithe_rss_above_base_mb'] / max(r['lithe_typed_mb'], 1e-9):.2f} | {r['pyarrow_typed_mb']:.1f} | "
+            f"{r['pyarrow_rss_mb']:.0f} ({r['pyarrow_rss_above_base_mb']:.0f}) |"
         )
         if "note" in r:
             print(f"|  ↳ {r['note']} |")

@@ -54,12 +54,13 @@ fn main() {
         eprintln!("usage: load FILE [--threads N]");
         std::process::exit(2);
     };
+    let base_rss = rss_bytes();
     let t0 = Instant::now();
     match lithe_core::read_table(std::path::Path::new(&file), &opts) {
         Ok(t) => {
             let secs = t0.elapsed().as_secs_f64();
             println!(
-                "{{\"rows\": {}, \"columns\": {}, \"typed_bytes\": {}, \"seconds\": {secs}}}",
+                "{{\"rows\": {}, \"columns\": {}, \"typed_bytes\": {}, \"seconds\": {secs}, \"base_rss\": {base_rss}}}",
                 t.n_rows(),
                 t.n_columns(),
                 t.memory_size()
@@ -70,4 +71,17 @@ fn main() {
             std::process::exit(if e.is_input() { 2 } else { 1 });
         }
     }
+}
+
+/// Resident set size of this process now (Linux), 0 where unknown.
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
 }

@@ -331,6 +331,19 @@ impl Builder {
         }
     }
 
+    /// Room for `additional` more values (an estimate from the file size), so that a
+    /// growing column is not copied and re-faulted at every doubling.
+    pub fn reserve(&mut self, additional: usize) {
+        match self {
+            Builder::Open(_) => {}
+            Builder::Int(v, _) => v.reserve(additional),
+            Builder::Float(v) => v.reserve(additional),
+            Builder::Date(v, _) => v.reserve(additional),
+            Builder::Datetime(v, _) => v.reserve(additional),
+            Builder::Str(v, _, _) => v.reserve(additional),
+        }
+    }
+
     pub fn append(&mut self, part: Part) -> Result<(), NeedsText> {
         // Widen first where the part needs a wider type.
         let widened = match (&mut *self, part.kind()) {

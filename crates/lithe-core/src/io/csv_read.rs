@@ -23,10 +23,17 @@ const DELIMITER_CANDIDATES: [u8; 4] = [b',', b'\t', b';', b'|'];
 
 /// Read a whole table. `open` is called again if a column turns out to need a second
 /// pass (numbers early in the file, text later).
-pub(crate) fn read_csv(open: &Opener<'_>, name: &str, opts: &CsvOptions) -> Result<Table> {
+///
+/// `text_len` is the expected size of the text, when known, used to size the columns.
+pub(crate) fn read_csv(
+    open: &Opener<'_>,
+    name: &str,
+    opts: &CsvOptions,
+    text_len: Option<u64>,
+) -> Result<Table> {
     let mut force: HashSet<usize> = HashSet::new();
     loop {
-        match read_pass(open, name, opts, &force)? {
+        match read_pass(open, name, opts, &force, text_len)? {
             Pass::Done(t) => return Ok(t),
             Pass::Again(cols) => {
                 if cols.iter().all(|c| force.contains(c)) {
@@ -231,6 +238,8 @@ struct BlockResult {
 
 struct Parsed {
     rows: usize,
+    /// Bytes of text in the block.
+    bytes: usize,
     newlines: usize,
     parts: Vec<Part>,
 }
@@ -242,6 +251,7 @@ fn produce(
     opts: &CsvOptions,
     delim: u8,
     tx: std::sync::mpsc::SyncSender<Block>,
+    recycled: std::sync::mpsc::Receiver<Vec<u8>>,
     abort: &AtomicBool,
 ) -> std::io::Result<usize> {
     let bs = opts.block_size;
@@ -271,7 +281,10 @@ fn produce(
             }
         };
         want = bs;
-        let mut next = Vec::with_capacity(bs + (pending.len() - cut));
+        // Reuse a parsed block's buffer when one is back: fresh pages cost page faults.
+        let mut next = recycled.try_recv().unwrap_or_default();
+        next.clear();
+        next.reserve(bs + (pending.len() - cut));
         next.extend_from_slice(&pending[cut..]);
         pending.truncate(cut);
         let block = std::mem::replace(&mut pending, next);
@@ -298,12 +311,30 @@ fn parse_block(
             message: "a single record is larger than 4 GiB".into(),
         });
     }
-    let mut fields = Vec::with_capacity(block.data.len() / 4);
-    let counts = tokenize(&block.data, delim, n_cols, &mut fields)?;
+    thread_local! {
+        static FIELDS: std::cell::RefCell<Vec<(u32, u32)>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    // Each worker keeps its field buffer from block to block.
+    let mut fields = FIELDS.with(|f| std::mem::take(&mut *f.borrow_mut()));
+    fields.clear();
+    let result = parse_fields(block, delim, n_cols, na, force, &mut fields);
+    FIELDS.with(|f| *f.borrow_mut() = fields);
+    result
+}
+
+fn parse_fields(
+    block: &Block,
+    delim: u8,
+    n_cols: usize,
+    na: &NaSet,
+    force: &HashSet<usize>,
+    fields: &mut Vec<(u32, u32)>,
+) -> Result<Parsed, LocalError> {
+    let counts = tokenize(&block.data, delim, n_cols, fields)?;
     let bf = BlockFields {
         has_quotes: memchr::memchr(b'"', &block.data).is_some(),
         data: &block.data,
-        fields: &fields,
+        fields,
         n_cols,
         n_rows: counts.rows,
         na,
@@ -312,6 +343,7 @@ fn parse_block(
         .map(|c| parse_part(&bf, c, force.contains(&c)))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Parsed {
+        bytes: block.data.len(),
         rows: counts.rows,
         newlines: counts.newlines,
         parts,
@@ -323,6 +355,7 @@ fn read_pass(
     name: &str,
     opts: &CsvOptions,
     force_extra: &HashSet<usize>,
+    text_len: Option<u64>,
 ) -> Result<Pass> {
     let mut src = open()?;
     let header = read_header(&mut *src, name, opts)?;
@@ -366,23 +399,32 @@ fn read_pass(
     let produced = std::thread::scope(|s| {
         let abort_ref = &abort;
         let rest = header.rest;
-        let producer = s.spawn(move || produce(&mut *src, rest, opts, delim, tx, abort_ref));
+        let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let producer =
+            s.spawn(move || produce(&mut *src, rest, opts, delim, tx, recycle_rx, abort_ref));
         let (na, force) = (&na, &force);
         s.spawn(move || {
-            rx.into_iter()
-                .par_bridge()
-                .for_each_with(tx_done, |tx, block| {
+            rx.into_iter().par_bridge().for_each_with(
+                (tx_done, recycle_tx),
+                |(tx, recycle), block| {
                     // Every block is parsed and reported, even after an error elsewhere,
                     // so the in-order append below never waits on a block that is gone.
-                    let result = parse_block(&block, delim, n_cols, na, force).map_err(|e| {
-                        abort_ref.store(true, Ordering::Relaxed);
-                        (e, block.data)
-                    });
+                    let result = match parse_block(&block, delim, n_cols, na, force) {
+                        Ok(p) => {
+                            let _ = recycle.send(block.data);
+                            Ok(p)
+                        }
+                        Err(e) => {
+                            abort_ref.store(true, Ordering::Relaxed);
+                            Err((e, block.data))
+                        }
+                    };
                     let _ = tx.send(BlockResult {
                         index: block.index,
                         result,
                     });
-                });
+                },
+            );
         });
         // Append blocks in file order as they finish.
         let mut waiting: BTreeMap<usize, Result<Parsed, (LocalError, Vec<u8>)>> = BTreeMap::new();
@@ -401,6 +443,15 @@ fn read_pass(
                         abort.store(true, Ordering::Relaxed);
                     }
                     Ok(p) => {
+                        if next == 1
+                            && let Some(len) = text_len
+                            && p.bytes > 0
+                        {
+                            let est = (p.rows as f64 * len as f64 / p.bytes as f64 * 1.02) as usize;
+                            for b in &mut builders {
+                                b.reserve(est.saturating_sub(p.rows).min(1 << 34));
+                            }
+                        }
                         total_rows += p.rows;
                         lines_done += p.newlines;
                         for (c, part) in p.parts.into_iter().enumerate() {

@@ -164,7 +164,8 @@ pub fn read_table(path: &Path, opts: &ReadOptions) -> Result<Table> {
                 let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
                 Ok(wrap(f, gzip, &opts.progress))
             };
-            csv_read::read_csv(&open, &name, opts)
+            let text_len = (!gzip).then_some(meta.len());
+            csv_read::read_csv(&open, &name, opts, text_len)
         }
     }
 }
@@ -194,7 +195,8 @@ pub fn read_csv_bytes(bytes: &[u8], name: &str, opts: &ReadOptions) -> Result<Ta
     let gzip = format_of(bytes) == FileFormat::CsvGzip;
     let opts = &tuned(opts, bytes.len() as u64, gzip);
     let open = || -> Result<Box<dyn Read + Send + '_>> { Ok(wrap(bytes, gzip, &opts.progress)) };
-    csv_read::read_csv(&open, name, opts)
+    let text_len = (!gzip).then_some(bytes.len() as u64);
+    csv_read::read_csv(&open, name, opts, text_len)
 }
 
 /// Write a table; `.parquet`/`.pq` gives Parquet (zstd), `.gz` gzip CSV, else CSV.
