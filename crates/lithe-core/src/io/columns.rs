@@ -63,7 +63,7 @@ impl<'a> BlockFields<'a> {
         (s as usize, &self.data[s as usize..e as usize])
     }
 
-    #[inline]
+    #[inline(always)]
     fn value(&self, col: usize, row: usize) -> Option<Cow<'a, [u8]>> {
         let raw = self.raw(col, row).1;
         // Most numeric fields start with a digit and end without padding: no trimming,
@@ -245,13 +245,7 @@ fn parse_str(b: &BlockFields, col: usize) -> Result<Part, LocalError> {
                     nulls.append_non_null();
                     continue;
                 }
-                if let Some(code) = dict.lookup_bytes(&v) {
-                    codes.push(code);
-                    nulls.append_non_null();
-                    last = Some((v, code));
-                    continue;
-                }
-                let s = std::str::from_utf8(&v).map_err(|e| LocalError {
+                let code = dict.intern_bytes(&v).map_err(|e| LocalError {
                     offset: b.raw(col, r).0,
                     message: format!(
                         "bytes that are not UTF-8 in field {} (byte {} of the field); \
@@ -260,7 +254,6 @@ fn parse_str(b: &BlockFields, col: usize) -> Result<Part, LocalError> {
                         e.valid_up_to() + 1
                     ),
                 })?;
-                let code = dict.intern(s);
                 codes.push(code);
                 nulls.append_non_null();
                 last = Some((v, code));
@@ -421,8 +414,14 @@ impl Builder {
                 c.resize(c.len() + m, 0);
                 nb.append_n_nulls(m);
             }
+            (Builder::Str(codes, nb, dict), Part::Str(p, pn, local)) if dict.is_empty() => {
+                // The first categories seen: the block's dictionary becomes the column's.
+                *dict = local;
+                extend_nulls(nb, &pn, p.len());
+                codes.extend_from_slice(&p);
+            }
             (Builder::Str(codes, nb, dict), Part::Str(p, pn, local)) => {
-                let remap: Vec<u32> = local.iter().map(|s| dict.intern(s)).collect();
+                let remap = dict.merge(&local);
                 extend_nulls(nb, &pn, p.len());
                 match &pn {
                     None => codes.extend(p.iter().map(|&k| remap[k as usize])),

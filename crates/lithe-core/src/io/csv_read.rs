@@ -443,15 +443,13 @@ fn read_pass(
                         abort.store(true, Ordering::Relaxed);
                     }
                     Ok(p) => {
-                        if next == 1
-                            && let Some(len) = text_len
-                            && p.bytes > 0
-                        {
-                            let est = (p.rows as f64 * len as f64 / p.bytes as f64 * 1.02) as usize;
-                            for b in &mut builders {
-                                b.reserve(est.saturating_sub(p.rows).min(1 << 34));
+                        // After the first block, size the columns for the whole file.
+                        let estimate = match text_len {
+                            Some(len) if next == 1 && p.bytes > 0 => {
+                                (p.rows as f64 * len as f64 / p.bytes as f64 * 1.02) as usize
                             }
-                        }
+                            _ => 0,
+                        };
                         total_rows += p.rows;
                         lines_done += p.newlines;
                         for (c, part) in p.parts.into_iter().enumerate() {
@@ -461,6 +459,10 @@ fn read_pass(
                             if builders[c].append(part).is_err() {
                                 again.push(c);
                                 builders[c] = Builder::new();
+                            }
+                            if estimate > 0 {
+                                builders[c]
+                                    .reserve(estimate.saturating_sub(total_rows).min(1 << 34));
                             }
                         }
                     }

@@ -8,14 +8,19 @@ use arrow_array::{Array, DictionaryArray, StringArray, UInt32Array};
 use arrow_buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
 use hashbrown::HashTable;
 
+/// Every dictionary hashes with the same fixed seed, so a hash computed for one
+/// dictionary (a block's) is valid in another (the column's).
+const SEED: u64 = 0x6c69_7468_6521;
+
 /// Interns strings into consecutive `u32` codes. The strings live in one byte arena,
-/// so the dictionary turns into an Arrow `StringArray` without copying.
+/// so the dictionary turns into an Arrow `StringArray` without copying. Each entry's
+/// hash is kept, so growing the table and merging dictionaries never re-hash text.
 #[derive(Debug, Clone)]
 pub struct Dictionary {
     bytes: Vec<u8>,
     offsets: Vec<usize>,
+    hashes: Vec<u64>,
     table: HashTable<u32>,
-    hasher: foldhash::fast::FixedState,
 }
 
 impl Default for Dictionary {
@@ -23,21 +28,54 @@ impl Default for Dictionary {
         Dictionary {
             bytes: Vec::new(),
             offsets: vec![0],
+            hashes: Vec::new(),
             table: HashTable::new(),
-            hasher: foldhash::fast::FixedState::with_seed(0x6c69_7468_6521),
         }
     }
 }
 
+#[inline]
+fn hash(s: &[u8]) -> u64 {
+    foldhash::fast::FixedState::with_seed(SEED).hash_one(s)
+}
+
 impl Dictionary {
     pub fn len(&self) -> usize {
-        self.offsets.len() - 1
+        self.hashes.len()
     }
 
-    pub fn get(&self, code: u32) -> &str {
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Room for `additional` more distinct strings without rehashing.
+    pub fn reserve(&mut self, additional: usize) {
+        self.offsets.reserve(additional);
+        self.hashes.reserve(additional);
+        let hashes = &self.hashes;
+        self.table.reserve(additional, |&c| hashes[c as usize]);
+    }
+
+    fn bytes_of(&self, code: u32) -> &[u8] {
         let i = code as usize;
-        // The arena only ever receives whole `&str`s, so every slice is UTF-8.
-        std::str::from_utf8(&self.bytes[self.offsets[i]..self.offsets[i + 1]]).unwrap_or("")
+        &self.bytes[self.offsets[i]..self.offsets[i + 1]]
+    }
+
+    #[cfg(test)]
+    pub fn get(&self, code: u32) -> &str {
+        // The arena only ever receives checked UTF-8, so every slice is UTF-8.
+        std::str::from_utf8(self.bytes_of(code)).unwrap_or("")
+    }
+
+    /// The code of these bytes if they were interned.
+    #[cfg(test)]
+    pub fn lookup_bytes(&self, s: &[u8]) -> Option<u32> {
+        let (bytes, offsets) = (&self.bytes, &self.offsets);
+        self.table
+            .find(hash(s), |&c| {
+                &bytes[offsets[c as usize]..offsets[c as usize + 1]] == s
+            })
+            .copied()
     }
 
     #[cfg(test)]
@@ -45,43 +83,67 @@ impl Dictionary {
         self.lookup_bytes(s.as_bytes())
     }
 
-    /// The code of these bytes if they were interned (so they are valid UTF-8).
+    /// The code of these bytes, adding them if new; bytes that are not UTF-8 are
+    /// refused (checked only when new).
     #[inline]
-    pub fn lookup_bytes(&self, s: &[u8]) -> Option<u32> {
-        let h = self.hasher.hash_one(s);
-        let (bytes, offsets) = (&self.bytes, &self.offsets);
-        self.table
-            .find(h, |&c| {
-                &bytes[offsets[c as usize]..offsets[c as usize + 1]] == s
-            })
-            .copied()
+    pub fn intern_bytes(&mut self, s: &[u8]) -> Result<u32, std::str::Utf8Error> {
+        self.find_or_insert(s, hash(s), |b| {
+            if b.is_ascii() {
+                Ok(())
+            } else {
+                std::str::from_utf8(b).map(|_| ())
+            }
+        })
     }
 
     /// The code of `s`, adding it if new.
     pub fn intern(&mut self, s: &str) -> u32 {
-        let h = self.hasher.hash_one(s.as_bytes());
+        self.intern_known(s.as_bytes(), hash(s.as_bytes()))
+    }
+
+    /// Intern valid UTF-8 whose hash is already known.
+    fn intern_known(&mut self, s: &[u8], h: u64) -> u32 {
+        match self.find_or_insert(s, h, |_| Ok::<(), std::convert::Infallible>(())) {
+            Ok(c) => c,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Codes in `self` for every entry of `other`, in `other`'s code order (adding the
+    /// new ones): how a block's categories map onto the column's.
+    pub fn merge(&mut self, other: &Dictionary) -> Vec<u32> {
+        self.reserve(other.len());
+        (0..other.len() as u32)
+            .map(|c| self.intern_known(other.bytes_of(c), other.hashes[c as usize]))
+            .collect()
+    }
+
+    /// Find `s` (hash `h`), or check it with `admit` and add it.
+    #[inline]
+    fn find_or_insert<E>(
+        &mut self,
+        s: &[u8],
+        h: u64,
+        admit: impl FnOnce(&[u8]) -> Result<(), E>,
+    ) -> Result<u32, E> {
         let Dictionary {
             bytes,
             offsets,
+            hashes,
             table,
-            hasher,
         } = self;
         if let Some(&c) = table.find(h, |&c| {
-            &bytes[offsets[c as usize]..offsets[c as usize + 1]] == s.as_bytes()
+            &bytes[offsets[c as usize]..offsets[c as usize + 1]] == s
         }) {
-            return c;
+            return Ok(c);
         }
-        let code = (offsets.len() - 1) as u32;
-        bytes.extend_from_slice(s.as_bytes());
+        admit(s)?;
+        let code = hashes.len() as u32;
+        bytes.extend_from_slice(s);
         offsets.push(bytes.len());
-        table.insert_unique(h, code, |&c| {
-            hasher.hash_one(&bytes[offsets[c as usize]..offsets[c as usize + 1]])
-        });
-        code
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        (0..self.len() as u32).map(|c| self.get(c))
+        hashes.push(h);
+        table.insert_unique(h, code, |&c| hashes[c as usize]);
+        Ok(code)
     }
 
     /// The strings as an Arrow array, in code order.

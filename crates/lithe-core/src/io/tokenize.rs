@@ -4,7 +4,7 @@
 //! inside, `""` is an escaped quote and delimiters and newlines are literal. Blank
 //! lines are skipped. Blocks without any quote take a fast path driven by `memchr2`.
 
-use memchr::{memchr, memchr2_iter, memrchr};
+use memchr::{memchr, memrchr};
 
 /// Where a problem was found, relative to the start of a block.
 #[derive(Debug)]
@@ -149,6 +149,76 @@ fn ragged(data: &[u8], row_start: usize, delim: u8, n_cols: usize, found: usize)
     }
 }
 
+/// Positions of `delim` and `\n`, found eight bytes at a time (SWAR: a word's bytes
+/// are compared at once and the matches iterated as bits), which beats a `memchr`
+/// call per field when fields are a few bytes long.
+struct Structural<'a> {
+    data: &'a [u8],
+    /// Start of the word `mask` describes.
+    base: usize,
+    mask: u64,
+    delim: u64,
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// High bit of each byte set exactly where that byte of `v` is zero.
+#[inline]
+fn zero_bytes(v: u64) -> u64 {
+    !(((v & !HI).wrapping_add(!HI)) | v) & HI
+}
+
+impl<'a> Structural<'a> {
+    fn new(data: &'a [u8], delim: u8) -> Self {
+        let mut s = Structural {
+            data,
+            base: 0,
+            mask: 0,
+            delim: LO * delim as u64,
+        };
+        s.mask = s.word_mask(0);
+        s
+    }
+
+    #[inline]
+    fn word_mask(&self, at: usize) -> u64 {
+        let w = match self.data.get(at..at + 8) {
+            Some(b) => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+            None => {
+                // The tail: pad with a byte that is neither delimiter nor newline.
+                let mut b = [0u8; 8];
+                let rest = self.data.get(at..).unwrap_or(&[]);
+                b[..rest.len()].copy_from_slice(rest);
+                let pad = if self.delim == 0 { 1 } else { 0 };
+                for x in &mut b[rest.len()..] {
+                    *x = pad;
+                }
+                u64::from_le_bytes(b)
+            }
+        };
+        zero_bytes(w ^ self.delim) | zero_bytes(w ^ (LO * b'\n' as u64))
+    }
+}
+
+impl Iterator for Structural<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        while self.mask == 0 {
+            self.base += 8;
+            if self.base >= self.data.len() {
+                return None;
+            }
+            self.mask = self.word_mask(self.base);
+        }
+        let p = self.base + (self.mask.trailing_zeros() / 8) as usize;
+        self.mask &= self.mask - 1;
+        Some(p)
+    }
+}
+
 fn tokenize_plain(
     data: &[u8],
     delim: u8,
@@ -159,7 +229,7 @@ fn tokenize_plain(
     let mut start = 0usize;
     let mut row_start = 0usize;
     let mut in_row = 0usize;
-    for p in memchr2_iter(delim, b'\n', data) {
+    for p in Structural::new(data, delim) {
         if data[p] == delim {
             in_row += 1;
             if in_row >= n_cols {
@@ -378,6 +448,22 @@ mod tests {
         assert_eq!(last_record_end(b"\"x\"", b','), None);
         // A quote inside an unquoted field is literal.
         assert_eq!(last_record_end(b"5\" tv,1\n2,3\n", b','), Some(12));
+    }
+
+    #[test]
+    fn structural_positions_match_a_byte_scan() {
+        for delim in [b',', b'\t', b';', 0u8] {
+            for len in 0..40 {
+                let data: Vec<u8> = (0..len)
+                    .map(|i| [b'a', delim, b'\n', b'x', b'\r'][(i * 7 + len) % 5])
+                    .collect();
+                let want: Vec<usize> = (0..len)
+                    .filter(|&i| data[i] == delim || data[i] == b'\n')
+                    .collect();
+                let got: Vec<usize> = Structural::new(&data, delim).collect();
+                assert_eq!(got, want, "delim {delim} len {len}");
+            }
+        }
     }
 
     #[test]
