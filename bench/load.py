@@ -2,9 +2,9 @@
 
 Same machine, same run, same thread count (2 by default). Each reader runs in its own
 process, several times in alternation; the medians are reported. Time is measured
-inside the process (file to typed columns in memory, no interpreter start-up); peak
-memory is the process's peak RSS (for the Python peers also shown above the
-interpreter's RSS before reading).
+inside the process (file to typed columns in memory, no interpreter start-up). Peak
+memory is the process's own high-water mark (VmHWM), also shown above the RSS it had
+just before reading (for the Python peers: the interpreter with its imports).
 
     bench/run load.py [--threads 2] [--runs 3] [--rows 9000000] [--skip-big] [--no-pandas]
 
@@ -35,15 +35,15 @@ SHARED_FILES = [
 
 
 def lithe_once(path, flags, threads):
-    out, wall, rss = run_measured([str(LOAD), str(path), "--threads", str(threads), *flags])
+    out, _, _ = run_measured([str(LOAD), str(path), "--threads", str(threads), *flags])
     r = json.loads(out)
-    return r["seconds"], r["rows"], r["typed_bytes"], rss, r["base_rss"]
+    return r["seconds"], r["rows"], r["typed_bytes"], r["peak_rss"], r["base_rss"]
 
 
 def peer_once(which, path, opts, threads):
-    out, wall, rss = run_measured([PYTHON, PEER, which, str(path), str(threads), json.dumps(opts)])
+    out, _, _ = run_measured([PYTHON, PEER, which, str(path), str(threads), json.dumps(opts)])
     r = json.loads(out)
-    return r["seconds"], r["rows"], r["bytes"], rss, r["base_rss"]
+    return r["seconds"], r["rows"], r["bytes"], r["peak_rss"], r["base_rss"]
 
 
 def bench_file(label, path, flags, opts, threads, runs, pandas):
@@ -77,7 +77,8 @@ def bench_file(label, path, flags, opts, threads, runs, pandas):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=3, help="runs on the 1 GB file")
+    ap.add_argument("--runs-small", type=int, default=9, help="runs on the shared files (small, noisier)")
     ap.add_argument("--rows", type=int, default=9_000_000)
     ap.add_argument("--skip-big", action="store_true")
     ap.add_argument("--no-pandas", action="store_true")
@@ -90,21 +91,22 @@ def main():
             OUT.mkdir(parents=True, exist_ok=True)
             print(f"generating {big} ...", file=sys.stderr)
             subprocess.run([PYTHON, str(ROOT / "bench" / "gen_csv.py"), str(big), str(a.rows)], check=True)
-        files.append((f"synthetic {a.rows:,} rows × 12 (bench/gen_csv.py)", big, [], {}))
+        files.append((f"synthetic {a.rows:,} rows × 12 (bench/gen_csv.py)", big, [], {}, a.runs))
     for label, rel, flags, opts in SHARED_FILES:
         p = SHARED / rel
         if p.exists():
-            files.append((label, p, flags, opts))
+            files.append((label, p, flags, opts, a.runs_small))
         else:
             print(f"skipping {rel}: not found under {SHARED}", file=sys.stderr)
 
     rows = []
-    for label, path, flags, opts in files:
+    for label, path, flags, opts, runs in files:
         print(f"{label} ...", file=sys.stderr)
-        rows.append(bench_file(label, path, flags, opts, a.threads, a.runs, not a.no_pandas))
+        rows.append(bench_file(label, path, flags, opts, a.threads, runs, not a.no_pandas))
 
     print(f"# Loading: lithe vs pyarrow.csv.read_csv vs pandas.read_csv — {date.today()}")
-    print(f"# {machine()}; {a.threads} threads; median of {a.runs} runs; time in-process, file → typed columns")
+    print(f"# {machine()}; {a.threads} threads; median of {a.runs} runs (1 GB file) and {a.runs_small} runs (shared files);")
+    print("# time in-process, file → typed columns in memory; readers alternate run by run")
     print()
     hdr = ("| file | MB on disk | rows | lithe s | pyarrow s | pyarrow ÷ lithe | pandas s | lithe typed MB "
            "| lithe peak RSS MB (above start) | lithe (RSS above start) ÷ typed | pyarrow typed MB "

@@ -4,7 +4,6 @@ time, rows, in-memory size, and the peak RSS before reading (interpreter + impor
     python peer_load.py pyarrow|pandas FILE THREADS OPTIONS_JSON
 """
 import json
-import resource
 import sys
 import time
 
@@ -16,8 +15,11 @@ pa.set_cpu_count(threads)
 pa.set_io_thread_count(threads)
 if which == "pandas":
     import pandas as pd  # noqa: E402
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+base = None  # set below, once the imports are done
 
+for _line in open("/proc/self/status"):
+    if _line.startswith("VmRSS:"):
+        base = int(_line.split()[1]) * 1024
 t0 = time.perf_counter()
 if which == "pyarrow":
     read = pacsv.ReadOptions(
@@ -44,4 +46,14 @@ else:
     )
     rows, size = len(df), int(df.memory_usage(deep=True).sum())
 secs = time.perf_counter() - t0
-print(json.dumps({"seconds": secs, "rows": rows, "bytes": size, "base_rss": base}))
+
+
+def status_bytes(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+print(json.dumps({"seconds": secs, "rows": rows, "bytes": size, "base_rss": base,
+                  "peak_rss": status_bytes("VmHWM:")}))

@@ -60,10 +60,11 @@ fn main() {
         Ok(t) => {
             let secs = t0.elapsed().as_secs_f64();
             println!(
-                "{{\"rows\": {}, \"columns\": {}, \"typed_bytes\": {}, \"seconds\": {secs}, \"base_rss\": {base_rss}}}",
+                "{{\"rows\": {}, \"columns\": {}, \"typed_bytes\": {}, \"seconds\": {secs}, \"base_rss\": {base_rss}, \"peak_rss\": {}}}",
                 t.n_rows(),
                 t.n_columns(),
-                t.memory_size()
+                t.memory_size(),
+                status_bytes("VmHWM:")
             );
         }
         Err(e) => {
@@ -75,11 +76,16 @@ fn main() {
 
 /// Resident set size of this process now (Linux), 0 where unknown.
 fn rss_bytes() -> u64 {
+    status_bytes("VmRSS:")
+}
+
+/// A size field of /proc/self/status (VmRSS: now, VmHWM: peak), in bytes.
+fn status_bytes(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(key))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|kb| kb.parse::<u64>().ok())
         })

@@ -179,7 +179,7 @@ fn tuned(opts: &ReadOptions, file_len: u64, gzip: bool) -> ReadOptions {
     } else {
         file_len
     };
-    let per_thread = text_len / (4 * rayon::current_num_threads().max(1) as u64);
+    let per_thread = text_len / (16 * rayon::current_num_threads().max(1) as u64);
     let mut block = (per_thread as usize).clamp(64 << 10, opts.block_size.max(64 << 10));
     if gzip {
         block = block.min(256 << 10);
