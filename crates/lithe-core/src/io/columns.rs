@@ -134,15 +134,7 @@ fn parse_int(b: &BlockFields, col: usize, start: usize) -> Result<Part, LocalErr
                     nulls.append_non_null();
                 }
                 None if parse_f64(&v).is_some() => {
-                    let nulls = nulls.finish();
-                    let as_float = values
-                        .iter()
-                        .enumerate()
-                        .map(|(i, &x)| match &nulls {
-                            Some(nb) if nb.is_null(i) => f64::NAN,
-                            _ => x as f64,
-                        })
-                        .collect();
+                    let as_float = ints_as_floats(&values, nulls.finish().as_ref()).collect();
                     return parse_float(b, col, r, as_float);
                 }
                 None => return parse_str(b, col),
@@ -263,6 +255,17 @@ fn parse_str(b: &BlockFields, col: usize) -> Result<Part, LocalError> {
     Ok(Part::Str(codes, nulls.finish(), dict))
 }
 
+/// Integers as floats, `NaN` where null.
+fn ints_as_floats<'a>(
+    v: &'a [i64],
+    nulls: Option<&'a NullBuffer>,
+) -> impl Iterator<Item = f64> + 'a {
+    v.iter().enumerate().map(move |(i, &x)| match nulls {
+        Some(n) if n.is_null(i) => f64::NAN,
+        _ => x as f64,
+    })
+}
+
 fn extend_nulls(dst: &mut NullBufferBuilder, src: &Option<NullBuffer>, len: usize) {
     match src {
         Some(nb) => dst.append_buffer(nb),
@@ -341,18 +344,9 @@ impl Builder {
         // Widen first where the part needs a wider type.
         let widened = match (&mut *self, part.kind()) {
             (Builder::Open(n), Some(k)) => Some(Builder::opened(*n, k)),
-            (Builder::Int(v, nb), Some(ColumnType::Float)) => {
-                let nulls = nb.finish();
-                let f: Vec<f64> = v
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &x)| match &nulls {
-                        Some(n) if n.is_null(i) => f64::NAN,
-                        _ => x as f64,
-                    })
-                    .collect();
-                Some(Builder::Float(f))
-            }
+            (Builder::Int(v, nb), Some(ColumnType::Float)) => Some(Builder::Float(
+                ints_as_floats(v, nb.finish().as_ref()).collect(),
+            )),
             (Builder::Date(v, nb), Some(ColumnType::Datetime)) => {
                 let mut nulls = NullBufferBuilder::new(v.len());
                 if let Some(n) = nb.finish() {
@@ -382,14 +376,7 @@ impl Builder {
             }
             (Builder::Float(v), Part::Missing(m)) => v.resize(v.len() + m, f64::NAN),
             (Builder::Float(v), Part::Float(p)) => v.extend_from_slice(&p),
-            (Builder::Float(v), Part::Int(p, pn)) => match pn {
-                None => v.extend(p.iter().map(|&x| x as f64)),
-                Some(nb) => v.extend(
-                    p.iter()
-                        .zip(nb.iter())
-                        .map(|(&x, ok)| if ok { x as f64 } else { f64::NAN }),
-                ),
-            },
+            (Builder::Float(v), Part::Int(p, pn)) => v.extend(ints_as_floats(&p, pn.as_ref())),
             (Builder::Date(v, nb), Part::Missing(m)) => {
                 v.resize(v.len() + m, 0);
                 nb.append_n_nulls(m);
