@@ -33,6 +33,17 @@ pub(crate) enum Part {
 }
 
 impl Part {
+    pub fn len(&self) -> usize {
+        match self {
+            Part::Missing(n) => *n,
+            Part::Int(v, _) => v.len(),
+            Part::Float(v) => v.len(),
+            Part::Date(v, _) => v.len(),
+            Part::Datetime(v, _) => v.len(),
+            Part::Str(v, _, _) => v.len(),
+        }
+    }
+
     pub fn kind(&self) -> Option<ColumnType> {
         Some(match self {
             Part::Missing(_) => return None,
@@ -330,13 +341,37 @@ impl Builder {
     /// Room for `additional` more values (an estimate from the file size), so that a
     /// growing column is not copied and re-faulted at every doubling.
     pub fn reserve(&mut self, additional: usize) {
+        fn exact<T>(v: &mut Vec<T>, add: usize) {
+            v.reserve_exact(add);
+        }
+        self.each_vec(additional, exact, exact, exact, exact);
+    }
+
+    /// Make room for `add` more values, growing by half again rather than doubling:
+    /// a column's spare capacity stays small when the row count was not known ahead.
+    fn grow(&mut self, add: usize) {
+        fn half<T>(v: &mut Vec<T>, add: usize) {
+            if v.capacity() - v.len() < add {
+                v.reserve_exact(add.max(v.len() / 2));
+            }
+        }
+        self.each_vec(add, half, half, half, half);
+    }
+
+    fn each_vec(
+        &mut self,
+        add: usize,
+        f64s: fn(&mut Vec<f64>, usize),
+        i64s: fn(&mut Vec<i64>, usize),
+        i32s: fn(&mut Vec<i32>, usize),
+        u32s: fn(&mut Vec<u32>, usize),
+    ) {
         match self {
             Builder::Open(_) => {}
-            Builder::Int(v, _) => v.reserve(additional),
-            Builder::Float(v) => v.reserve(additional),
-            Builder::Date(v, _) => v.reserve(additional),
-            Builder::Datetime(v, _) => v.reserve(additional),
-            Builder::Str(v, _, _) => v.reserve(additional),
+            Builder::Int(v, _) | Builder::Datetime(v, _) => i64s(v, add),
+            Builder::Float(v) => f64s(v, add),
+            Builder::Date(v, _) => i32s(v, add),
+            Builder::Str(v, _, _) => u32s(v, add),
         }
     }
 
@@ -364,6 +399,7 @@ impl Builder {
         if let Some(w) = widened {
             *self = w;
         }
+        self.grow(part.len());
         match (self, part) {
             (Builder::Open(n), Part::Missing(m)) => *n += m,
             (Builder::Int(v, nb), Part::Missing(m)) => {

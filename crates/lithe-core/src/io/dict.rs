@@ -18,9 +18,13 @@ const SEED: u64 = 0x6c69_7468_6521;
 #[derive(Debug, Clone)]
 pub struct Dictionary {
     bytes: Vec<u8>,
-    offsets: Vec<usize>,
-    hashes: Vec<u64>,
+    /// i32, as Arrow's Utf8 offsets are: the dictionary becomes a `StringArray` as is.
+    offsets: Vec<i32>,
+    /// 32-bit hashes (see [`spread`]), half the memory of 64-bit ones.
+    hashes: Vec<u32>,
     table: HashTable<u32>,
+    /// More than 2 GiB of distinct text was offered.
+    overflowed: bool,
 }
 
 impl Default for Dictionary {
@@ -30,13 +34,22 @@ impl Default for Dictionary {
             offsets: vec![0],
             hashes: Vec::new(),
             table: HashTable::new(),
+            overflowed: false,
         }
     }
 }
 
+/// A 32-bit hash of the bytes; tables use [`spread`] of it.
 #[inline]
-fn hash(s: &[u8]) -> u64 {
-    foldhash::fast::FixedState::with_seed(SEED).hash_one(s)
+fn hash(s: &[u8]) -> u32 {
+    (foldhash::fast::FixedState::with_seed(SEED).hash_one(s) >> 32) as u32
+}
+
+/// The 64-bit table hash of a stored 32-bit hash: a multiply spreads it over the high
+/// bits (the table's tag) and the low bits (its bucket) alike.
+#[inline]
+fn spread(h: u32) -> u64 {
+    (h as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 impl Dictionary {
@@ -53,12 +66,13 @@ impl Dictionary {
         self.offsets.reserve(additional);
         self.hashes.reserve(additional);
         let hashes = &self.hashes;
-        self.table.reserve(additional, |&c| hashes[c as usize]);
+        self.table
+            .reserve(additional, |&c| spread(hashes[c as usize]));
     }
 
     fn bytes_of(&self, code: u32) -> &[u8] {
         let i = code as usize;
-        &self.bytes[self.offsets[i]..self.offsets[i + 1]]
+        &self.bytes[self.offsets[i] as usize..self.offsets[i + 1] as usize]
     }
 
     #[cfg(test)]
@@ -70,11 +84,8 @@ impl Dictionary {
     /// The code of these bytes if they were interned.
     #[cfg(test)]
     pub fn lookup_bytes(&self, s: &[u8]) -> Option<u32> {
-        let (bytes, offsets) = (&self.bytes, &self.offsets);
         self.table
-            .find(hash(s), |&c| {
-                &bytes[offsets[c as usize]..offsets[c as usize + 1]] == s
-            })
+            .find(spread(hash(s)), |&c| self.bytes_of(c) == s)
             .copied()
     }
 
@@ -102,7 +113,7 @@ impl Dictionary {
     }
 
     /// Intern valid UTF-8 whose hash is already known.
-    fn intern_known(&mut self, s: &[u8], h: u64) -> u32 {
+    fn intern_known(&mut self, s: &[u8], h: u32) -> u32 {
         match self.find_or_insert(s, h, |_| Ok::<(), std::convert::Infallible>(())) {
             Ok(c) => c,
             Err(never) => match never {},
@@ -123,7 +134,7 @@ impl Dictionary {
     fn find_or_insert<E>(
         &mut self,
         s: &[u8],
-        h: u64,
+        h: u32,
         admit: impl FnOnce(&[u8]) -> Result<(), E>,
     ) -> Result<u32, E> {
         let Dictionary {
@@ -131,31 +142,40 @@ impl Dictionary {
             offsets,
             hashes,
             table,
+            overflowed,
         } = self;
-        if let Some(&c) = table.find(h, |&c| {
-            &bytes[offsets[c as usize]..offsets[c as usize + 1]] == s
+        if let Some(&c) = table.find(spread(h), |&c| {
+            &bytes[offsets[c as usize] as usize..offsets[c as usize + 1] as usize] == s
         }) {
             return Ok(c);
         }
         admit(s)?;
         let code = hashes.len() as u32;
-        bytes.extend_from_slice(s);
-        offsets.push(bytes.len());
+        match i32::try_from(bytes.len() + s.len()) {
+            Ok(end) => {
+                bytes.extend_from_slice(s);
+                offsets.push(end);
+            }
+            Err(_) => {
+                // Past Arrow's 2 GiB of text: keep numbering, store nothing, and let
+                // `into_values` report it.
+                *overflowed = true;
+                offsets.push(offsets.last().copied().unwrap_or(0));
+            }
+        }
         hashes.push(h);
-        table.insert_unique(h, code, |&c| hashes[c as usize]);
+        table.insert_unique(spread(h), code, |&c| spread(hashes[c as usize]));
         Ok(code)
     }
 
     /// The strings as an Arrow array, in code order.
     pub fn into_values(self) -> crate::Result<StringArray> {
-        let too_big =
-            || crate::Error::input("a categorical column holds more than 2 GiB of distinct text");
-        let offsets = self
-            .offsets
-            .iter()
-            .map(|&o| i32::try_from(o).map_err(|_| too_big()))
-            .collect::<crate::Result<Vec<i32>>>()?;
-        let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
+        if self.overflowed {
+            return Err(crate::Error::input(
+                "a categorical column holds more than 2 GiB of distinct text",
+            ));
+        }
+        let offsets = OffsetBuffer::new(ScalarBuffer::from(self.offsets));
         StringArray::try_new(offsets, self.bytes.into(), None)
             .map_err(|e| crate::Error::Runtime(format!("building a dictionary: {e}")))
     }
