@@ -1,0 +1,210 @@
+//! From a typed table to the binned matrix the learner works on.
+//!
+//! Numeric features are cut into at most `max_bins` bins at quantiles of a sample
+//! (every distinct value gets its own bin when there are few); categorical features
+//! give a bin to each of their most frequent categories. Missing values, and
+//! categories without a bin, go to one extra bin per feature, whose rows follow the
+//! direction each split learns for them.
+
+use serde::{Deserialize, Serialize};
+
+use lithe_core::{ColumnData, ColumnType, Error, Result, Table};
+
+/// How one feature maps raw values to bins.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FeatureKind {
+    /// `upper[b]` is bin `b`'s inclusive upper bound; the last is +∞.
+    Numeric { upper: Vec<f32> },
+    /// `categories[b]` is bin `b`'s category.
+    Categorical { categories: Vec<String> },
+}
+
+/// A feature as the model knows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Feature {
+    pub name: String,
+    pub kind: FeatureKind,
+}
+
+impl Feature {
+    /// Bins holding values (the missing bin comes after them).
+    pub fn n_value_bins(&self) -> usize {
+        match &self.kind {
+            FeatureKind::Numeric { upper } => upper.len(),
+            FeatureKind::Categorical { categories } => categories.len(),
+        }
+    }
+
+    /// The bin of missing values (and of unknown categories).
+    pub fn missing_bin(&self) -> u8 {
+        self.n_value_bins() as u8
+    }
+
+    pub fn is_categorical(&self) -> bool {
+        matches!(self.kind, FeatureKind::Categorical { .. })
+    }
+
+    /// The bin of a numeric value (`NaN` → missing bin).
+    #[inline]
+    pub fn numeric_bin(upper: &[f32], v: f32) -> u8 {
+        if v.is_nan() {
+            return upper.len() as u8;
+        }
+        upper.partition_point(|&u| u < v) as u8
+    }
+}
+
+/// The training matrix: one column of bin codes per feature.
+pub struct Binned {
+    pub n_rows: usize,
+    pub features: Vec<Feature>,
+    /// `bins[f][row]`
+    pub bins: Vec<Vec<u8>>,
+}
+
+/// Midpoint between two neighbouring distinct values that still separates them in f32.
+fn cut(lo: f32, hi: f32) -> f32 {
+    let m = ((lo as f64 + hi as f64) / 2.0) as f32;
+    if m >= hi || m < lo { lo } else { m }
+}
+
+/// Upper bounds for a numeric feature from a sorted sample of its present values.
+pub fn numeric_bounds(sorted: &[f32], max_bins: usize) -> Vec<f32> {
+    let mut distinct: Vec<(f32, usize)> = Vec::new();
+    for &v in sorted {
+        match distinct.last_mut() {
+            Some((d, n)) if *d == v => *n += 1,
+            _ => distinct.push((v, 1)),
+        }
+    }
+    let mut upper = Vec::new();
+    if distinct.len() <= max_bins {
+        for w in distinct.windows(2) {
+            upper.push(cut(w[0].0, w[1].0));
+        }
+    } else {
+        // Greedy quantiles: close a bin once it holds its share of what is left.
+        let mut left = sorted.len();
+        let mut bins_left = max_bins;
+        let mut acc = 0usize;
+        for (i, &(v, n)) in distinct.iter().enumerate() {
+            acc += n;
+            let target = left.div_ceil(bins_left).max(1);
+            let last = i + 1 == distinct.len();
+            if !last && acc >= target && bins_left > 1 {
+                upper.push(cut(v, distinct[i + 1].0));
+                left -= acc;
+                acc = 0;
+                bins_left -= 1;
+            }
+        }
+    }
+    upper.push(f32::INFINITY);
+    upper
+}
+
+/// Values of a numeric column as f32 (`NaN` = missing).
+pub fn numeric_values(data: &ColumnData, col: &lithe_core::Column) -> Vec<f32> {
+    match data {
+        ColumnData::Float(a) => a.values().iter().map(|&v| v as f32).collect(),
+        _ => col.to_f64().into_iter().map(|v| v as f32).collect(),
+    }
+}
+
+/// Evenly spaced rows, at most `max` of them: a deterministic sample.
+fn sample_rows(n: usize, max: usize) -> impl Iterator<Item = usize> {
+    let step = n.div_ceil(max.max(1)).max(1);
+    (0..n).step_by(step)
+}
+
+impl Binned {
+    /// Bin the feature columns of `table` for training.
+    pub fn fit(table: &Table, features: &[usize], max_bins: usize, bin_sample: usize) -> Result<Self> {
+        use rayon::prelude::*;
+        let n = table.n_rows();
+        let cols: Vec<(Feature, Vec<u8>)> = features
+            .par_iter()
+            .map(|&c| bin_column(&table.columns()[c], max_bins, bin_sample, n))
+            .collect::<Result<_>>()?;
+        let (features, bins) = cols.into_iter().unzip();
+        Ok(Binned { n_rows: n, features, bins })
+    }
+}
+
+fn bin_column(col: &lithe_core::Column, max_bins: usize, bin_sample: usize, n: usize) -> Result<(Feature, Vec<u8>)> {
+    let name = col.name().to_string();
+    match col.column_type() {
+        ColumnType::Categorical => {
+            let cat = col.as_categorical().ok_or_else(|| Error::Runtime("categorical view".into()))?;
+            let mut counts = vec![0usize; cat.n_categories()];
+            for (row, &code) in cat.codes().iter().enumerate() {
+                if !cat.is_null(row) {
+                    counts[code as usize] += 1;
+                }
+            }
+            let mut order: Vec<usize> = (0..counts.len()).filter(|&c| counts[c] > 0).collect();
+            order.sort_by(|&a, &b| counts[b].cmp(&counts[a]).then(a.cmp(&b)));
+            order.truncate(max_bins);
+            let missing = order.len() as u8;
+            let mut code_to_bin = vec![missing; counts.len()];
+            for (b, &c) in order.iter().enumerate() {
+                code_to_bin[c] = b as u8;
+            }
+            let dict = cat.dictionary();
+            let categories = order.iter().map(|&c| dict.value(c).to_string()).collect();
+            let bins = cat
+                .codes()
+                .iter()
+                .enumerate()
+                .map(|(row, &code)| if cat.is_null(row) { missing } else { code_to_bin[code as usize] })
+                .collect();
+            Ok((Feature { name, kind: FeatureKind::Categorical { categories } }, bins))
+        }
+        _ => {
+            let values = numeric_values(col.data(), col);
+            let mut sample: Vec<f32> = sample_rows(n, bin_sample)
+                .map(|r| values[r])
+                .filter(|v| !v.is_nan())
+                .collect();
+            sample.sort_unstable_by(f32::total_cmp);
+            let upper = numeric_bounds(&sample, max_bins);
+            let bins = values.iter().map(|&v| Feature::numeric_bin(&upper, v)).collect();
+            Ok((Feature { name, kind: FeatureKind::Numeric { upper } }, bins))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn few_distinct_values_get_a_bin_each() {
+        let s = [1.0, 1.0, 2.0, 5.0, 5.0, 5.0];
+        let u = numeric_bounds(&s, 255);
+        assert_eq!(u, vec![1.5, 3.5, f32::INFINITY]);
+        assert_eq!(Feature::numeric_bin(&u, 1.0), 0);
+        assert_eq!(Feature::numeric_bin(&u, 1.5), 0);
+        assert_eq!(Feature::numeric_bin(&u, 2.0), 1);
+        assert_eq!(Feature::numeric_bin(&u, 100.0), 2);
+        assert_eq!(Feature::numeric_bin(&u, f32::NAN), 3);
+    }
+
+    #[test]
+    fn many_values_are_cut_at_quantiles() {
+        let s: Vec<f32> = (0..10_000).map(|i| i as f32).collect();
+        let u = numeric_bounds(&s, 10);
+        assert_eq!(u.len(), 10);
+        let mut counts = [0usize; 10];
+        for &v in &s {
+            counts[Feature::numeric_bin(&u, v) as usize] += 1;
+        }
+        assert!(counts.iter().all(|&c| c == 1000), "{counts:?}");
+        // A heavy value keeps a bin of its own.
+        let mut s: Vec<f32> = vec![0.0; 5000];
+        s.extend((1..5001).map(|i| i as f32));
+        let u = numeric_bounds(&s, 8);
+        assert_eq!(Feature::numeric_bin(&u, 0.0), 0);
+        assert_eq!(Feature::numeric_bin(&u, 1.0), 1);
+    }
+}

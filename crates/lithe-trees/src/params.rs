@@ -1,0 +1,143 @@
+//! Parameters of gradient boosting, in one place: the CLI flags, the model header and
+//! the docs all come from here. Names and defaults follow LightGBM's.
+
+use serde::{Deserialize, Serialize};
+
+use lithe_core::describe::Task;
+use lithe_core::{Error, Result};
+
+/// The loss being minimised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Objective {
+    /// Log loss of a two-class target.
+    Binary,
+    /// Softmax cross-entropy over K classes (K trees per round).
+    Multiclass,
+    /// Squared error.
+    L2,
+}
+
+impl Objective {
+    pub fn name(self) -> &'static str {
+        match self {
+            Objective::Binary => "binary",
+            Objective::Multiclass => "multiclass",
+            Objective::L2 => "l2",
+        }
+    }
+
+    pub fn task(self) -> Task {
+        match self {
+            Objective::Binary => Task::Binary,
+            Objective::Multiclass => Task::Multiclass,
+            Objective::L2 => Task::Regression,
+        }
+    }
+
+    pub fn for_task(task: Task) -> Self {
+        match task {
+            Task::Binary => Objective::Binary,
+            Task::Multiclass => Objective::Multiclass,
+            Task::Regression => Objective::L2,
+        }
+    }
+}
+
+/// Gradient-boosting parameters (LightGBM's names and defaults).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GbdtParams {
+    /// The loss; `None` infers it from the target (see `lithe_core::describe::infer_target`).
+    pub objective: Option<Objective>,
+    /// Boosting rounds (trees per class).
+    pub rounds: usize,
+    pub learning_rate: f64,
+    /// Maximum leaves per tree (leaf-wise growth).
+    pub num_leaves: usize,
+    /// Maximum depth; -1 for no limit.
+    pub max_depth: i32,
+    /// Minimum rows in a leaf.
+    pub min_data_in_leaf: usize,
+    /// Minimum sum of hessians in a leaf.
+    pub min_sum_hessian: f64,
+    /// L2 regularisation of leaf values.
+    pub lambda_l2: f64,
+    /// Minimum gain to make a split.
+    pub min_gain: f64,
+    /// Bins per feature (at most 255; missing values get a bin of their own).
+    pub max_bins: usize,
+    /// Rows sampled to find bin boundaries.
+    pub bin_sample: usize,
+    /// Categorical splits: at most this many categories on the smaller side.
+    pub max_cat_threshold: usize,
+    /// Categorical splits: smoothing added to each category's hessian when ordering.
+    pub cat_smooth: f64,
+    /// Categorical splits: extra L2 regularisation.
+    pub cat_l2: f64,
+    /// Categorical features with at most this many categories split one-vs-rest.
+    pub max_cat_to_onehot: usize,
+    /// Categorical splits: minimum rows for a category to take part.
+    pub min_data_per_group: usize,
+    /// Seed for every random choice.
+    pub seed: u64,
+}
+
+impl Default for GbdtParams {
+    fn default() -> Self {
+        GbdtParams {
+            objective: None,
+            rounds: 100,
+            learning_rate: 0.1,
+            num_leaves: 31,
+            max_depth: -1,
+            min_data_in_leaf: 20,
+            min_sum_hessian: 1e-3,
+            lambda_l2: 0.0,
+            min_gain: 0.0,
+            max_bins: 255,
+            bin_sample: 200_000,
+            max_cat_threshold: 32,
+            cat_smooth: 10.0,
+            cat_l2: 10.0,
+            max_cat_to_onehot: 4,
+            min_data_per_group: 100,
+            seed: 0,
+        }
+    }
+}
+
+impl GbdtParams {
+    /// Check every value; the message names the flag.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::input(m));
+        if self.rounds == 0 {
+            return bad("--rounds must be at least 1".into());
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return bad(format!("--learning-rate must be positive, got {}", self.learning_rate));
+        }
+        if self.num_leaves < 2 {
+            return bad(format!("--num-leaves must be at least 2, got {}", self.num_leaves));
+        }
+        if self.max_depth == 0 || self.max_depth < -1 {
+            return bad(format!("--max-depth must be -1 (no limit) or at least 1, got {}", self.max_depth));
+        }
+        if self.min_data_in_leaf == 0 {
+            return bad("--min-data-in-leaf must be at least 1".into());
+        }
+        if !(self.min_sum_hessian >= 0.0) {
+            return bad(format!("--min-sum-hessian must be non-negative, got {}", self.min_sum_hessian));
+        }
+        if !(self.lambda_l2 >= 0.0) {
+            return bad(format!("--lambda-l2 must be non-negative, got {}", self.lambda_l2));
+        }
+        if !(self.min_gain >= 0.0) {
+            return bad(format!("--min-gain must be non-negative, got {}", self.min_gain));
+        }
+        if !(2..=255).contains(&self.max_bins) {
+            return bad(format!("--max-bins must be between 2 and 255, got {}", self.max_bins));
+        }
+        Ok(())
+    }
+}
