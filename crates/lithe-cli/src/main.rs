@@ -5,6 +5,7 @@ mod demo;
 mod describe;
 mod inspect;
 mod progress;
+mod tabular;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -41,6 +42,9 @@ enum Command {
     Describe(describe::DescribeArgs),
     /// Print the header of a lithe model file: kind, format, parameters, schema, metrics
     Inspect(inspect::InspectArgs),
+    /// Tree ensembles for tables: train, predict, eval, inspect
+    #[command(subcommand)]
+    Tabular(tabular::TabularCommand),
     /// Run lithe on embedded sample data and print a scoreboard
     Demo(demo::DemoArgs),
 }
@@ -154,6 +158,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Describe(a) => describe::run(a, &cli.global),
         Command::Inspect(a) => inspect::run(a),
+        Command::Tabular(c) => tabular::run(c, &cli.global),
         Command::Demo(a) => demo::run(a, &cli.global),
     }
 }

@@ -32,3 +32,17 @@ pub fn callback(pb: &Option<ProgressBar>) -> Option<lithe_core::io::ProgressFn> 
         Arc::new(move |n: u64| pb.set_position(n)) as lithe_core::io::ProgressFn
     })
 }
+
+/// A counting bar (e.g. boosting rounds), or `None` when no bar should show.
+pub fn count_bar(g: &GlobalArgs, total: u64, what: &str) -> Option<ProgressBar> {
+    if g.quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = ProgressBar::new(total);
+    pb.set_style(
+        ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb.set_message(what.to_string());
+    Some(pb)
+}

@@ -63,8 +63,11 @@ fn help_lists_only_working_commands() {
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert_eq!(commands, vec!["describe", "inspect", "demo", "help"]);
-    for c in ["describe", "inspect", "demo"] {
+    assert_eq!(
+        commands,
+        vec!["describe", "inspect", "tabular", "demo", "help"]
+    );
+    for c in ["describe", "inspect", "tabular", "demo"] {
         let o = lithe(&[c, "--help"]);
         assert_eq!(o.status.code(), Some(0), "{c}");
         assert!(stdout(&o).contains("Usage: lithe"), "{c}");

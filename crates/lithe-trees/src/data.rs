@@ -119,7 +119,12 @@ fn sample_rows(n: usize, max: usize) -> impl Iterator<Item = usize> {
 
 impl Binned {
     /// Bin the feature columns of `table` for training.
-    pub fn fit(table: &Table, features: &[usize], max_bins: usize, bin_sample: usize) -> Result<Self> {
+    pub fn fit(
+        table: &Table,
+        features: &[usize],
+        max_bins: usize,
+        bin_sample: usize,
+    ) -> Result<Self> {
         use rayon::prelude::*;
         let n = table.n_rows();
         let cols: Vec<(Feature, Vec<u8>)> = features
@@ -127,15 +132,26 @@ impl Binned {
             .map(|&c| bin_column(&table.columns()[c], max_bins, bin_sample, n))
             .collect::<Result<_>>()?;
         let (features, bins) = cols.into_iter().unzip();
-        Ok(Binned { n_rows: n, features, bins })
+        Ok(Binned {
+            n_rows: n,
+            features,
+            bins,
+        })
     }
 }
 
-fn bin_column(col: &lithe_core::Column, max_bins: usize, bin_sample: usize, n: usize) -> Result<(Feature, Vec<u8>)> {
+fn bin_column(
+    col: &lithe_core::Column,
+    max_bins: usize,
+    bin_sample: usize,
+    n: usize,
+) -> Result<(Feature, Vec<u8>)> {
     let name = col.name().to_string();
     match col.column_type() {
         ColumnType::Categorical => {
-            let cat = col.as_categorical().ok_or_else(|| Error::Runtime("categorical view".into()))?;
+            let cat = col
+                .as_categorical()
+                .ok_or_else(|| Error::Runtime("categorical view".into()))?;
             let mut counts = vec![0usize; cat.n_categories()];
             for (row, &code) in cat.codes().iter().enumerate() {
                 if !cat.is_null(row) {
@@ -156,9 +172,21 @@ fn bin_column(col: &lithe_core::Column, max_bins: usize, bin_sample: usize, n: u
                 .codes()
                 .iter()
                 .enumerate()
-                .map(|(row, &code)| if cat.is_null(row) { missing } else { code_to_bin[code as usize] })
+                .map(|(row, &code)| {
+                    if cat.is_null(row) {
+                        missing
+                    } else {
+                        code_to_bin[code as usize]
+                    }
+                })
                 .collect();
-            Ok((Feature { name, kind: FeatureKind::Categorical { categories } }, bins))
+            Ok((
+                Feature {
+                    name,
+                    kind: FeatureKind::Categorical { categories },
+                },
+                bins,
+            ))
         }
         _ => {
             let values = numeric_values(col.data(), col);
@@ -168,8 +196,17 @@ fn bin_column(col: &lithe_core::Column, max_bins: usize, bin_sample: usize, n: u
                 .collect();
             sample.sort_unstable_by(f32::total_cmp);
             let upper = numeric_bounds(&sample, max_bins);
-            let bins = values.iter().map(|&v| Feature::numeric_bin(&upper, v)).collect();
-            Ok((Feature { name, kind: FeatureKind::Numeric { upper } }, bins))
+            let bins = values
+                .iter()
+                .map(|&v| Feature::numeric_bin(&upper, v))
+                .collect();
+            Ok((
+                Feature {
+                    name,
+                    kind: FeatureKind::Numeric { upper },
+                },
+                bins,
+            ))
         }
     }
 }

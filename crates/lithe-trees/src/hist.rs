@@ -5,6 +5,9 @@ use rayon::prelude::*;
 use crate::data::Binned;
 use crate::params::GbdtParams;
 
+/// Below this many (row, feature) pairs a leaf's work stays on one thread.
+const SEQUENTIAL_BELOW: usize = 1 << 16;
+
 /// Sums over the rows of a leaf that fall in one bin.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct HistBin {
@@ -54,7 +57,8 @@ pub fn build(
     active: &[bool],
 ) {
     // Gradients in the leaf's row order, read sequentially by every feature.
-    let (og, oh): (Vec<f32>, Vec<f32>) = idx.iter().map(|&r| (g[r as usize], h[r as usize])).unzip();
+    let (og, oh): (Vec<f32>, Vec<f32>) =
+        idx.iter().map(|&r| (g[r as usize], h[r as usize])).unzip();
     let mut chunks: Vec<(usize, &mut [HistBin])> = Vec::with_capacity(b.features.len());
     let mut rest = hist;
     for f in 0..b.features.len() {
@@ -63,7 +67,7 @@ pub fn build(
         chunks.push((f, head));
         rest = tail;
     }
-    chunks.into_par_iter().for_each(|(f, chunk)| {
+    let one = |(f, chunk): (usize, &mut [HistBin])| {
         chunk.fill(HistBin::default());
         if !active[f] {
             return;
@@ -75,7 +79,13 @@ pub fn build(
             e.h += oh[k] as f64;
             e.n += 1;
         }
-    });
+    };
+    // Small leaves are not worth handing to other threads.
+    if idx.len() * b.features.len() < SEQUENTIAL_BELOW {
+        chunks.into_iter().for_each(one);
+    } else {
+        chunks.into_par_iter().for_each(one);
+    }
 }
 
 /// `parent -= child`, bin by bin: the other child's histogram without a pass over its rows.
@@ -100,8 +110,15 @@ impl Rule {
     #[inline]
     pub fn goes_left(&self, bin: u8, missing_bin: u8) -> bool {
         match self {
-            Rule::Numeric { bin: t, default_left } => {
-                if bin == missing_bin { *default_left } else { bin <= *t }
+            Rule::Numeric {
+                bin: t,
+                default_left,
+            } => {
+                if bin == missing_bin {
+                    *default_left
+                } else {
+                    bin <= *t
+                }
             }
             Rule::Categorical { left } => left[(bin >> 6) as usize] >> (bin & 63) & 1 == 1,
         }
@@ -141,8 +158,8 @@ fn numeric_split(f: usize, bins: &[HistBin], total: &HistBin, p: &GbdtParams) ->
     let parent = score(total.g, total.h, p.lambda_l2);
     let mut best: Option<Split> = None;
     let mut acc = HistBin::default();
-    for t in 0..n_value.saturating_sub(1) {
-        acc.add(&bins[t]);
+    for (t, bin) in bins.iter().enumerate().take(n_value.saturating_sub(1)) {
+        acc.add(bin);
         for default_left in [false, true] {
             // With no missing rows in this leaf, both directions are the same split:
             // send missing values the way most rows go.
@@ -153,14 +170,32 @@ fn numeric_split(f: usize, bins: &[HistBin], total: &HistBin, p: &GbdtParams) ->
             if default_left {
                 left.add(&missing);
             }
-            let right = HistBin { g: total.g - left.g, h: total.h - left.h, n: total.n - left.n };
+            let right = HistBin {
+                g: total.g - left.g,
+                h: total.h - left.h,
+                n: total.n - left.n,
+            };
             if !allowed(&left, &right, p) {
                 continue;
             }
-            let gain = score(left.g, left.h, p.lambda_l2) + score(right.g, right.h, p.lambda_l2) - parent;
+            let gain =
+                score(left.g, left.h, p.lambda_l2) + score(right.g, right.h, p.lambda_l2) - parent;
             if best.as_ref().is_none_or(|b| gain > b.gain) {
-                let dl = if missing.n == 0 { left.n >= right.n } else { default_left };
-                best = Some(Split { feature: f, gain, rule: Rule::Numeric { bin: t as u8, default_left: dl }, left, right });
+                let dl = if missing.n == 0 {
+                    left.n >= right.n
+                } else {
+                    default_left
+                };
+                best = Some(Split {
+                    feature: f,
+                    gain,
+                    rule: Rule::Numeric {
+                        bin: t as u8,
+                        default_left: dl,
+                    },
+                    left,
+                    right,
+                });
             }
         }
     }
@@ -173,20 +208,30 @@ fn categorical_split(f: usize, bins: &[HistBin], total: &HistBin, p: &GbdtParams
     let parent = score(total.g, total.h, l2);
     let present: Vec<usize> = (0..n_value).filter(|&b| bins[b].n > 0).collect();
     let mut best: Option<Split> = None;
-    let mut consider = |set: &[usize], best: &mut Option<Split>| {
+    let consider = |set: &[usize], best: &mut Option<Split>| {
         let mut left = HistBin::default();
         let mut mask = [0u64; 4];
         for &b in set {
             left.add(&bins[b]);
             mask[b >> 6] |= 1 << (b & 63);
         }
-        let right = HistBin { g: total.g - left.g, h: total.h - left.h, n: total.n - left.n };
+        let right = HistBin {
+            g: total.g - left.g,
+            h: total.h - left.h,
+            n: total.n - left.n,
+        };
         if !allowed(&left, &right, p) {
             return;
         }
         let gain = score(left.g, left.h, l2) + score(right.g, right.h, l2) - parent;
         if best.as_ref().is_none_or(|b| gain > b.gain) {
-            *best = Some(Split { feature: f, gain, rule: Rule::Categorical { left: mask }, left, right });
+            *best = Some(Split {
+                feature: f,
+                gain,
+                rule: Rule::Categorical { left: mask },
+                left,
+                right,
+            });
         }
     };
     if present.len() <= p.max_cat_to_onehot {
@@ -223,17 +268,34 @@ pub fn best_split(
     p: &GbdtParams,
     active: &[bool],
 ) -> Option<Split> {
-    (0..b.features.len())
-        .into_par_iter()
-        .filter(|&f| active[f])
-        .filter_map(|f| {
-            let bins = &hist[layout.offsets[f]..layout.offsets[f + 1]];
-            if b.features[f].is_categorical() {
-                categorical_split(f, bins, total, p)
-            } else {
-                numeric_split(f, bins, total, p)
-            }
-        })
-        .filter(|s| s.gain > p.min_gain && s.gain > 0.0)
-        .reduce_with(|a, c| if c.gain > a.gain || (c.gain == a.gain && c.feature < a.feature) { c } else { a })
+    let one = |f: usize| {
+        let bins = &hist[layout.offsets[f]..layout.offsets[f + 1]];
+        if b.features[f].is_categorical() {
+            categorical_split(f, bins, total, p)
+        } else {
+            numeric_split(f, bins, total, p)
+        }
+    };
+    let better = |a: Split, c: Split| {
+        if c.gain > a.gain || (c.gain == a.gain && c.feature < a.feature) {
+            c
+        } else {
+            a
+        }
+    };
+    let ok = |s: &Split| s.gain > p.min_gain && s.gain > 0.0;
+    if layout.total < SEQUENTIAL_BELOW / 16 {
+        (0..b.features.len())
+            .filter(|&f| active[f])
+            .filter_map(one)
+            .filter(ok)
+            .reduce(better)
+    } else {
+        (0..b.features.len())
+            .into_par_iter()
+            .filter(|&f| active[f])
+            .filter_map(one)
+            .filter(ok)
+            .reduce_with(better)
+    }
 }

@@ -107,6 +107,11 @@ impl Default for GbdtParams {
     }
 }
 
+/// True for zero and positive numbers (false for NaN).
+fn non_negative(x: f64) -> bool {
+    x.is_finite() && x >= 0.0
+}
+
 impl GbdtParams {
     /// Check every value; the message names the flag.
     pub fn validate(&self) -> Result<()> {
@@ -115,28 +120,49 @@ impl GbdtParams {
             return bad("--rounds must be at least 1".into());
         }
         if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
-            return bad(format!("--learning-rate must be positive, got {}", self.learning_rate));
+            return bad(format!(
+                "--learning-rate must be positive, got {}",
+                self.learning_rate
+            ));
         }
         if self.num_leaves < 2 {
-            return bad(format!("--num-leaves must be at least 2, got {}", self.num_leaves));
+            return bad(format!(
+                "--num-leaves must be at least 2, got {}",
+                self.num_leaves
+            ));
         }
         if self.max_depth == 0 || self.max_depth < -1 {
-            return bad(format!("--max-depth must be -1 (no limit) or at least 1, got {}", self.max_depth));
+            return bad(format!(
+                "--max-depth must be -1 (no limit) or at least 1, got {}",
+                self.max_depth
+            ));
         }
         if self.min_data_in_leaf == 0 {
             return bad("--min-data-in-leaf must be at least 1".into());
         }
-        if !(self.min_sum_hessian >= 0.0) {
-            return bad(format!("--min-sum-hessian must be non-negative, got {}", self.min_sum_hessian));
+        if !non_negative(self.min_sum_hessian) {
+            return bad(format!(
+                "--min-sum-hessian must be non-negative, got {}",
+                self.min_sum_hessian
+            ));
         }
-        if !(self.lambda_l2 >= 0.0) {
-            return bad(format!("--lambda-l2 must be non-negative, got {}", self.lambda_l2));
+        if !non_negative(self.lambda_l2) {
+            return bad(format!(
+                "--lambda-l2 must be non-negative, got {}",
+                self.lambda_l2
+            ));
         }
-        if !(self.min_gain >= 0.0) {
-            return bad(format!("--min-gain must be non-negative, got {}", self.min_gain));
+        if !non_negative(self.min_gain) {
+            return bad(format!(
+                "--min-gain must be non-negative, got {}",
+                self.min_gain
+            ));
         }
         if !(2..=255).contains(&self.max_bins) {
-            return bad(format!("--max-bins must be between 2 and 255, got {}", self.max_bins));
+            return bad(format!(
+                "--max-bins must be between 2 and 255, got {}",
+                self.max_bins
+            ));
         }
         Ok(())
     }

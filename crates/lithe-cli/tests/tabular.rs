@@ -1,0 +1,325 @@
+//! `lithe tabular` end to end: train, predict, eval, inspect, and bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn lithe(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lithe"))
+        .args(args)
+        .output()
+        .expect("run lithe")
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn assert_bad_input(o: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
+    assert!(err.contains(needle), "expected '{needle}' in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// A CSV where `label` is "hi" when x + (city == "b") > 1, with noise-free structure.
+fn write_data(dir: &Path, name: &str, n: usize, with_label: bool, shuffle_cols: bool) -> PathBuf {
+    let mut s = String::new();
+    s.push_str(if shuffle_cols { "city,x,z" } else { "x,city,z" });
+    s.push_str(if with_label { ",label\n" } else { "\n" });
+    for i in 0..n {
+        let x = (i * 37 % 100) as f64 / 50.0;
+        let city = ["a", "b", "c"][i % 3];
+        let z = (i * 13 % 7) as f64;
+        let label = if x + if city == "b" { 1.0 } else { 0.0 } > 1.0 {
+            "hi"
+        } else {
+            "lo"
+        };
+        if shuffle_cols {
+            s.push_str(&format!("{city},{x},{z}"));
+        } else {
+            s.push_str(&format!("{x},{city},{z}"));
+        }
+        if with_label {
+            s.push_str(&format!(",{label}"));
+        }
+        s.push('\n');
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, s).unwrap();
+    path
+}
+
+#[test]
+fn train_predict_eval_inspect() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let train = write_data(d, "train.csv", 600, true, false);
+    let model = d.join("m.lithe");
+    let o = lithe(&[
+        "tabular",
+        "train",
+        "--data",
+        p(&train),
+        "--target",
+        "label",
+        "--out",
+        p(&model),
+        "--rounds",
+        "30",
+        "--threads",
+        "2",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["task"], "binary");
+    assert_eq!(v["trees"], 30);
+    assert!(v["train"]["auc"].as_f64().unwrap() > 0.99);
+
+    // Predict on data with the columns in another order and no label.
+    let test = write_data(d, "test.csv", 90, false, true);
+    let out = d.join("pred.csv");
+    let o = lithe(&[
+        "tabular",
+        "predict",
+        "--model",
+        p(&model),
+        "--data",
+        p(&test),
+        "--out",
+        p(&out),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "prediction");
+    assert_eq!(lines.len(), 91);
+    // Row order: row i's probability matches its label (rows alternate cities). The
+    // positive class is the last label in sorted order: "lo".
+    for (i, l) in lines[1..].iter().enumerate() {
+        let p_lo: f64 = l.parse().unwrap();
+        let x = (i * 37 % 100) as f64 / 50.0;
+        let hi = x + if i % 3 == 1 { 1.0 } else { 0.0 } > 1.0;
+        assert_eq!(p_lo < 0.5, hi, "row {i}: {p_lo}");
+    }
+
+    let labelled = write_data(d, "labelled.csv", 90, true, true);
+    let o = lithe(&[
+        "tabular",
+        "eval",
+        "--model",
+        p(&model),
+        "--data",
+        p(&labelled),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for k in ["auc", "logloss", "accuracy"] {
+        assert!(v[k].is_number(), "{k}: {v}");
+    }
+    let o = lithe(&["tabular", "inspect", "--model", p(&model)]);
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        s.contains("30 trees") && s.contains("feature importance") && s.contains("city"),
+        "{s}"
+    );
+    let o = lithe(&["inspect", p(&model)]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("tabular.gbdt"));
+}
+
+#[test]
+fn multiclass_predictions_have_a_column_per_class() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = String::from("x,y\n");
+    for i in 0..300 {
+        s.push_str(&format!("{},{}\n", i, ["cat", "dog", "eel"][i * 3 / 300]));
+    }
+    let data = dir.path().join("m.csv");
+    std::fs::write(&data, s).unwrap();
+    let model = dir.path().join("m.lithe");
+    let o = lithe(&[
+        "tabular",
+        "train",
+        "--data",
+        p(&data),
+        "--target",
+        "y",
+        "--out",
+        p(&model),
+        "--rounds",
+        "10",
+        "--min-data-in-leaf",
+        "5",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = dir.path().join("p.csv");
+    assert_eq!(
+        lithe(&[
+            "tabular",
+            "predict",
+            "--model",
+            p(&model),
+            "--data",
+            p(&data),
+            "--out",
+            p(&out)
+        ])
+        .status
+        .code(),
+        Some(0)
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("prediction,p_cat,p_dog,p_eel"));
+    assert!(lines.next().unwrap().starts_with("cat,"));
+    assert!(text.lines().last().unwrap().starts_with("eel,"));
+}
+
+#[test]
+fn bad_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let train = write_data(d, "train.csv", 200, true, false);
+    let model = d.join("m.lithe");
+    assert_bad_input(
+        &lithe(&[
+            "tabular",
+            "train",
+            "--data",
+            p(&train),
+            "--target",
+            "nope",
+            "--out",
+            p(&model),
+        ]),
+        "target column 'nope' not found",
+    );
+    assert!(!model.exists(), "a model was written");
+    assert_bad_input(
+        &lithe(&[
+            "tabular",
+            "train",
+            "--data",
+            p(&train),
+            "--target",
+            "label",
+            "--out",
+            p(&model),
+            "--num-leaves",
+            "1",
+        ]),
+        "--num-leaves",
+    );
+    assert_bad_input(
+        &lithe(&[
+            "tabular",
+            "train",
+            "--data",
+            p(&train),
+            "--target",
+            "label",
+            "--out",
+            p(&model),
+            "--task",
+            "regression",
+        ]),
+        "regression needs numbers",
+    );
+    let one = d.join("one.csv");
+    std::fs::write(&one, "x,y\n1,a\n2,a\n").unwrap();
+    assert_bad_input(
+        &lithe(&[
+            "tabular",
+            "train",
+            "--data",
+            p(&one),
+            "--target",
+            "y",
+            "--out",
+            p(&model),
+        ]),
+        "single value",
+    );
+    assert!(!model.exists());
+
+    let o = lithe(&[
+        "tabular",
+        "train",
+        "--data",
+        p(&train),
+        "--target",
+        "label",
+        "--out",
+        p(&model),
+        "--rounds",
+        "3",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let no_city = d.join("no_city.csv");
+    std::fs::write(&no_city, "x,z\n1,2\n").unwrap();
+    let out = d.join("pred.csv");
+    assert_bad_input(
+        &lithe(&[
+            "tabular",
+            "predict",
+            "--model",
+            p(&model),
+            "--data",
+            p(&no_city),
+            "--out",
+            p(&out),
+        ]),
+        "feature column 'city' is missing",
+    );
+    assert!(!out.exists());
+    // A model file of another kind.
+    let other = d.join("other.lithe");
+    lithe_core::model_file::write(
+        &other,
+        &lithe_core::model_file::Header::new("forecast.auto_ets"),
+        b"x",
+    )
+    .unwrap();
+    assert_bad_input(
+        &lithe(&[
+            "tabular",
+            "predict",
+            "--model",
+            p(&other),
+            "--data",
+            p(&train),
+            "--out",
+            p(&out),
+        ]),
+        "this is a 'forecast.auto_ets' model",
+    );
+    let truncated = d.join("trunc.lithe");
+    let bytes = std::fs::read(&model).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() - 10]).unwrap();
+    assert_bad_input(
+        &lithe(&[
+            "tabular",
+            "eval",
+            "--model",
+            p(&truncated),
+            "--data",
+            p(&train),
+        ]),
+        "truncated",
+    );
+}

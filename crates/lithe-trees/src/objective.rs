@@ -1,0 +1,94 @@
+//! Losses: the starting score, and gradients and hessians of each row.
+
+use rayon::prelude::*;
+
+use crate::params::Objective;
+
+#[inline]
+pub fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// The constant score boosting starts from, one per tree of a round.
+pub fn init_scores(obj: Objective, y: &[f64], n_class: usize) -> Vec<f64> {
+    let n = y.len().max(1) as f64;
+    match obj {
+        Objective::L2 => vec![y.iter().sum::<f64>() / n],
+        Objective::Binary => {
+            let p = (y.iter().sum::<f64>() / n).clamp(1e-12, 1.0 - 1e-12);
+            vec![(p / (1.0 - p)).ln()]
+        }
+        Objective::Multiclass => {
+            let mut counts = vec![0.0f64; n_class];
+            for &c in y {
+                counts[c as usize] += 1.0;
+            }
+            counts.iter().map(|&c| (c.max(1e-12) / n).ln()).collect()
+        }
+    }
+}
+
+/// Fill `g` and `h` (row-major by class for multiclass: `g[k * n + i]`) from the
+/// current raw scores (`score[k * n + i]`).
+pub fn gradients(
+    obj: Objective,
+    y: &[f64],
+    score: &[f64],
+    n_class: usize,
+    g: &mut [f32],
+    h: &mut [f32],
+) {
+    let n = y.len();
+    match obj {
+        Objective::L2 => {
+            g.par_iter_mut()
+                .zip(h.par_iter_mut())
+                .enumerate()
+                .for_each(|(i, (gi, hi))| {
+                    *gi = (score[i] - y[i]) as f32;
+                    *hi = 1.0;
+                });
+        }
+        Objective::Binary => {
+            g.par_iter_mut()
+                .zip(h.par_iter_mut())
+                .enumerate()
+                .for_each(|(i, (gi, hi))| {
+                    let p = sigmoid(score[i]);
+                    *gi = (p - y[i]) as f32;
+                    *hi = (p * (1.0 - p)).max(1e-16) as f32;
+                });
+        }
+        Objective::Multiclass => {
+            // Softmax per row; LightGBM's hessian factor K/(K-1) keeps steps comparable.
+            let factor = n_class as f64 / (n_class as f64 - 1.0);
+            let rows: Vec<(Vec<f32>, Vec<f32>)> = (0..n)
+                .into_par_iter()
+                .map(|i| {
+                    let mx = (0..n_class)
+                        .map(|k| score[k * n + i])
+                        .fold(f64::NEG_INFINITY, f64::max);
+                    let e: Vec<f64> = (0..n_class)
+                        .map(|k| (score[k * n + i] - mx).exp())
+                        .collect();
+                    let s: f64 = e.iter().sum();
+                    let label = y[i] as usize;
+                    let mut gr = Vec::with_capacity(n_class);
+                    let mut hr = Vec::with_capacity(n_class);
+                    for (k, ek) in e.iter().enumerate() {
+                        let p = ek / s;
+                        gr.push((p - if k == label { 1.0 } else { 0.0 }) as f32);
+                        hr.push((factor * p * (1.0 - p)).max(1e-16) as f32);
+                    }
+                    (gr, hr)
+                })
+                .collect();
+            for (i, (gr, hr)) in rows.into_iter().enumerate() {
+                for k in 0..n_class {
+                    g[k * n + i] = gr[k];
+                    h[k * n + i] = hr[k];
+                }
+            }
+        }
+    }
+}

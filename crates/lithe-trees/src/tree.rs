@@ -1,0 +1,344 @@
+//! One regression tree: grown leaf-wise on histograms, stored as flat arrays.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Binned, Feature, FeatureKind};
+use crate::hist::{self, HistBin, Layout, Rule, Split};
+use crate::params::GbdtParams;
+
+/// A child pointer: `>= 0` is an internal node, `< 0` is leaf `!child`.
+pub type Child = i32;
+
+/// A fitted tree. Internal nodes are parallel arrays; a tree with one leaf has none.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tree {
+    pub feature: Vec<u32>,
+    /// Numeric nodes: values `<= threshold` go left.
+    pub threshold: Vec<f32>,
+    /// Numeric nodes: the same rule on bins (`bin <= threshold_bin` goes left).
+    pub threshold_bin: Vec<u8>,
+    /// Numeric nodes: where missing values go.
+    pub default_left: Vec<bool>,
+    /// Categorical nodes: index into `cat_sets`; `u32::MAX` for numeric nodes.
+    pub cat_set: Vec<u32>,
+    /// Bins (category indices) that go left, as 256-bit sets.
+    pub cat_sets: Vec<[u64; 4]>,
+    pub left: Vec<Child>,
+    pub right: Vec<Child>,
+    /// Gain of each split, for feature importance.
+    pub gain: Vec<f64>,
+    pub leaf_value: Vec<f64>,
+}
+
+#[inline]
+fn in_set(set: &[u64; 4], bin: usize) -> bool {
+    bin < 256 && set[bin >> 6] >> (bin & 63) & 1 == 1
+}
+
+impl Tree {
+    pub fn n_leaves(&self) -> usize {
+        self.leaf_value.len()
+    }
+
+    /// The leaf a raw row falls in. Numeric features are values (`NaN` = missing);
+    /// categorical features are the model's category index (anything else = missing).
+    #[inline]
+    pub fn leaf_of(&self, row: &[f32], features: &[Feature]) -> usize {
+        if self.feature.is_empty() {
+            return 0;
+        }
+        let mut node = 0usize;
+        loop {
+            let f = self.feature[node] as usize;
+            let v = row[f];
+            let cs = self.cat_set[node];
+            let go_left = if cs == u32::MAX {
+                if v.is_nan() {
+                    self.default_left[node]
+                } else {
+                    v <= self.threshold[node]
+                }
+            } else {
+                let n = features[f].n_value_bins();
+                let bin = if v >= 0.0 && (v as usize) < n && v.fract() == 0.0 {
+                    v as usize
+                } else {
+                    n
+                };
+                in_set(&self.cat_sets[cs as usize], bin)
+            };
+            let next = if go_left {
+                self.left[node]
+            } else {
+                self.right[node]
+            };
+            if next < 0 {
+                return !next as usize;
+            }
+            node = next as usize;
+        }
+    }
+
+    /// The leaf of row `r` of a binned matrix.
+    #[inline]
+    pub fn leaf_of_binned(&self, b: &Binned, r: usize) -> usize {
+        if self.feature.is_empty() {
+            return 0;
+        }
+        let mut node = 0usize;
+        loop {
+            let f = self.feature[node] as usize;
+            let bin = b.bins[f][r];
+            let cs = self.cat_set[node];
+            let go_left = if cs == u32::MAX {
+                if bin == b.features[f].missing_bin() {
+                    self.default_left[node]
+                } else {
+                    bin <= self.threshold_bin[node]
+                }
+            } else {
+                in_set(&self.cat_sets[cs as usize], bin as usize)
+            };
+            let next = if go_left {
+                self.left[node]
+            } else {
+                self.right[node]
+            };
+            if next < 0 {
+                return !next as usize;
+            }
+            node = next as usize;
+        }
+    }
+}
+
+struct Leaf {
+    start: usize,
+    end: usize,
+    sum: HistBin,
+    depth: usize,
+    hist: Vec<HistBin>,
+    best: Option<Split>,
+    /// The internal node and side that point at this leaf (`None` for the root).
+    parent: Option<(usize, bool)>,
+}
+
+/// Shared state for growing the trees of one model.
+pub struct Grower<'a> {
+    pub b: &'a Binned,
+    pub layout: Layout,
+    pub params: &'a GbdtParams,
+    scratch: Vec<u32>,
+    /// Histogram buffers to reuse (fresh ones cost page faults).
+    pool: Vec<Vec<HistBin>>,
+}
+
+impl<'a> Grower<'a> {
+    pub fn new(b: &'a Binned, params: &'a GbdtParams) -> Self {
+        Grower {
+            b,
+            layout: Layout::new(b),
+            params,
+            scratch: Vec::new(),
+            pool: Vec::new(),
+        }
+    }
+
+    fn take_hist(&mut self) -> Vec<HistBin> {
+        self.pool
+            .pop()
+            .unwrap_or_else(|| vec![HistBin::default(); self.layout.total])
+    }
+
+    fn can_split(&self, leaf_n: u64, depth: usize) -> bool {
+        let p = self.params;
+        (p.max_depth < 0 || (depth as i32) < p.max_depth)
+            && leaf_n as usize >= 2 * p.min_data_in_leaf
+    }
+
+    /// Grow one tree on the rows `idx` (reordered in place so each leaf's rows are
+    /// contiguous). Returns the tree (leaf values already scaled by the learning rate)
+    /// and each leaf's range in `idx`.
+    pub fn grow(
+        &mut self,
+        idx: &mut [u32],
+        g: &[f32],
+        h: &[f32],
+        active: &[bool],
+    ) -> (Tree, Vec<(usize, usize)>) {
+        let p = self.params;
+        let mut root_hist = self.take_hist();
+        hist::build(&mut root_hist, &self.layout, self.b, idx, g, h, active);
+        let sum = root_sum(&root_hist, &self.layout, idx, g, h);
+        let mut leaves = vec![Leaf {
+            start: 0,
+            end: idx.len(),
+            sum,
+            depth: 0,
+            hist: root_hist,
+            best: None,
+            parent: None,
+        }];
+        if self.can_split(sum.n, 0) {
+            leaves[0].best =
+                hist::best_split(&leaves[0].hist, &self.layout, self.b, &sum, p, active);
+        }
+        let mut tree = Tree::default();
+        while leaves.len() < p.num_leaves {
+            // The leaf whose best split gains most (ties: the earlier leaf).
+            let Some(li) = (0..leaves.len())
+                .filter(|&i| leaves[i].best.is_some())
+                .max_by(|&a, &b| {
+                    let ga = leaves[a].best.as_ref().map_or(0.0, |s| s.gain);
+                    let gb = leaves[b].best.as_ref().map_or(0.0, |s| s.gain);
+                    ga.total_cmp(&gb).then(b.cmp(&a))
+                })
+            else {
+                break;
+            };
+            let split = leaves[li]
+                .best
+                .take()
+                .unwrap_or_else(|| unreachable!("filtered on best"));
+            let f = split.feature;
+            let feat = &self.b.features[f];
+            let missing_bin = feat.missing_bin();
+            // Partition the leaf's rows: left ones first, in their original order.
+            let (start, end) = (leaves[li].start, leaves[li].end);
+            let col = &self.b.bins[f];
+            self.scratch.clear();
+            let mut w = start;
+            for k in start..end {
+                let r = idx[k];
+                if split.rule.goes_left(col[r as usize], missing_bin) {
+                    idx[w] = r;
+                    w += 1;
+                } else {
+                    self.scratch.push(r);
+                }
+            }
+            idx[w..end].copy_from_slice(&self.scratch);
+            let mid = w;
+            // The new internal node replaces the leaf.
+            let node = tree.feature.len();
+            tree.feature.push(f as u32);
+            tree.gain.push(split.gain);
+            match &split.rule {
+                Rule::Numeric { bin, default_left } => {
+                    let FeatureKind::Numeric { upper } = &feat.kind else {
+                        unreachable!("numeric rule on a numeric feature")
+                    };
+                    tree.threshold.push(upper[*bin as usize]);
+                    tree.threshold_bin.push(*bin);
+                    tree.default_left.push(*default_left);
+                    tree.cat_set.push(u32::MAX);
+                }
+                Rule::Categorical { left } => {
+                    tree.threshold.push(0.0);
+                    tree.threshold_bin.push(0);
+                    tree.default_left.push(false);
+                    tree.cat_set.push(tree.cat_sets.len() as u32);
+                    tree.cat_sets.push(*left);
+                }
+            }
+            tree.left.push(0);
+            tree.right.push(0);
+            if let Some((pn, is_left)) = leaves[li].parent {
+                if is_left {
+                    tree.left[pn] = node as Child
+                } else {
+                    tree.right[pn] = node as Child
+                }
+            }
+            // Children: build the smaller's histogram, subtract it from the parent's for the larger.
+            let depth = leaves[li].depth + 1;
+            let parent_hist = std::mem::take(&mut leaves[li].hist);
+            let (small_range, small_is_left) = if mid - start <= end - mid {
+                ((start, mid), true)
+            } else {
+                ((mid, end), false)
+            };
+            let mut small_hist = self.take_hist();
+            hist::build(
+                &mut small_hist,
+                &self.layout,
+                self.b,
+                &idx[small_range.0..small_range.1],
+                g,
+                h,
+                active,
+            );
+            let mut large_hist = parent_hist;
+            hist::subtract(&mut large_hist, &small_hist);
+            let (left_hist, right_hist) = if small_is_left {
+                (small_hist, large_hist)
+            } else {
+                (large_hist, small_hist)
+            };
+            let mut left = Leaf {
+                start,
+                end: mid,
+                sum: split.left,
+                depth,
+                hist: left_hist,
+                best: None,
+                parent: Some((node, true)),
+            };
+            let mut right = Leaf {
+                start: mid,
+                end,
+                sum: split.right,
+                depth,
+                hist: right_hist,
+                best: None,
+                parent: Some((node, false)),
+            };
+            for leaf in [&mut left, &mut right] {
+                if self.can_split(leaf.sum.n, depth) {
+                    leaf.best =
+                        hist::best_split(&leaf.hist, &self.layout, self.b, &leaf.sum, p, active);
+                }
+            }
+            leaves[li] = left;
+            leaves.push(right);
+        }
+        // Leaves are numbered in `leaves` order; point the parents at them.
+        let mut ranges = Vec::with_capacity(leaves.len());
+        for (i, leaf) in leaves.iter_mut().enumerate() {
+            self.pool.push(std::mem::take(&mut leaf.hist));
+            if let Some((pn, is_left)) = leaf.parent {
+                let c = !(i as Child);
+                if is_left {
+                    tree.left[pn] = c
+                } else {
+                    tree.right[pn] = c
+                }
+            }
+            tree.leaf_value
+                .push(p.learning_rate * hist::leaf_value(leaf.sum.g, leaf.sum.h, p.lambda_l2));
+            ranges.push((leaf.start, leaf.end));
+        }
+        (tree, ranges)
+    }
+}
+
+/// Totals of the root, taken from the first active feature's histogram (every row
+/// falls in exactly one of its bins), or summed directly when no feature is active.
+fn root_sum(hist: &[HistBin], layout: &Layout, idx: &[u32], g: &[f32], h: &[f32]) -> HistBin {
+    let mut s = HistBin::default();
+    let f0 = &hist[layout.offsets[0]..layout.offsets[1]];
+    if f0.iter().map(|b| b.n).sum::<u64>() == idx.len() as u64 {
+        for b in f0 {
+            s.g += b.g;
+            s.h += b.h;
+            s.n += b.n;
+        }
+        return s;
+    }
+    for &r in idx {
+        s.g += g[r as usize] as f64;
+        s.h += h[r as usize] as f64;
+        s.n += 1;
+    }
+    s
+}
