@@ -17,18 +17,31 @@ LOAD = ROOT / "target" / "release" / "examples" / "load"
 PYTHON = sys.executable
 
 
+GNU_TIME = "/usr/bin/time"
+
+
 def run_measured(cmd, env=None):
-    """Run cmd; return (stdout, wall seconds, peak RSS in bytes) of that child alone."""
+    """Run cmd; return (stdout, wall seconds, peak RSS in bytes) of that command alone.
+
+    The peak comes from GNU time when it is installed (a child forked from this large
+    Python process would otherwise count the parent's pages); else from wait4."""
+    use_time = os.path.exists(GNU_TIME)
+    full = [GNU_TIME, "-f", "LITHE_BENCH_MAXRSS_KB=%M", *cmd] if use_time else cmd
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    p = subprocess.Popen(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     out = p.stdout.read()
     err = p.stderr.read()
     _, status, usage = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t0
-    p.returncode = os.waitstatus_to_exitcode(status)
-    if p.returncode != 0:
-        raise RuntimeError(f"{cmd} failed ({p.returncode}): {err.decode(errors='replace')}")
-    return out.decode(), wall, usage.ru_maxrss * 1024
+    code = os.waitstatus_to_exitcode(status)
+    text = err.decode(errors="replace")
+    if code != 0:
+        raise RuntimeError(f"{cmd} failed ({code}): {text}")
+    rss = usage.ru_maxrss * 1024
+    for line in text.splitlines():
+        if line.startswith("LITHE_BENCH_MAXRSS_KB="):
+            rss = int(line.split("=", 1)[1]) * 1024
+    return out.decode(), wall, rss
 
 
 def median(xs):

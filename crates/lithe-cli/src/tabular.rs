@@ -189,8 +189,7 @@ fn train(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {
     }
     let model = model?;
     let fit_s = t1.elapsed().as_secs_f64();
-    let train_metrics = metrics(&model, &table)?;
-    let metrics = json!({"train": train_metrics, "read_seconds": read_s, "fit_seconds": fit_s});
+    let metrics = json!({"read_seconds": read_s, "fit_seconds": fit_s, "rows": table.n_rows()});
     lithe_trees::save(&a.out, &model, metrics.clone(), Some(table.fingerprint()))?;
     let out = json!({
         "model": a.out.display().to_string(),
@@ -198,7 +197,6 @@ fn train(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {
         "rows": table.n_rows(),
         "features": model.features.len(),
         "trees": model.trees.len(),
-        "train": train_metrics,
         "read_seconds": read_s,
         "fit_seconds": fit_s,
     });
@@ -275,8 +273,12 @@ fn truth(model: &GbdtModel, col: &Column) -> anyhow::Result<Vec<f64>> {
 
 fn predict(a: PredictArgs) -> anyhow::Result<()> {
     let model = lithe_trees::load(&a.model)?;
+    let t0 = Instant::now();
     let table = read(&a.data, &a.data_args, None)?;
+    let read_s = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
     let pred = model.predict(&table)?;
+    let predict_s = t1.elapsed().as_secs_f64();
     let n = table.n_rows();
     let columns = match model.task() {
         Task::Binary | Task::Regression => vec![Column::from_f64("prediction", pred)],
@@ -301,8 +303,16 @@ fn predict(a: PredictArgs) -> anyhow::Result<()> {
             cols
         }
     };
+    let t2 = Instant::now();
     lithe_core::write_table(&a.out, &Table::new(columns)?)?;
-    Ok(())
+    let out = json!({
+        "rows": n,
+        "out": a.out.display().to_string(),
+        "read_seconds": read_s,
+        "predict_seconds": predict_s,
+        "write_seconds": t2.elapsed().as_secs_f64(),
+    });
+    emit(&format!("{}\n", serde_json::to_string_pretty(&out)?))
 }
 
 fn eval(a: EvalArgs) -> anyhow::Result<()> {

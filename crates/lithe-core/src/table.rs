@@ -324,6 +324,37 @@ impl Table {
         })
     }
 
+    /// The rows `rows` (in that order, repeats allowed) as a new table.
+    pub fn take(&self, rows: &[u32]) -> Result<Table> {
+        use arrow_array::cast::AsArray;
+        use arrow_array::types::{Date32Type, Int64Type, TimestampMicrosecondType};
+        let idx = arrow_array::UInt32Array::from(rows.to_vec());
+        let opts = arrow_select::take::TakeOptions { check_bounds: true };
+        let mut out = Vec::with_capacity(self.columns.len());
+        for c in &self.columns {
+            let a = arrow_select::take::take(c.array(), &idx, Some(opts.clone()))
+                .map_err(|e| Error::input(format!("selecting rows of '{}': {e}", c.name)))?;
+            let data = match &c.data {
+                ColumnData::Int(_) => ColumnData::Int(a.as_primitive::<Int64Type>().clone()),
+                ColumnData::Float(_) => {
+                    ColumnData::Float(a.as_primitive::<arrow_array::types::Float64Type>().clone())
+                }
+                ColumnData::Date(_) => ColumnData::Date(a.as_primitive::<Date32Type>().clone()),
+                ColumnData::Datetime(_) => {
+                    ColumnData::Datetime(a.as_primitive::<TimestampMicrosecondType>().clone())
+                }
+                ColumnData::Categorical(_) => {
+                    ColumnData::Categorical(a.as_dictionary::<UInt32Type>().clone())
+                }
+            };
+            out.push(Column::new(c.name.clone(), data));
+        }
+        if out.is_empty() {
+            return Ok(Table::default());
+        }
+        Table::new(out)
+    }
+
     /// Bytes held by all column buffers: the size of the typed data.
     pub fn memory_size(&self) -> usize {
         self.columns.iter().map(Column::memory_size).sum()

@@ -57,8 +57,10 @@ pub fn build(
     active: &[bool],
 ) {
     // Gradients in the leaf's row order, read sequentially by every feature.
-    let (og, oh): (Vec<f32>, Vec<f32>) =
-        idx.iter().map(|&r| (g[r as usize], h[r as usize])).unzip();
+    let ordered: Vec<(f32, f32)> = idx
+        .iter()
+        .map(|&r| (g[r as usize], h[r as usize]))
+        .collect();
     let mut chunks: Vec<(usize, &mut [HistBin])> = Vec::with_capacity(b.features.len());
     let mut rest = hist;
     for f in 0..b.features.len() {
@@ -68,17 +70,20 @@ pub fn build(
         rest = tail;
     }
     let one = |(f, chunk): (usize, &mut [HistBin])| {
-        chunk.fill(HistBin::default());
         if !active[f] {
+            chunk.fill(HistBin::default());
             return;
         }
+        // Accumulate into a full 256-slot array: a u8 bin indexes it without checks.
+        let mut local = [HistBin::default(); 256];
         let col = &b.bins[f];
-        for (k, &r) in idx.iter().enumerate() {
-            let e = &mut chunk[col[r as usize] as usize];
-            e.g += og[k] as f64;
-            e.h += oh[k] as f64;
+        for (&r, &(gr, hr)) in idx.iter().zip(&ordered) {
+            let e = &mut local[col[r as usize] as usize];
+            e.g += gr as f64;
+            e.h += hr as f64;
             e.n += 1;
         }
+        chunk.copy_from_slice(&local[..chunk.len()]);
     };
     // Small leaves are not worth handing to other threads.
     if idx.len() * b.features.len() < SEQUENTIAL_BELOW {

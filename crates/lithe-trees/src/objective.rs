@@ -61,34 +61,29 @@ pub fn gradients(
         }
         Objective::Multiclass => {
             // Softmax per row; LightGBM's hessian factor K/(K-1) keeps steps comparable.
+            // First each row's max and normaliser, then every class slice in parallel.
             let factor = n_class as f64 / (n_class as f64 - 1.0);
-            let rows: Vec<(Vec<f32>, Vec<f32>)> = (0..n)
+            let (mx, den): (Vec<f64>, Vec<f64>) = (0..n)
                 .into_par_iter()
                 .map(|i| {
-                    let mx = (0..n_class)
+                    let m = (0..n_class)
                         .map(|k| score[k * n + i])
                         .fold(f64::NEG_INFINITY, f64::max);
-                    let e: Vec<f64> = (0..n_class)
-                        .map(|k| (score[k * n + i] - mx).exp())
-                        .collect();
-                    let s: f64 = e.iter().sum();
-                    let label = y[i] as usize;
-                    let mut gr = Vec::with_capacity(n_class);
-                    let mut hr = Vec::with_capacity(n_class);
-                    for (k, ek) in e.iter().enumerate() {
-                        let p = ek / s;
-                        gr.push((p - if k == label { 1.0 } else { 0.0 }) as f32);
-                        hr.push((factor * p * (1.0 - p)).max(1e-16) as f32);
-                    }
-                    (gr, hr)
+                    let s: f64 = (0..n_class).map(|k| (score[k * n + i] - m).exp()).sum();
+                    (m, s)
                 })
-                .collect();
-            for (i, (gr, hr)) in rows.into_iter().enumerate() {
-                for k in 0..n_class {
-                    g[k * n + i] = gr[k];
-                    h[k * n + i] = hr[k];
-                }
-            }
+                .unzip();
+            g.par_chunks_mut(n)
+                .zip(h.par_chunks_mut(n))
+                .enumerate()
+                .for_each(|(k, (gk, hk))| {
+                    for i in 0..n {
+                        let p = (score[k * n + i] - mx[i]).exp() / den[i];
+                        let is_label = y[i] as usize == k;
+                        gk[i] = (p - if is_label { 1.0 } else { 0.0 }) as f32;
+                        hk[i] = (factor * p * (1.0 - p)).max(1e-16) as f32;
+                    }
+                });
         }
     }
 }

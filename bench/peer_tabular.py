@@ -1,0 +1,72 @@
+"""Train and predict one dataset with one peer; print JSON timings, write predictions.
+
+    python peer_tabular.py LIB DATADIR OUT.npy THREADS ROUNDS
+
+LIB: lightgbm | xgboost | sklearn_hgb | sklearn_rf. Training time is end to end:
+pandas.read_csv of train.csv + fit, as a user of the library does it.
+"""
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+lib, d, out, threads, rounds = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+meta = json.loads((d / "meta.json").read_text())
+target, task, cats = meta["target"], meta["task"], meta["categorical"]
+
+
+def frame(path, categories=None):
+    df = pd.read_csv(path)
+    y = df.pop(target)
+    for c in df.columns:
+        if c in cats or df[c].dtype == object or str(df[c].dtype) in ("str", "string"):
+            if categories is None:
+                df[c] = df[c].astype("category")
+            else:
+                df[c] = pd.Categorical(df[c], categories=categories[c])
+    return df, y
+
+
+# Import the library before the clock starts: start-up is not what is measured.
+if lib == "lightgbm":
+    import lightgbm as lgb
+elif lib == "xgboost":
+    import xgboost as xgb
+else:
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+t0 = time.perf_counter()
+X, y = frame(d / "train.csv")
+classes = np.sort(y.unique())
+yi = np.searchsorted(classes, y) if task != "regression" else y.to_numpy()
+common = dict(n_estimators=rounds, learning_rate=0.1)
+if lib == "lightgbm":
+    params = dict(common, num_leaves=31, min_child_samples=20, max_bin=255, n_jobs=threads, verbose=-1)
+    model = (lgb.LGBMRegressor if task == "regression" else lgb.LGBMClassifier)(**params)
+elif lib == "xgboost":
+    params = dict(common, tree_method="hist", max_leaves=31, grow_policy="lossguide", max_depth=0, max_bin=256,
+                  min_child_weight=1e-3, n_jobs=threads, enable_categorical=True)
+    model = (xgb.XGBRegressor if task == "regression" else xgb.XGBClassifier)(**params)
+elif lib == "sklearn_hgb":
+    params = dict(max_iter=rounds, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=20, max_bins=255,
+                  early_stopping=False, categorical_features="from_dtype")
+    model = (HistGradientBoostingRegressor if task == "regression" else HistGradientBoostingClassifier)(**params)
+else:
+    raise SystemExit(f"unknown lib {lib}")
+model.fit(X, yi)
+fit_s = time.perf_counter() - t0
+
+Xt, _ = frame(d / "test.csv", categories={c: X[c].cat.categories for c in X.columns if hasattr(X[c], "cat")})
+t1 = time.perf_counter()
+if task == "regression":
+    p = model.predict(Xt)
+elif task == "binary":
+    p = model.predict_proba(Xt)[:, 1]
+else:
+    p = model.predict_proba(Xt)
+pred_s = time.perf_counter() - t1
+np.save(out, np.asarray(p, dtype=np.float64))
+print(json.dumps({"train_seconds": fit_s, "predict_seconds": pred_s}))
