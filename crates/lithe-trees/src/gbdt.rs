@@ -167,6 +167,9 @@ impl GbdtModel {
         for round in 0..params.rounds {
             gradients(objective, &y, &score, n_class, &mut g, &mut h);
             for k in 0..n_class {
+                // Every tree starts from the rows in file order (the root then reads
+                // its columns sequentially).
+                idx.copy_from_slice(&rows);
                 let (gk, hk) = (&g[k * n..(k + 1) * n], &h[k * n..(k + 1) * n]);
                 let (tree, ranges) = grower.grow(&mut idx, gk, hk, &active);
                 let sk = &mut score[k * n..(k + 1) * n];

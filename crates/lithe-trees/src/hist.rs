@@ -56,11 +56,18 @@ pub fn build(
     h: &[f32],
     active: &[bool],
 ) {
-    // Gradients in the leaf's row order, read sequentially by every feature.
-    let ordered: Vec<(f32, f32)> = idx
-        .iter()
-        .map(|&r| (g[r as usize], h[r as usize]))
-        .collect();
+    // A leaf holding every row in order (the root) reads everything sequentially;
+    // otherwise gather the leaf's gradients once, in its row order.
+    let all_rows = idx.len() == b.n_rows
+        && idx.first() == Some(&0)
+        && idx.last().map(|&r| r as usize + 1) == Some(b.n_rows);
+    let ordered: Vec<(f32, f32)> = if all_rows {
+        Vec::new()
+    } else {
+        idx.iter()
+            .map(|&r| (g[r as usize], h[r as usize]))
+            .collect()
+    };
     let mut chunks: Vec<(usize, &mut [HistBin])> = Vec::with_capacity(b.features.len());
     let mut rest = hist;
     for f in 0..b.features.len() {
@@ -77,11 +84,20 @@ pub fn build(
         // Accumulate into a full 256-slot array: a u8 bin indexes it without checks.
         let mut local = [HistBin::default(); 256];
         let col = &b.bins[f];
-        for (&r, &(gr, hr)) in idx.iter().zip(&ordered) {
-            let e = &mut local[col[r as usize] as usize];
-            e.g += gr as f64;
-            e.h += hr as f64;
-            e.n += 1;
+        if all_rows {
+            for ((&bin, &gr), &hr) in col.iter().zip(g).zip(h) {
+                let e = &mut local[bin as usize];
+                e.g += gr as f64;
+                e.h += hr as f64;
+                e.n += 1;
+            }
+        } else {
+            for (&r, &(gr, hr)) in idx.iter().zip(&ordered) {
+                let e = &mut local[col[r as usize] as usize];
+                e.g += gr as f64;
+                e.h += hr as f64;
+                e.n += 1;
+            }
         }
         chunk.copy_from_slice(&local[..chunk.len()]);
     };
