@@ -56,10 +56,15 @@ elif lib == "sklearn_hgb":
     model = (HistGradientBoostingRegressor if task == "regression" else HistGradientBoostingClassifier)(**params)
 else:
     raise SystemExit(f"unknown lib {lib}")
+# LightGBM refuses some characters in feature names: give every library plain names.
+names = list(X.columns)
+X.columns = [f"f{i}" for i in range(len(names))]
 model.fit(X, yi)
 fit_s = time.perf_counter() - t0
 
-Xt, _ = frame(d / "test.csv", categories={c: X[c].cat.categories for c in X.columns if hasattr(X[c], "cat")})
+cat_levels = {names[i]: X[c].cat.categories for i, c in enumerate(X.columns) if hasattr(X[c], "cat")}
+Xt, _ = frame(d / "test.csv", categories=cat_levels)
+Xt.columns = X.columns
 t1 = time.perf_counter()
 if task == "regression":
     p = model.predict(Xt)
