@@ -166,6 +166,28 @@ pub fn leaf_value(g: f64, h: f64, l2: f64) -> f64 {
     if h + l2 <= 0.0 { 0.0 } else { -g / (h + l2) }
 }
 
+/// The right side and the gain of sending `left` left, if the split is allowed.
+fn evaluate(
+    left: &HistBin,
+    total: &HistBin,
+    parent: f64,
+    l2: f64,
+    p: &GbdtParams,
+) -> Option<(HistBin, f64)> {
+    let right = HistBin {
+        g: total.g - left.g,
+        h: total.h - left.h,
+        n: total.n - left.n,
+    };
+    if !allowed(left, &right, p) {
+        return None;
+    }
+    Some((
+        right,
+        score(left.g, left.h, l2) + score(right.g, right.h, l2) - parent,
+    ))
+}
+
 fn allowed(l: &HistBin, r: &HistBin, p: &GbdtParams) -> bool {
     l.n as usize >= p.min_data_in_leaf
         && r.n as usize >= p.min_data_in_leaf
@@ -191,16 +213,9 @@ fn numeric_split(f: usize, bins: &[HistBin], total: &HistBin, p: &GbdtParams) ->
             if default_left {
                 left.add(&missing);
             }
-            let right = HistBin {
-                g: total.g - left.g,
-                h: total.h - left.h,
-                n: total.n - left.n,
-            };
-            if !allowed(&left, &right, p) {
+            let Some((right, gain)) = evaluate(&left, total, parent, p.lambda_l2, p) else {
                 continue;
-            }
-            let gain =
-                score(left.g, left.h, p.lambda_l2) + score(right.g, right.h, p.lambda_l2) - parent;
+            };
             if best.as_ref().is_none_or(|b| gain > b.gain) {
                 let dl = if missing.n == 0 {
                     left.n >= right.n
@@ -236,15 +251,9 @@ fn categorical_split(f: usize, bins: &[HistBin], total: &HistBin, p: &GbdtParams
             left.add(&bins[b]);
             mask[b >> 6] |= 1 << (b & 63);
         }
-        let right = HistBin {
-            g: total.g - left.g,
-            h: total.h - left.h,
-            n: total.n - left.n,
-        };
-        if !allowed(&left, &right, p) {
+        let Some((right, gain)) = evaluate(&left, total, parent, l2, p) else {
             return;
-        }
-        let gain = score(left.g, left.h, l2) + score(right.g, right.h, l2) - parent;
+        };
         if best.as_ref().is_none_or(|b| gain > b.gain) {
             *best = Some(Split {
                 feature: f,

@@ -40,19 +40,35 @@ impl Tree {
         self.leaf_value.len()
     }
 
-    /// The leaf a raw row falls in. Numeric features are values (`NaN` = missing);
-    /// categorical features are the model's category index (anything else = missing).
+    /// Follow the tree from the root, going left where `go_left(node)` says, to a leaf.
     #[inline]
-    pub fn leaf_of(&self, row: &[f32], features: &[Feature]) -> usize {
+    fn walk(&self, go_left: impl Fn(usize) -> bool) -> usize {
         if self.feature.is_empty() {
             return 0;
         }
         let mut node = 0usize;
         loop {
+            let next = if go_left(node) {
+                self.left[node]
+            } else {
+                self.right[node]
+            };
+            if next < 0 {
+                return !next as usize;
+            }
+            node = next as usize;
+        }
+    }
+
+    /// The leaf a raw row falls in. Numeric features are values (`NaN` = missing);
+    /// categorical features are the model's category index (anything else = missing).
+    #[inline]
+    pub fn leaf_of(&self, row: &[f32], features: &[Feature]) -> usize {
+        self.walk(|node| {
             let f = self.feature[node] as usize;
             let v = row[f];
             let cs = self.cat_set[node];
-            let go_left = if cs == u32::MAX {
+            if cs == u32::MAX {
                 if v.is_nan() {
                     self.default_left[node]
                 } else {
@@ -66,31 +82,18 @@ impl Tree {
                     n
                 };
                 in_set(&self.cat_sets[cs as usize], bin)
-            };
-            let next = if go_left {
-                self.left[node]
-            } else {
-                self.right[node]
-            };
-            if next < 0 {
-                return !next as usize;
             }
-            node = next as usize;
-        }
+        })
     }
 
     /// The leaf of row `r` of a binned matrix.
     #[inline]
     pub fn leaf_of_binned(&self, b: &Binned, r: usize) -> usize {
-        if self.feature.is_empty() {
-            return 0;
-        }
-        let mut node = 0usize;
-        loop {
+        self.walk(|node| {
             let f = self.feature[node] as usize;
             let bin = b.bins[f][r];
             let cs = self.cat_set[node];
-            let go_left = if cs == u32::MAX {
+            if cs == u32::MAX {
                 if bin == b.features[f].missing_bin() {
                     self.default_left[node]
                 } else {
@@ -98,17 +101,8 @@ impl Tree {
                 }
             } else {
                 in_set(&self.cat_sets[cs as usize], bin as usize)
-            };
-            let next = if go_left {
-                self.left[node]
-            } else {
-                self.right[node]
-            };
-            if next < 0 {
-                return !next as usize;
             }
-            node = next as usize;
-        }
+        })
     }
 }
 
