@@ -76,6 +76,18 @@ pub struct TrainArgs {
     /// Bins per feature (2..=255)
     #[arg(long, default_value_t = GbdtParams::default().max_bins)]
     max_bins: usize,
+    /// Share of features each tree may use
+    #[arg(long, default_value_t = GbdtParams::default().feature_fraction)]
+    feature_fraction: f64,
+    /// Share of rows each round trains on
+    #[arg(long, default_value_t = GbdtParams::default().bagging_fraction)]
+    bagging_fraction: f64,
+    /// Validation data, scored after every round
+    #[arg(long)]
+    valid: Option<PathBuf>,
+    /// Stop when the validation score has not improved for N rounds (needs --valid)
+    #[arg(long, value_name = "N")]
+    early_stopping_rounds: Option<usize>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     #[command(flatten)]
@@ -169,12 +181,25 @@ fn train(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {
         lambda_l2: a.lambda_l2,
         min_gain: a.min_gain,
         max_bins: a.max_bins,
+        feature_fraction: a.feature_fraction,
+        bagging_fraction: a.bagging_fraction,
+        early_stopping_rounds: a.early_stopping_rounds.unwrap_or(0),
         seed: a.seed,
         ..GbdtParams::default()
     };
     params.validate()?;
+    if a.early_stopping_rounds.is_some() && a.valid.is_none() {
+        return Err(UsageError("--early-stopping-rounds needs --valid FILE".into()).into());
+    }
+    if a.early_stopping_rounds == Some(0) {
+        return Err(UsageError("--early-stopping-rounds must be at least 1".into()).into());
+    }
     let t0 = Instant::now();
     let table = read(&a.data, &a.data_args, Some(g))?;
+    let valid = match &a.valid {
+        Some(v) => Some(read(v, &a.data_args, Some(g))?),
+        None => None,
+    };
     let read_s = t0.elapsed().as_secs_f64();
     let bar = crate::progress::count_bar(g, params.rounds as u64, "training");
     let progress = |r: usize| {
@@ -183,13 +208,19 @@ fn train(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {
         }
     };
     let t1 = Instant::now();
-    let model = GbdtModel::fit_with_progress(&params, &table, &a.target, &progress);
+    let fitted = GbdtModel::fit_valid(&params, &table, &a.target, valid.as_ref(), &progress);
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let model = model?;
+    let (model, report) = fitted?;
     let fit_s = t1.elapsed().as_secs_f64();
-    let metrics = json!({"read_seconds": read_s, "fit_seconds": fit_s, "rows": table.n_rows()});
+    let valid_json = report.valid_metric.as_ref().map(|name| {
+        let best = report.best_round.map(|b| report.valid_history[b]);
+        json!({"metric": name, "best_round": report.best_round.map(|b| b + 1), "best": best,
+               "last": report.valid_history.last()})
+    });
+    let metrics = json!({"read_seconds": read_s, "fit_seconds": fit_s, "rows": table.n_rows(),
+                         "rounds": report.rounds, "valid": valid_json});
     lithe_trees::save(&a.out, &model, metrics.clone(), Some(table.fingerprint()))?;
     let out = json!({
         "model": a.out.display().to_string(),
@@ -197,6 +228,8 @@ fn train(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {
         "rows": table.n_rows(),
         "features": model.features.len(),
         "trees": model.trees.len(),
+        "rounds": report.rounds,
+        "valid": valid_json,
         "read_seconds": read_s,
         "fit_seconds": fit_s,
     });

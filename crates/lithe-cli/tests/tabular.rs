@@ -138,6 +138,46 @@ fn train_predict_eval_inspect() {
 }
 
 #[test]
+fn early_stopping_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let train = write_data(d, "train.csv", 600, true, false);
+    let valid = write_data(d, "valid.csv", 200, true, true);
+    let model = d.join("m.lithe");
+    let o = lithe(&[
+        "tabular",
+        "train",
+        "--data",
+        p(&train),
+        "--target",
+        "label",
+        "--out",
+        p(&model),
+        "--rounds",
+        "300",
+        "--learning-rate",
+        "0.5",
+        "--valid",
+        p(&valid),
+        "--early-stopping-rounds",
+        "5",
+        "--bagging-fraction",
+        "0.8",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["valid"]["metric"], "logloss");
+    let best = v["valid"]["best_round"].as_u64().unwrap();
+    assert_eq!(v["trees"].as_u64().unwrap(), best);
+    assert!(v["rounds"].as_u64().unwrap() < 300);
+}
+
+#[test]
 fn multiclass_predictions_have_a_column_per_class() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = String::from("x,y\n");
@@ -239,6 +279,21 @@ fn bad_inputs() {
             "regression",
         ]),
         "regression needs numbers",
+    );
+    assert_bad_input(
+        &lithe(&[
+            "tabular",
+            "train",
+            "--data",
+            p(&train),
+            "--target",
+            "label",
+            "--out",
+            p(&model),
+            "--early-stopping-rounds",
+            "5",
+        ]),
+        "--early-stopping-rounds needs --valid",
     );
     let one = d.join("one.csv");
     std::fs::write(&one, "x,y\n1,a\n2,a\n").unwrap();

@@ -8,6 +8,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
 use lithe_core::{ColumnData, ColumnType, Error, Result, Table};
 
 /// How one feature maps raw values to bins.
@@ -125,7 +129,6 @@ impl Binned {
         max_bins: usize,
         bin_sample: usize,
     ) -> Result<Self> {
-        use rayon::prelude::*;
         let n = table.n_rows();
         let cols: Vec<(Feature, Vec<u8>)> = features
             .par_iter()
@@ -209,6 +212,77 @@ fn bin_column(
             ))
         }
     }
+}
+
+/// The features of `table` as a row-major f32 matrix, as models read them: columns
+/// matched by name (any order; extra columns ignored), numeric values as f32 (`NaN` =
+/// missing), categories as the feature's category index (unknown or missing = `NaN`).
+pub fn feature_matrix(features: &[Feature], table: &Table) -> Result<Vec<f32>> {
+    let n = table.n_rows();
+    let nf = features.len();
+    let mut cols: Vec<Vec<f32>> = Vec::with_capacity(nf);
+    for f in features {
+        let col = table.column(&f.name).ok_or_else(|| {
+            Error::input(format!(
+                "feature column '{}' is missing from the data (the model was trained with it)",
+                f.name
+            ))
+        })?;
+        cols.push(match &f.kind {
+            FeatureKind::Numeric { .. } => {
+                if col.column_type() == ColumnType::Categorical {
+                    return Err(Error::input(format!(
+                        "feature column '{}' holds text but the model was trained on numbers",
+                        f.name
+                    )));
+                }
+                numeric_values(col.data(), col)
+            }
+            FeatureKind::Categorical { categories } => {
+                let index: HashMap<&str, f32> = categories
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (c.as_str(), i as f32))
+                    .collect();
+                match col.as_categorical() {
+                    // Map the column's dictionary once, then every row by its code.
+                    Some(cat) => {
+                        let dict = cat.dictionary();
+                        let by_code: Vec<f32> = (0..cat.n_categories())
+                            .map(|c| index.get(dict.value(c)).copied().unwrap_or(f32::NAN))
+                            .collect();
+                        cat.codes()
+                            .iter()
+                            .enumerate()
+                            .map(|(r, &c)| {
+                                if cat.is_null(r) {
+                                    f32::NAN
+                                } else {
+                                    by_code[c as usize]
+                                }
+                            })
+                            .collect()
+                    }
+                    None => (0..n)
+                        .map(|r| {
+                            col.value_string(r)
+                                .and_then(|s| index.get(s.as_str()).copied())
+                                .unwrap_or(f32::NAN)
+                        })
+                        .collect(),
+                }
+            }
+        });
+    }
+    let mut m = vec![0f32; n * nf];
+    m.par_chunks_mut(nf.max(1))
+        .enumerate()
+        .for_each(|(r, row)| {
+            for (f, c) in cols.iter().enumerate() {
+                row[f] = c[r];
+            }
+        });
+    Ok(m)
 }
 
 #[cfg(test)]

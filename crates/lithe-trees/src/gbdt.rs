@@ -6,9 +6,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use lithe_core::describe::{Task, infer_target};
-use lithe_core::{Column, ColumnData, ColumnType, Error, Result, Table};
+use lithe_core::{Column, Error, Result, Table};
 
-use crate::data::{Binned, Feature, FeatureKind, numeric_values};
+use crate::data::{Binned, Feature, FeatureKind, feature_matrix};
 use crate::objective::{gradients, init_scores, sigmoid};
 use crate::params::{GbdtParams, Objective};
 use crate::tree::{Grower, Tree};
@@ -98,6 +98,19 @@ impl GbdtModel {
         Self::fit_with_progress(params, table, target, &|_| {})
     }
 
+    /// Train with a validation table: its score is tracked each round, and with
+    /// `early_stopping_rounds > 0` training stops once it has not improved for that many
+    /// rounds, keeping the trees of the best round.
+    pub fn fit_valid(
+        params: &GbdtParams,
+        table: &Table,
+        target: &str,
+        valid: Option<&Table>,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<(Self, FitReport)> {
+        rayon::scope(|_| Self::fit_in_pool(params, table, target, valid, progress))
+    }
+
     /// As [`Self::fit`], calling `progress(round)` after each round.
     pub fn fit_with_progress(
         params: &GbdtParams,
@@ -107,15 +120,16 @@ impl GbdtModel {
     ) -> Result<Self> {
         // Run on a pool thread: the many small parallel steps inside then start from
         // within the pool instead of waking it from outside each time.
-        rayon::scope(|_| Self::fit_in_pool(params, table, target, progress))
+        rayon::scope(|_| Self::fit_in_pool(params, table, target, None, progress)).map(|(m, _)| m)
     }
 
     fn fit_in_pool(
         params: &GbdtParams,
         table: &Table,
         target: &str,
+        valid: Option<&Table>,
         progress: &(dyn Fn(usize) + Sync),
-    ) -> Result<Self> {
+    ) -> Result<(Self, FitReport)> {
         params.validate()?;
         let tcol = table
             .require(target)
@@ -160,30 +174,89 @@ impl GbdtModel {
             .collect();
         let mut g = vec![0f32; n * n_class];
         let mut h = vec![0f32; n * n_class];
-        let active = vec![true; binned.features.len()];
+        let nf = binned.features.len();
         let mut grower = Grower::new(&binned, params);
         let mut trees = Vec::with_capacity(params.rounds * n_class);
         let mut idx = rows.clone();
+        let bagging = params.bagging_fraction < 1.0;
+        let mut valid_state = match valid {
+            Some(v) => Some(ValidState::new(
+                v,
+                target,
+                objective,
+                &classes,
+                &binned.features,
+                &init,
+                n_class,
+            )?),
+            None => None,
+        };
+        let mut report = FitReport::default();
         for round in 0..params.rounds {
             gradients(objective, &y, &score, n_class, &mut g, &mut h);
+            let mut rng =
+                SplitMix(params.seed ^ (round as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let active = sample_features(nf, params.feature_fraction, &mut rng);
+            let bag: Option<Vec<u32>> = bagging.then(|| {
+                rows.iter()
+                    .copied()
+                    .filter(|_| rng.unit() < params.bagging_fraction)
+                    .collect()
+            });
             for k in 0..n_class {
-                // Every tree starts from the rows in file order (the root then reads
-                // its columns sequentially).
-                idx.copy_from_slice(&rows);
+                // Every tree starts from its rows in file order (the root of an unbagged
+                // tree then reads its columns sequentially).
+                let src = bag.as_deref().unwrap_or(&rows);
+                idx.clear();
+                idx.extend_from_slice(src);
                 let (gk, hk) = (&g[k * n..(k + 1) * n], &h[k * n..(k + 1) * n]);
                 let (tree, ranges) = grower.grow(&mut idx, gk, hk, &active);
                 let sk = &mut score[k * n..(k + 1) * n];
-                for (leaf, &(a, b)) in ranges.iter().enumerate() {
-                    let v = tree.leaf_value[leaf];
-                    for &r in &idx[a..b] {
-                        sk[r as usize] += v;
+                if bagging {
+                    // Rows outside the bag need their leaf too.
+                    sk.par_chunks_mut(4096).enumerate().for_each(|(c, chunk)| {
+                        for (j, s) in chunk.iter_mut().enumerate() {
+                            *s += tree.leaf_value[tree.leaf_of_binned(&binned, c * 4096 + j)];
+                        }
+                    });
+                } else {
+                    for (leaf, &(a, b)) in ranges.iter().enumerate() {
+                        let v = tree.leaf_value[leaf];
+                        for &r in &idx[a..b] {
+                            sk[r as usize] += v;
+                        }
                     }
+                }
+                if let Some(vs) = valid_state.as_mut() {
+                    vs.add_tree(&tree, k, &binned.features);
                 }
                 trees.push(tree);
             }
+            report.rounds = round + 1;
             progress(round + 1);
+            if let Some(vs) = valid_state.as_mut() {
+                let m = vs.metric(objective, n_class);
+                report.valid_history.push(m);
+                let best = report.best_round.map(|b| report.valid_history[b]);
+                if best.is_none_or(|b| m < b) {
+                    report.best_round = Some(round);
+                }
+                if params.early_stopping_rounds > 0
+                    && report
+                        .best_round
+                        .is_some_and(|b| round - b >= params.early_stopping_rounds)
+                {
+                    break;
+                }
+            }
         }
-        Ok(GbdtModel {
+        if params.early_stopping_rounds > 0
+            && let Some(b) = report.best_round
+        {
+            trees.truncate((b + 1) * n_class);
+        }
+        report.valid_metric = valid_state.map(|_| metric_name(objective).to_string());
+        let model = GbdtModel {
             params: params.clone(),
             objective,
             target: target.to_string(),
@@ -191,7 +264,8 @@ impl GbdtModel {
             classes,
             init,
             trees,
-        })
+        };
+        Ok((model, report))
     }
 
     pub fn task(&self) -> Task {
@@ -262,60 +336,7 @@ impl GbdtModel {
     /// The feature matrix of `table` as the model reads it: row-major f32, columns
     /// matched by name (in any order; extra columns, the target included, are ignored).
     pub fn features_of(&self, table: &Table) -> Result<Vec<f32>> {
-        let n = table.n_rows();
-        let nf = self.features.len();
-        let mut cols: Vec<Vec<f32>> = Vec::with_capacity(nf);
-        for f in &self.features {
-            let col = table.column(&f.name).ok_or_else(|| {
-                Error::input(format!(
-                    "feature column '{}' is missing from the data (the model was trained with it)",
-                    f.name
-                ))
-            })?;
-            cols.push(match &f.kind {
-                FeatureKind::Numeric { .. } => {
-                    if col.column_type() == ColumnType::Categorical {
-                        return Err(Error::input(format!(
-                            "feature column '{}' holds text but the model was trained on numbers",
-                            f.name
-                        )));
-                    }
-                    numeric_values(col.data(), col)
-                }
-                FeatureKind::Categorical { categories } => {
-                    let index: HashMap<&str, f32> = categories
-                        .iter()
-                        .enumerate()
-                        .map(|(i, c)| (c.as_str(), i as f32))
-                        .collect();
-                    (0..n)
-                        .map(|r| {
-                            if col.is_null(r) {
-                                return f32::NAN;
-                            }
-                            let v = match col.data() {
-                                ColumnData::Categorical(_) => col
-                                    .as_categorical()
-                                    .and_then(|c| c.get(r))
-                                    .map(str::to_string),
-                                _ => col.value_string(r),
-                            };
-                            v.and_then(|s| index.get(s.as_str()).copied())
-                                .unwrap_or(f32::NAN)
-                        })
-                        .collect()
-                }
-            });
-        }
-        let mut m = vec![0f32; n * nf];
-        m.par_chunks_mut(nf.max(1))
-            .enumerate()
-            .for_each(|(r, row)| {
-                for (f, c) in cols.iter().enumerate() {
-                    row[f] = c[r];
-                }
-            });
-        Ok(m)
+        feature_matrix(&self.features, table)
     }
 
     /// Predictions for every row of `table`, in row order: `n × k` values, where k
@@ -373,5 +394,157 @@ impl GbdtModel {
             .enumerate()
             .map(|(i, f)| (f.name.clone(), gain[i], count[i]))
             .collect()
+    }
+}
+
+/// What happened during training.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FitReport {
+    /// Rounds trained (fewer than asked when early stopping triggered).
+    pub rounds: usize,
+    /// The validation metric's name (`logloss`, `multi_logloss`, `rmse`).
+    pub valid_metric: Option<String>,
+    /// The validation metric after each round.
+    pub valid_history: Vec<f64>,
+    /// The round (0-based) with the best validation metric.
+    pub best_round: Option<usize>,
+}
+
+fn metric_name(obj: Objective) -> &'static str {
+    match obj {
+        Objective::Binary => "logloss",
+        Objective::Multiclass => "multi_logloss",
+        Objective::L2 => "rmse",
+    }
+}
+
+/// A small, fast, seedable generator: every random choice is a function of the seed
+/// and the round, never of the thread count.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// The features a tree may split on: a `fraction` of them, at least one.
+fn sample_features(nf: usize, fraction: f64, rng: &mut SplitMix) -> Vec<bool> {
+    if fraction >= 1.0 {
+        return vec![true; nf];
+    }
+    let k = ((nf as f64 * fraction).round() as usize).clamp(1, nf);
+    let mut order: Vec<usize> = (0..nf).collect();
+    for i in 0..k {
+        let j = i + (rng.next() % (nf - i) as u64) as usize;
+        order.swap(i, j);
+    }
+    let mut active = vec![false; nf];
+    for &f in &order[..k] {
+        active[f] = true;
+    }
+    active
+}
+
+/// Validation rows, their targets and their running raw scores.
+struct ValidState {
+    matrix: Vec<f32>,
+    nf: usize,
+    y: Vec<f64>,
+    score: Vec<f64>,
+}
+
+impl ValidState {
+    fn new(
+        valid: &Table,
+        target: &str,
+        objective: Objective,
+        classes: &[String],
+        features: &[Feature],
+        init: &[f64],
+        n_class: usize,
+    ) -> Result<Self> {
+        let tcol = valid
+            .require(target)
+            .map_err(|e| Error::input(format!("validation data: target {e}")))?;
+        let y: Vec<f64> = match objective {
+            Objective::L2 => encode_target(tcol, objective)?.0,
+            _ => (0..tcol.len())
+                .map(|r| {
+                    tcol.value_string(r)
+                        .and_then(|v| classes.iter().position(|c| *c == v))
+                        .map_or(f64::NAN, |i| i as f64)
+                })
+                .collect(),
+        };
+        if y.iter().all(|v| v.is_nan()) {
+            return Err(Error::input(format!(
+                "validation data: no row has a target the model knows in '{target}'"
+            )));
+        }
+        let matrix = feature_matrix(features, valid).map_err(|e| e.context("validation data"))?;
+        let nv = valid.n_rows();
+        let score = (0..n_class)
+            .flat_map(|k| std::iter::repeat_n(init[k], nv))
+            .collect();
+        Ok(ValidState {
+            matrix,
+            nf: features.len().max(1),
+            y,
+            score,
+        })
+    }
+
+    fn add_tree(&mut self, tree: &Tree, k: usize, features: &[Feature]) {
+        let nv = self.y.len();
+        let (m, nf) = (&self.matrix, self.nf);
+        self.score[k * nv..(k + 1) * nv]
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(r, s)| {
+                *s += tree.leaf_value[tree.leaf_of(&m[r * nf..(r + 1) * nf], features)];
+            });
+    }
+
+    /// The metric (lower is better) over rows with a known target.
+    fn metric(&self, objective: Objective, n_class: usize) -> f64 {
+        let nv = self.y.len();
+        let rows = (0..nv).filter(|&r| !self.y[r].is_nan());
+        let (mut sum, mut cnt) = (0.0, 0usize);
+        for r in rows {
+            cnt += 1;
+            let y = self.y[r];
+            sum += match objective {
+                Objective::L2 => (self.score[r] - y).powi(2),
+                Objective::Binary => {
+                    let p = sigmoid(self.score[r]).clamp(1e-15, 1.0 - 1e-15);
+                    -(y * p.ln() + (1.0 - y) * (1.0 - p).ln())
+                }
+                Objective::Multiclass => {
+                    let mx = (0..n_class)
+                        .map(|k| self.score[k * nv + r])
+                        .fold(f64::NEG_INFINITY, f64::max);
+                    let den: f64 = (0..n_class)
+                        .map(|k| (self.score[k * nv + r] - mx).exp())
+                        .sum();
+                    let p = ((self.score[y as usize * nv + r] - mx).exp() / den).clamp(1e-15, 1.0);
+                    -p.ln()
+                }
+            };
+        }
+        let mean = sum / cnt.max(1) as f64;
+        if objective == Objective::L2 {
+            mean.sqrt()
+        } else {
+            mean
+        }
     }
 }

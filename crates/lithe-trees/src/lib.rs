@@ -11,6 +11,6 @@ pub mod objective;
 pub mod params;
 pub mod tree;
 
-pub use gbdt::GbdtModel;
+pub use gbdt::{FitReport, GbdtModel};
 pub use model_io::{KIND_GBDT, load, save};
 pub use params::{GbdtParams, Objective};

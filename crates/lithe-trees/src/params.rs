@@ -79,6 +79,12 @@ pub struct GbdtParams {
     pub max_cat_to_onehot: usize,
     /// Categorical splits: minimum rows for a category to take part.
     pub min_data_per_group: usize,
+    /// Share of features each tree may use (sampled per tree).
+    pub feature_fraction: f64,
+    /// Share of rows each round trains on (sampled per round, without replacement).
+    pub bagging_fraction: f64,
+    /// Stop when the validation metric has not improved for this many rounds (0: never).
+    pub early_stopping_rounds: usize,
     /// Seed for every random choice.
     pub seed: u64,
 }
@@ -102,6 +108,9 @@ impl Default for GbdtParams {
             cat_l2: 10.0,
             max_cat_to_onehot: 4,
             min_data_per_group: 100,
+            feature_fraction: 1.0,
+            bagging_fraction: 1.0,
+            early_stopping_rounds: 0,
             seed: 0,
         }
     }
@@ -163,6 +172,14 @@ impl GbdtParams {
                 "--max-bins must be between 2 and 255, got {}",
                 self.max_bins
             ));
+        }
+        for (flag, v) in [
+            ("--feature-fraction", self.feature_fraction),
+            ("--bagging-fraction", self.bagging_fraction),
+        ] {
+            if !(v > 0.0 && v <= 1.0) {
+                return bad(format!("{flag} must be in (0, 1], got {v}"));
+            }
         }
         Ok(())
     }

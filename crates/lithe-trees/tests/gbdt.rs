@@ -272,3 +272,73 @@ fn input_errors_are_clear() {
     .to_string();
     assert!(e.contains("--num-leaves"), "{e}");
 }
+
+#[test]
+fn early_stopping_keeps_the_best_round() {
+    let train = binary_table(2000, 11);
+    let valid = binary_table(1000, 12);
+    let p = GbdtParams {
+        rounds: 400,
+        learning_rate: 0.3,
+        early_stopping_rounds: 10,
+        ..Default::default()
+    };
+    let (m, report) = GbdtModel::fit_valid(&p, &train, "y", Some(&valid), &|_| {}).unwrap();
+    let best = report.best_round.unwrap();
+    assert!(report.rounds < 400, "never stopped");
+    assert_eq!(report.rounds, best + 11);
+    assert_eq!(m.trees.len(), best + 1);
+    assert_eq!(report.valid_metric.as_deref(), Some("logloss"));
+    let h = &report.valid_history;
+    assert!(h.iter().all(|&v| v >= h[best]));
+    // The kept model scores the best validation logloss.
+    let pred = m.predict(&valid).unwrap();
+    let y: Vec<f64> = (0..valid.n_rows())
+        .map(|r| {
+            if valid.column("y").unwrap().value_string(r).as_deref() == Some("yes") {
+                1.0
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let ll = lithe_core::metrics::logloss(&y, &pred).unwrap();
+    assert!((ll - h[best]).abs() < 1e-9, "{ll} vs {}", h[best]);
+}
+
+#[test]
+fn sampling_is_seeded_and_thread_count_free() {
+    let t = binary_table(3000, 13);
+    let p = GbdtParams {
+        feature_fraction: 0.67,
+        bagging_fraction: 0.7,
+        rounds: 30,
+        seed: 5,
+        ..Default::default()
+    };
+    let fit = |threads, params: &GbdtParams| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| GbdtModel::fit(params, &t, "y").unwrap())
+    };
+    let a = fit(1, &p);
+    assert_eq!(a, fit(2, &p));
+    let other = GbdtParams {
+        seed: 6,
+        ..p.clone()
+    };
+    assert_ne!(a.trees, fit(2, &other).trees);
+    assert!(auc_of(&a, &binary_table(1000, 14)) > 0.85);
+    let e = GbdtModel::fit(
+        &GbdtParams {
+            bagging_fraction: 0.0,
+            ..Default::default()
+        },
+        &t,
+        "y",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("--bagging-fraction"), "{e}");
+}
