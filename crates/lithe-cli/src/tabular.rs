@@ -35,6 +35,10 @@ pub enum ObjectiveArg {
     Binary,
     Multiclass,
     L2,
+    L1,
+    Huber,
+    Quantile,
+    Poisson,
 }
 
 #[derive(Args, Debug)]
@@ -76,6 +80,9 @@ pub struct TrainArgs {
     /// Bins per feature (2..=255)
     #[arg(long, default_value_t = GbdtParams::default().max_bins)]
     max_bins: usize,
+    /// Huber's threshold, or the quantile to predict with --objective quantile
+    #[arg(long, default_value_t = GbdtParams::default().alpha)]
+    alpha: f64,
     /// Share of features each tree may use
     #[arg(long, default_value_t = GbdtParams::default().feature_fraction)]
     feature_fraction: f64,
@@ -156,6 +163,10 @@ fn objective_of(a: &TrainArgs) -> anyhow::Result<Option<Objective>> {
         ObjectiveArg::Binary => Objective::Binary,
         ObjectiveArg::Multiclass => Objective::Multiclass,
         ObjectiveArg::L2 => Objective::L2,
+        ObjectiveArg::L1 => Objective::L1,
+        ObjectiveArg::Huber => Objective::Huber,
+        ObjectiveArg::Quantile => Objective::Quantile,
+        ObjectiveArg::Poisson => Objective::Poisson,
     });
     match (from_task, from_obj) {
         (Some(t), Some(o)) if t.task() != o.task() => Err(UsageError(format!(
@@ -184,6 +195,7 @@ fn train(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {
         feature_fraction: a.feature_fraction,
         bagging_fraction: a.bagging_fraction,
         early_stopping_rounds: a.early_stopping_rounds.unwrap_or(0),
+        alpha: a.alpha,
         seed: a.seed,
         ..GbdtParams::default()
     };

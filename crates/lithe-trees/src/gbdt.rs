@@ -9,7 +9,7 @@ use lithe_core::describe::{Task, infer_target};
 use lithe_core::{Column, Error, Result, Table};
 
 use crate::data::{Binned, Feature, FeatureKind, feature_matrix};
-use crate::objective::{gradients, init_scores, sigmoid};
+use crate::objective::{gradients, init_scores, quantile, sigmoid};
 use crate::params::{GbdtParams, Objective};
 use crate::tree::{Grower, Tree};
 
@@ -32,14 +32,24 @@ pub struct GbdtModel {
 fn encode_target(col: &Column, obj: Objective) -> Result<(Vec<f64>, Vec<String>)> {
     let name = col.name();
     match obj {
-        Objective::L2 => {
+        Objective::L2
+        | Objective::L1
+        | Objective::Huber
+        | Objective::Quantile
+        | Objective::Poisson => {
             if !col.column_type().is_numeric() {
                 return Err(Error::input(format!(
                     "target column '{name}' is {} but regression needs numbers",
                     col.column_type()
                 )));
             }
-            Ok((col.to_f64(), Vec::new()))
+            let y = col.to_f64();
+            if obj == Objective::Poisson && y.iter().any(|&v| v < 0.0) {
+                return Err(Error::input(format!(
+                    "target column '{name}' has negative values; the poisson objective needs counts (>= 0)"
+                )));
+            }
+            Ok((y, Vec::new()))
         }
         Objective::Binary | Objective::Multiclass => {
             // Classes in a stable order: numerically for numbers, else as text.
@@ -168,7 +178,7 @@ impl GbdtModel {
             1
         };
         let y_used: Vec<f64> = rows.iter().map(|&r| y[r as usize]).collect();
-        let init = init_scores(objective, &y_used, n_class);
+        let init = init_scores(objective, &y_used, n_class, params.alpha);
         let mut score: Vec<f64> = (0..n_class)
             .flat_map(|k| std::iter::repeat_n(init[k], n))
             .collect();
@@ -193,7 +203,7 @@ impl GbdtModel {
         };
         let mut report = FitReport::default();
         for round in 0..params.rounds {
-            gradients(objective, &y, &score, n_class, &mut g, &mut h);
+            gradients(objective, &y, &score, n_class, params.alpha, &mut g, &mut h);
             let mut rng =
                 SplitMix(params.seed ^ (round as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let active = sample_features(nf, params.feature_fraction, &mut rng);
@@ -210,8 +220,18 @@ impl GbdtModel {
                 idx.clear();
                 idx.extend_from_slice(src);
                 let (gk, hk) = (&g[k * n..(k + 1) * n], &h[k * n..(k + 1) * n]);
-                let (tree, ranges) = grower.grow(&mut idx, gk, hk, &active);
+                let (mut tree, ranges) = grower.grow(&mut idx, gk, hk, &active);
                 let sk = &mut score[k * n..(k + 1) * n];
+                if let Some(q) = objective.refit_quantile(params.alpha) {
+                    // Each leaf moves by the quantile of its rows' residuals.
+                    for (leaf, &(a, b)) in ranges.iter().enumerate() {
+                        let mut res: Vec<f64> = idx[a..b]
+                            .iter()
+                            .map(|&r| y[r as usize] - sk[r as usize])
+                            .collect();
+                        tree.leaf_value[leaf] = params.learning_rate * quantile(&mut res, q);
+                    }
+                }
                 if bagging {
                     // Rows outside the bag need their leaf too.
                     sk.par_chunks_mut(4096).enumerate().for_each(|(c, chunk)| {
@@ -235,7 +255,7 @@ impl GbdtModel {
             report.rounds = round + 1;
             progress(round + 1);
             if let Some(vs) = valid_state.as_mut() {
-                let m = vs.metric(objective, n_class);
+                let m = vs.metric(objective, n_class, params.alpha);
                 report.valid_history.push(m);
                 let best = report.best_round.map(|b| report.valid_history[b]);
                 if best.is_none_or(|b| m < b) {
@@ -281,6 +301,16 @@ impl GbdtModel {
         }
     }
 
+    /// From a raw score to a prediction (binary and regression objectives).
+    #[inline]
+    fn link(&self, s: f64) -> f64 {
+        match self.objective {
+            Objective::Binary => sigmoid(s),
+            Objective::Poisson => s.exp(),
+            _ => s,
+        }
+    }
+
     /// The model's index of a category of a categorical feature (what `predict_row`
     /// expects in that feature's slot), `None` if the model never saw it.
     pub fn category_index(&self, feature: usize, category: &str) -> Option<usize> {
@@ -307,30 +337,20 @@ impl GbdtModel {
     /// value (regression) or the most likely class index (multiclass). No allocation
     /// for binary and regression.
     pub fn predict_row(&self, row: &[f32]) -> f64 {
-        match self.objective {
-            Objective::L2 => {
-                let mut s = self.init[0];
-                for tree in &self.trees {
-                    s += tree.leaf_value[tree.leaf_of(row, &self.features)];
-                }
-                s
-            }
-            Objective::Binary => {
-                let mut s = self.init[0];
-                for tree in &self.trees {
-                    s += tree.leaf_value[tree.leaf_of(row, &self.features)];
-                }
-                sigmoid(s)
-            }
-            Objective::Multiclass => {
-                let mut out = vec![0.0; self.classes.len()];
-                self.predict_raw_row(row, &mut out);
-                out.iter()
-                    .enumerate()
-                    .max_by(|a, b| a.1.total_cmp(b.1))
-                    .map_or(0.0, |(i, _)| i as f64)
-            }
+        if self.objective == Objective::Multiclass {
+            let mut out = vec![0.0; self.classes.len()];
+            self.predict_raw_row(row, &mut out);
+            return out
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map_or(0.0, |(i, _)| i as f64);
         }
+        let mut s = self.init[0];
+        for tree in &self.trees {
+            s += tree.leaf_value[tree.leaf_of(row, &self.features)];
+        }
+        self.link(s)
     }
 
     /// The feature matrix of `table` as the model reads it: row-major f32, columns
@@ -359,20 +379,18 @@ impl GbdtModel {
                 for (r, row) in rows.chunks(nf).enumerate() {
                     let dst = &mut o[r * k..(r + 1) * k];
                     self.predict_raw_row(row, dst);
-                    match self.objective {
-                        Objective::L2 => {}
-                        Objective::Binary => dst[0] = sigmoid(dst[0]),
-                        Objective::Multiclass => {
-                            let mx = dst.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-                            let mut s = 0.0;
-                            for v in dst.iter_mut() {
-                                *v = (*v - mx).exp();
-                                s += *v;
-                            }
-                            for v in dst.iter_mut() {
-                                *v /= s;
-                            }
+                    if self.objective == Objective::Multiclass {
+                        let mx = dst.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                        let mut s = 0.0;
+                        for v in dst.iter_mut() {
+                            *v = (*v - mx).exp();
+                            s += *v;
                         }
+                        for v in dst.iter_mut() {
+                            *v /= s;
+                        }
+                    } else {
+                        dst[0] = self.link(dst[0]);
                     }
                 }
             });
@@ -415,6 +433,10 @@ fn metric_name(obj: Objective) -> &'static str {
         Objective::Binary => "logloss",
         Objective::Multiclass => "multi_logloss",
         Objective::L2 => "rmse",
+        Objective::L1 => "l1",
+        Objective::Huber => "huber",
+        Objective::Quantile => "quantile",
+        Objective::Poisson => "poisson",
     }
 }
 
@@ -476,14 +498,14 @@ impl ValidState {
             .require(target)
             .map_err(|e| Error::input(format!("validation data: target {e}")))?;
         let y: Vec<f64> = match objective {
-            Objective::L2 => encode_target(tcol, objective)?.0,
-            _ => (0..tcol.len())
+            Objective::Binary | Objective::Multiclass => (0..tcol.len())
                 .map(|r| {
                     tcol.value_string(r)
                         .and_then(|v| classes.iter().position(|c| *c == v))
                         .map_or(f64::NAN, |i| i as f64)
                 })
                 .collect(),
+            _ => encode_target(tcol, objective)?.0,
         };
         if y.iter().all(|v| v.is_nan()) {
             return Err(Error::input(format!(
@@ -515,7 +537,7 @@ impl ValidState {
     }
 
     /// The metric (lower is better) over rows with a known target.
-    fn metric(&self, objective: Objective, n_class: usize) -> f64 {
+    fn metric(&self, objective: Objective, n_class: usize, alpha: f64) -> f64 {
         let nv = self.y.len();
         let rows = (0..nv).filter(|&r| !self.y[r].is_nan());
         let (mut sum, mut cnt) = (0.0, 0usize);
@@ -524,6 +546,24 @@ impl ValidState {
             let y = self.y[r];
             sum += match objective {
                 Objective::L2 => (self.score[r] - y).powi(2),
+                Objective::L1 => (self.score[r] - y).abs(),
+                Objective::Huber => {
+                    let d = (self.score[r] - y).abs();
+                    if d <= alpha {
+                        0.5 * d * d
+                    } else {
+                        alpha * (d - 0.5 * alpha)
+                    }
+                }
+                Objective::Quantile => {
+                    let d = y - self.score[r];
+                    if d >= 0.0 {
+                        alpha * d
+                    } else {
+                        (alpha - 1.0) * d
+                    }
+                }
+                Objective::Poisson => self.score[r].exp() - y * self.score[r],
                 Objective::Binary => {
                     let p = sigmoid(self.score[r]).clamp(1e-15, 1.0 - 1e-15);
                     -(y * p.ln() + (1.0 - y) * (1.0 - p).ln())

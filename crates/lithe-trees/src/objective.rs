@@ -9,11 +9,26 @@ pub fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
 
+/// The `q` quantile of `v` (linear interpolation between order statistics).
+pub fn quantile(v: &mut [f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_unstable_by(f64::total_cmp);
+    let pos = q * (v.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+}
+
 /// The constant score boosting starts from, one per tree of a round.
-pub fn init_scores(obj: Objective, y: &[f64], n_class: usize) -> Vec<f64> {
+pub fn init_scores(obj: Objective, y: &[f64], n_class: usize, alpha: f64) -> Vec<f64> {
     let n = y.len().max(1) as f64;
     match obj {
-        Objective::L2 => vec![y.iter().sum::<f64>() / n],
+        Objective::L2 | Objective::Huber => vec![y.iter().sum::<f64>() / n],
+        Objective::L1 => vec![quantile(&mut y.to_vec(), 0.5)],
+        Objective::Quantile => vec![quantile(&mut y.to_vec(), alpha)],
+        Objective::Poisson => vec![(y.iter().sum::<f64>() / n).max(1e-12).ln()],
         Objective::Binary => {
             let p = (y.iter().sum::<f64>() / n).clamp(1e-12, 1.0 - 1e-12);
             vec![(p / (1.0 - p)).ln()]
@@ -35,9 +50,20 @@ pub fn gradients(
     y: &[f64],
     score: &[f64],
     n_class: usize,
+    alpha: f64,
     g: &mut [f32],
     h: &mut [f32],
 ) {
+    let per_row = |f: &(dyn Fn(f64, f64) -> (f64, f64) + Sync), g: &mut [f32], h: &mut [f32]| {
+        g.par_iter_mut()
+            .zip(h.par_iter_mut())
+            .enumerate()
+            .for_each(|(i, (gi, hi))| {
+                let (a, b) = f(score[i], y[i]);
+                *gi = a as f32;
+                *hi = b as f32;
+            });
+    };
     let n = y.len();
     match obj {
         Objective::L2 => {
@@ -59,6 +85,15 @@ pub fn gradients(
                     *hi = (p * (1.0 - p)).max(1e-16) as f32;
                 });
         }
+        Objective::L1 => per_row(&|s, y| ((s - y).signum(), 1.0), g, h),
+        Objective::Huber => per_row(&|s, y| ((s - y).clamp(-alpha, alpha), 1.0), g, h),
+        Objective::Quantile => per_row(
+            &|s, y| (if y >= s { -alpha } else { 1.0 - alpha }, 1.0),
+            g,
+            h,
+        ),
+        // LightGBM's safeguard: the hessian uses exp(score + 0.7).
+        Objective::Poisson => per_row(&|s, y| (s.exp() - y, (s + 0.7).exp()), g, h),
         Objective::Multiclass => {
             // Softmax per row; LightGBM's hessian factor K/(K-1) keeps steps comparable.
             // First each row's max and normaliser, then every class slice in parallel.

@@ -16,6 +16,14 @@ pub enum Objective {
     Multiclass,
     /// Squared error.
     L2,
+    /// Absolute error (leaves refit to the median residual).
+    L1,
+    /// Huber loss: squared within `alpha` of the target, absolute beyond.
+    Huber,
+    /// Pinball loss for the `alpha` quantile (leaves refit to that quantile).
+    Quantile,
+    /// Poisson deviance with a log link, for counts (predictions are exp(score)).
+    Poisson,
 }
 
 impl Objective {
@@ -24,6 +32,10 @@ impl Objective {
             Objective::Binary => "binary",
             Objective::Multiclass => "multiclass",
             Objective::L2 => "l2",
+            Objective::L1 => "l1",
+            Objective::Huber => "huber",
+            Objective::Quantile => "quantile",
+            Objective::Poisson => "poisson",
         }
     }
 
@@ -31,7 +43,17 @@ impl Objective {
         match self {
             Objective::Binary => Task::Binary,
             Objective::Multiclass => Task::Multiclass,
-            Objective::L2 => Task::Regression,
+            _ => Task::Regression,
+        }
+    }
+
+    /// Leaf values are refit to a quantile of the residuals (as LightGBM does for L1
+    /// and quantile), rather than taken from the gradient step.
+    pub fn refit_quantile(self, alpha: f64) -> Option<f64> {
+        match self {
+            Objective::L1 => Some(0.5),
+            Objective::Quantile => Some(alpha),
+            _ => None,
         }
     }
 
@@ -85,6 +107,8 @@ pub struct GbdtParams {
     pub bagging_fraction: f64,
     /// Stop when the validation metric has not improved for this many rounds (0: never).
     pub early_stopping_rounds: usize,
+    /// Huber's threshold, or the quantile for `quantile`.
+    pub alpha: f64,
     /// Seed for every random choice.
     pub seed: u64,
 }
@@ -111,6 +135,7 @@ impl Default for GbdtParams {
             feature_fraction: 1.0,
             bagging_fraction: 1.0,
             early_stopping_rounds: 0,
+            alpha: 0.9,
             seed: 0,
         }
     }
@@ -171,6 +196,19 @@ impl GbdtParams {
             return bad(format!(
                 "--max-bins must be between 2 and 255, got {}",
                 self.max_bins
+            ));
+        }
+        if self.objective == Some(Objective::Quantile) && !(self.alpha > 0.0 && self.alpha < 1.0) {
+            return bad(format!(
+                "--alpha must be in (0, 1) for the quantile objective, got {}",
+                self.alpha
+            ));
+        }
+        if self.objective == Some(Objective::Huber) && !(self.alpha > 0.0 && self.alpha.is_finite())
+        {
+            return bad(format!(
+                "--alpha must be positive for the huber objective, got {}",
+                self.alpha
             ));
         }
         for (flag, v) in [

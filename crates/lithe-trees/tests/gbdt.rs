@@ -342,3 +342,118 @@ fn sampling_is_seeded_and_thread_count_free() {
     .unwrap_err();
     assert!(e.to_string().contains("--bagging-fraction"), "{e}");
 }
+
+fn regression_table(y: Vec<f64>) -> Table {
+    let n = y.len();
+    let x: Vec<f64> = (0..n).map(|i| (i % 97) as f64).collect();
+    Table::new(vec![Column::from_f64("x", x), Column::from_f64("y", y)]).unwrap()
+}
+
+#[test]
+fn robust_and_quantile_objectives() {
+    let mut r = Lcg(21);
+    // 90 % of targets are 5, 10 % are wild outliers: L1 predicts the median.
+    let y: Vec<f64> = (0..2000)
+        .map(|_| {
+            if r.next() < 0.1 {
+                1000.0 * r.next()
+            } else {
+                5.0
+            }
+        })
+        .collect();
+    let t = regression_table(y);
+    let l1 = GbdtModel::fit(
+        &GbdtParams {
+            objective: Some(Objective::L1),
+            ..Default::default()
+        },
+        &t,
+        "y",
+    )
+    .unwrap();
+    let p = l1.predict(&t).unwrap();
+    let near = p.iter().filter(|&&v| (v - 5.0).abs() < 0.5).count();
+    assert!(near as f64 / p.len() as f64 > 0.95, "{near}");
+    let l2 = GbdtModel::fit(&GbdtParams::default(), &t, "y").unwrap();
+    assert!(l2.init[0] > 20.0 && (l1.init[0] - 5.0).abs() < 1e-9);
+
+    // The 0.9 quantile of uniform noise: about 90 % of targets fall below it.
+    let y: Vec<f64> = (0..4000).map(|_| r.next() * 10.0).collect();
+    let t = regression_table(y.clone());
+    let q = GbdtParams {
+        objective: Some(Objective::Quantile),
+        alpha: 0.9,
+        ..Default::default()
+    };
+    let m = GbdtModel::fit(&q, &t, "y").unwrap();
+    let p = m.predict(&t).unwrap();
+    let below = y.iter().zip(&p).filter(|(a, b)| a <= b).count() as f64 / y.len() as f64;
+    assert!((below - 0.9).abs() < 0.05, "{below}");
+    let e = GbdtModel::fit(&GbdtParams { alpha: 1.5, ..q }, &t, "y").unwrap_err();
+    assert!(e.to_string().contains("--alpha"), "{e}");
+
+    // Huber on clean data behaves like L2.
+    let h = GbdtModel::fit(
+        &GbdtParams {
+            objective: Some(Objective::Huber),
+            alpha: 100.0,
+            ..Default::default()
+        },
+        &t,
+        "y",
+    )
+    .unwrap();
+    let l2 = GbdtModel::fit(&GbdtParams::default(), &t, "y").unwrap();
+    let (ph, pl) = (h.predict(&t).unwrap(), l2.predict(&t).unwrap());
+    assert!(ph.iter().zip(&pl).all(|(a, b)| (a - b).abs() < 1e-6));
+}
+
+#[test]
+fn poisson_predicts_positive_rates() {
+    let mut r = Lcg(31);
+    let n = 3000;
+    let x: Vec<f64> = (0..n).map(|_| r.next() * 3.0).collect();
+    // Counts with mean exp(x): a sum of Bernoulli draws is close enough for this check.
+    let y: Vec<f64> = x
+        .iter()
+        .map(|&v| {
+            let lam = v.exp();
+            (0..40).filter(|_| r.next() < lam / 40.0).count() as f64
+        })
+        .collect();
+    let t = Table::new(vec![
+        Column::from_f64("x", x.clone()),
+        Column::from_f64("y", y.clone()),
+    ])
+    .unwrap();
+    let p = GbdtParams {
+        objective: Some(Objective::Poisson),
+        ..Default::default()
+    };
+    let m = GbdtModel::fit(&p, &t, "y").unwrap();
+    let pred = m.predict(&t).unwrap();
+    assert!(pred.iter().all(|&v| v > 0.0));
+    let (mp, my) = (
+        pred.iter().sum::<f64>() / n as f64,
+        y.iter().sum::<f64>() / n as f64,
+    );
+    assert!((mp - my).abs() / my < 0.05, "{mp} vs {my}");
+    // Higher x, higher rate.
+    let lo: f64 = x
+        .iter()
+        .zip(&pred)
+        .filter(|(a, _)| **a < 1.0)
+        .map(|(_, b)| b)
+        .sum::<f64>();
+    let hi: f64 = x
+        .iter()
+        .zip(&pred)
+        .filter(|(a, _)| **a > 2.0)
+        .map(|(_, b)| b)
+        .sum::<f64>();
+    assert!(hi > 3.0 * lo);
+    let neg = regression_table(vec![-1.0, 2.0, 3.0]);
+    let e = GbdtModel::fit(&p, &neg, "y").unwrap_err().to_string();
+    assert!(e.contains("negative values"), "{e}");
+}
