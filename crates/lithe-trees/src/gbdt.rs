@@ -346,11 +346,9 @@ impl GbdtModel {
                 .max_by(|a, b| a.1.total_cmp(b.1))
                 .map_or(0.0, |(i, _)| i as f64);
         }
-        let mut s = self.init[0];
-        for tree in &self.trees {
-            s += tree.leaf_value[tree.leaf_of(row, &self.features)];
-        }
-        self.link(s)
+        let mut s = [0.0];
+        self.predict_raw_row(row, &mut s);
+        self.link(s[0])
     }
 
     /// The feature matrix of `table` as the model reads it: row-major f32, columns
@@ -402,7 +400,8 @@ impl GbdtModel {
         let mut gain = vec![0.0; self.features.len()];
         let mut count = vec![0usize; self.features.len()];
         for t in &self.trees {
-            for (i, &f) in t.feature.iter().enumerate() {
+            for (i, nd) in t.nodes.iter().enumerate() {
+                let f = nd.feature;
                 gain[f as usize] += t.gain[i];
                 count[f as usize] += 1;
             }

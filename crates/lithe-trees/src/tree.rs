@@ -9,22 +9,28 @@ use crate::params::GbdtParams;
 /// A child pointer: `>= 0` is an internal node, `< 0` is leaf `!child`.
 pub type Child = i32;
 
-/// A fitted tree. Internal nodes are parallel arrays; a tree with one leaf has none.
+/// An internal node, packed so that one cache line holds everything a step needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    pub feature: u32,
+    /// Numeric nodes: values `<= threshold` go left.
+    pub threshold: f32,
+    pub left: Child,
+    pub right: Child,
+    /// Categorical nodes: index into `cat_sets`; `u32::MAX` for numeric nodes.
+    pub cat_set: u32,
+    /// Numeric nodes: the same rule on bins (`bin <= threshold_bin` goes left).
+    pub threshold_bin: u8,
+    /// Numeric nodes: where missing values go.
+    pub default_left: bool,
+}
+
+/// A fitted tree: internal nodes in one array (a tree with one leaf has none).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tree {
-    pub feature: Vec<u32>,
-    /// Numeric nodes: values `<= threshold` go left.
-    pub threshold: Vec<f32>,
-    /// Numeric nodes: the same rule on bins (`bin <= threshold_bin` goes left).
-    pub threshold_bin: Vec<u8>,
-    /// Numeric nodes: where missing values go.
-    pub default_left: Vec<bool>,
-    /// Categorical nodes: index into `cat_sets`; `u32::MAX` for numeric nodes.
-    pub cat_set: Vec<u32>,
+    pub nodes: Vec<Node>,
     /// Bins (category indices) that go left, as 256-bit sets.
     pub cat_sets: Vec<[u64; 4]>,
-    pub left: Vec<Child>,
-    pub right: Vec<Child>,
     /// Gain of each split, for feature importance.
     pub gain: Vec<f64>,
     pub leaf_value: Vec<f64>,
@@ -42,17 +48,15 @@ impl Tree {
 
     /// Follow the tree from the root, going left where `go_left(node)` says, to a leaf.
     #[inline]
-    fn walk(&self, go_left: impl Fn(usize) -> bool) -> usize {
-        if self.feature.is_empty() {
+    fn walk(&self, go_left: impl Fn(&Node) -> bool) -> usize {
+        if self.nodes.is_empty() {
             return 0;
         }
         let mut node = 0usize;
         loop {
-            let next = if go_left(node) {
-                self.left[node]
-            } else {
-                self.right[node]
-            };
+            let nd = &self.nodes[node];
+            // Select the child by data, not by a branch: the direction is hard to predict.
+            let next = [nd.right, nd.left][go_left(nd) as usize];
             if next < 0 {
                 return !next as usize;
             }
@@ -64,43 +68,41 @@ impl Tree {
     /// categorical features are the model's category index (anything else = missing).
     #[inline]
     pub fn leaf_of(&self, row: &[f32], features: &[Feature]) -> usize {
-        self.walk(|node| {
-            let f = self.feature[node] as usize;
-            let v = row[f];
-            let cs = self.cat_set[node];
-            if cs == u32::MAX {
-                if v.is_nan() {
-                    self.default_left[node]
-                } else {
-                    v <= self.threshold[node]
-                }
+        self.walk(|nd| self.raw_left(nd, row, features))
+    }
+
+    /// Whether a raw value goes left at `nd` (see [`Self::leaf_of`]).
+    #[inline(always)]
+    fn raw_left(&self, nd: &Node, row: &[f32], features: &[Feature]) -> bool {
+        let f = nd.feature as usize;
+        let v = row[f];
+        if nd.cat_set == u32::MAX {
+            (v <= nd.threshold) | (v.is_nan() & nd.default_left)
+        } else {
+            let n = features[f].n_value_bins();
+            let bin = if v >= 0.0 && (v as usize) < n && v.fract() == 0.0 {
+                v as usize
             } else {
-                let n = features[f].n_value_bins();
-                let bin = if v >= 0.0 && (v as usize) < n && v.fract() == 0.0 {
-                    v as usize
-                } else {
-                    n
-                };
-                in_set(&self.cat_sets[cs as usize], bin)
-            }
-        })
+                n
+            };
+            in_set(&self.cat_sets[nd.cat_set as usize], bin)
+        }
     }
 
     /// The leaf of row `r` of a binned matrix.
     #[inline]
     pub fn leaf_of_binned(&self, b: &Binned, r: usize) -> usize {
-        self.walk(|node| {
-            let f = self.feature[node] as usize;
+        self.walk(|nd| {
+            let f = nd.feature as usize;
             let bin = b.bins[f][r];
-            let cs = self.cat_set[node];
-            if cs == u32::MAX {
+            if nd.cat_set == u32::MAX {
                 if bin == b.features[f].missing_bin() {
-                    self.default_left[node]
+                    nd.default_left
                 } else {
-                    bin <= self.threshold_bin[node]
+                    bin <= nd.threshold_bin
                 }
             } else {
-                in_set(&self.cat_sets[cs as usize], bin as usize)
+                in_set(&self.cat_sets[nd.cat_set as usize], bin as usize)
             }
         })
     }
@@ -214,34 +216,33 @@ impl<'a> Grower<'a> {
             idx[w..end].copy_from_slice(&self.scratch);
             let mid = w;
             // The new internal node replaces the leaf.
-            let node = tree.feature.len();
-            tree.feature.push(f as u32);
+            let node = tree.nodes.len();
             tree.gain.push(split.gain);
+            let mut nd = Node {
+                feature: f as u32,
+                cat_set: u32::MAX,
+                ..Node::default()
+            };
             match &split.rule {
                 Rule::Numeric { bin, default_left } => {
                     let FeatureKind::Numeric { upper } = &feat.kind else {
                         unreachable!("numeric rule on a numeric feature")
                     };
-                    tree.threshold.push(upper[*bin as usize]);
-                    tree.threshold_bin.push(*bin);
-                    tree.default_left.push(*default_left);
-                    tree.cat_set.push(u32::MAX);
+                    nd.threshold = upper[*bin as usize];
+                    nd.threshold_bin = *bin;
+                    nd.default_left = *default_left;
                 }
                 Rule::Categorical { left } => {
-                    tree.threshold.push(0.0);
-                    tree.threshold_bin.push(0);
-                    tree.default_left.push(false);
-                    tree.cat_set.push(tree.cat_sets.len() as u32);
+                    nd.cat_set = tree.cat_sets.len() as u32;
                     tree.cat_sets.push(*left);
                 }
             }
-            tree.left.push(0);
-            tree.right.push(0);
+            tree.nodes.push(nd);
             if let Some((pn, is_left)) = leaves[li].parent {
                 if is_left {
-                    tree.left[pn] = node as Child
+                    tree.nodes[pn].left = node as Child
                 } else {
-                    tree.right[pn] = node as Child
+                    tree.nodes[pn].right = node as Child
                 }
             }
             // Children: build the smaller's histogram, subtract it from the parent's for the larger.
@@ -303,9 +304,9 @@ impl<'a> Grower<'a> {
             if let Some((pn, is_left)) = leaf.parent {
                 let c = !(i as Child);
                 if is_left {
-                    tree.left[pn] = c
+                    tree.nodes[pn].left = c
                 } else {
-                    tree.right[pn] = c
+                    tree.nodes[pn].right = c
                 }
             }
             tree.leaf_value
