@@ -30,17 +30,6 @@ pub enum TaskArg {
     Regression,
 }
 
-#[derive(ValueEnum, Debug, Clone, Copy)]
-pub enum ObjectiveArg {
-    Binary,
-    Multiclass,
-    L2,
-    L1,
-    Huber,
-    Quantile,
-    Poisson,
-}
-
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     /// Training data (CSV, gzip CSV or Parquet)
@@ -56,8 +45,8 @@ pub struct TrainArgs {
     #[arg(long, value_enum)]
     task: Option<TaskArg>,
     /// The loss (default: from the task)
-    #[arg(long, value_enum)]
-    objective: Option<ObjectiveArg>,
+    #[arg(long, value_parser = objective_parser())]
+    objective: Option<Objective>,
     /// Boosting rounds
     #[arg(long, default_value_t = GbdtParams::default().rounds)]
     rounds: usize,
@@ -153,21 +142,20 @@ fn read(path: &std::path::Path, data: &DataArgs, g: Option<&GlobalArgs>) -> anyh
     Ok(t?)
 }
 
+/// `--objective` takes the names `Objective` knows (and `--help` lists them).
+fn objective_parser() -> impl clap::builder::TypedValueParser<Value = Objective> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Objective::ALL.map(Objective::name))
+        .try_map(|s| s.parse::<Objective>())
+}
+
 fn objective_of(a: &TrainArgs) -> anyhow::Result<Option<Objective>> {
     let from_task = a.task.map(|t| match t {
         TaskArg::Binary => Objective::Binary,
         TaskArg::Multiclass => Objective::Multiclass,
         TaskArg::Regression => Objective::L2,
     });
-    let from_obj = a.objective.map(|o| match o {
-        ObjectiveArg::Binary => Objective::Binary,
-        ObjectiveArg::Multiclass => Objective::Multiclass,
-        ObjectiveArg::L2 => Objective::L2,
-        ObjectiveArg::L1 => Objective::L1,
-        ObjectiveArg::Huber => Objective::Huber,
-        ObjectiveArg::Quantile => Objective::Quantile,
-        ObjectiveArg::Poisson => Objective::Poisson,
-    });
+    let from_obj = a.objective;
     match (from_task, from_obj) {
         (Some(t), Some(o)) if t.task() != o.task() => Err(UsageError(format!(
             "--objective {} does not fit --task {}",

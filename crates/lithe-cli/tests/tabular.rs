@@ -14,6 +14,22 @@ fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+/// `lithe tabular train --data DATA --target TARGET --out MODEL EXTRA...`
+fn train_model(data: &Path, target: &str, model: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "tabular",
+        "train",
+        "--data",
+        p(data),
+        "--target",
+        target,
+        "--out",
+        p(model),
+    ];
+    args.extend_from_slice(extra);
+    lithe(&args)
+}
+
 fn assert_bad_input(o: &Output, needle: &str) {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "stderr: {err}");
@@ -56,20 +72,12 @@ fn train_predict_eval_inspect() {
     let d = dir.path();
     let train = write_data(d, "train.csv", 600, true, false);
     let model = d.join("m.lithe");
-    let o = lithe(&[
-        "tabular",
-        "train",
-        "--data",
-        p(&train),
-        "--target",
+    let o = train_model(
+        &train,
         "label",
-        "--out",
-        p(&model),
-        "--rounds",
-        "30",
-        "--threads",
-        "2",
-    ]);
+        &model,
+        &["--rounds", "30", "--threads", "2"],
+    );
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -144,26 +152,23 @@ fn early_stopping_from_the_command_line() {
     let train = write_data(d, "train.csv", 600, true, false);
     let valid = write_data(d, "valid.csv", 200, true, true);
     let model = d.join("m.lithe");
-    let o = lithe(&[
-        "tabular",
-        "train",
-        "--data",
-        p(&train),
-        "--target",
+    let o = train_model(
+        &train,
         "label",
-        "--out",
-        p(&model),
-        "--rounds",
-        "300",
-        "--learning-rate",
-        "0.5",
-        "--valid",
-        p(&valid),
-        "--early-stopping-rounds",
-        "5",
-        "--bagging-fraction",
-        "0.8",
-    ]);
+        &model,
+        &[
+            "--rounds",
+            "300",
+            "--learning-rate",
+            "0.5",
+            "--valid",
+            p(&valid),
+            "--early-stopping-rounds",
+            "5",
+            "--bagging-fraction",
+            "0.8",
+        ],
+    );
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -187,20 +192,12 @@ fn multiclass_predictions_have_a_column_per_class() {
     let data = dir.path().join("m.csv");
     std::fs::write(&data, s).unwrap();
     let model = dir.path().join("m.lithe");
-    let o = lithe(&[
-        "tabular",
-        "train",
-        "--data",
-        p(&data),
-        "--target",
+    let o = train_model(
+        &data,
         "y",
-        "--out",
-        p(&model),
-        "--rounds",
-        "10",
-        "--min-data-in-leaf",
-        "5",
-    ]);
+        &model,
+        &["--rounds", "10", "--min-data-in-leaf", "5"],
+    );
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -237,93 +234,28 @@ fn bad_inputs() {
     let train = write_data(d, "train.csv", 200, true, false);
     let model = d.join("m.lithe");
     assert_bad_input(
-        &lithe(&[
-            "tabular",
-            "train",
-            "--data",
-            p(&train),
-            "--target",
-            "nope",
-            "--out",
-            p(&model),
-        ]),
+        &train_model(&train, "nope", &model, &[]),
         "target column 'nope' not found",
     );
     assert!(!model.exists(), "a model was written");
     assert_bad_input(
-        &lithe(&[
-            "tabular",
-            "train",
-            "--data",
-            p(&train),
-            "--target",
-            "label",
-            "--out",
-            p(&model),
-            "--num-leaves",
-            "1",
-        ]),
+        &train_model(&train, "label", &model, &["--num-leaves", "1"]),
         "--num-leaves",
     );
     assert_bad_input(
-        &lithe(&[
-            "tabular",
-            "train",
-            "--data",
-            p(&train),
-            "--target",
-            "label",
-            "--out",
-            p(&model),
-            "--task",
-            "regression",
-        ]),
+        &train_model(&train, "label", &model, &["--task", "regression"]),
         "regression needs numbers",
     );
     assert_bad_input(
-        &lithe(&[
-            "tabular",
-            "train",
-            "--data",
-            p(&train),
-            "--target",
-            "label",
-            "--out",
-            p(&model),
-            "--early-stopping-rounds",
-            "5",
-        ]),
+        &train_model(&train, "label", &model, &["--early-stopping-rounds", "5"]),
         "--early-stopping-rounds needs --valid",
     );
     let one = d.join("one.csv");
     std::fs::write(&one, "x,y\n1,a\n2,a\n").unwrap();
-    assert_bad_input(
-        &lithe(&[
-            "tabular",
-            "train",
-            "--data",
-            p(&one),
-            "--target",
-            "y",
-            "--out",
-            p(&model),
-        ]),
-        "single value",
-    );
+    assert_bad_input(&train_model(&one, "y", &model, &[]), "single value");
     assert!(!model.exists());
 
-    let o = lithe(&[
-        "tabular",
-        "train",
-        "--data",
-        p(&train),
-        "--target",
-        "label",
-        "--out",
-        p(&model),
-        "--rounds",
-        "3",
-    ]);
+    let o = train_model(&train, "label", &model, &["--rounds", "3"]);
     assert_eq!(o.status.code(), Some(0));
     let no_city = d.join("no_city.csv");
     std::fs::write(&no_city, "x,z\n1,2\n").unwrap();

@@ -27,6 +27,17 @@ pub enum Objective {
 }
 
 impl Objective {
+    /// Every objective, in the order the docs list them.
+    pub const ALL: [Objective; 7] = [
+        Objective::Binary,
+        Objective::Multiclass,
+        Objective::L2,
+        Objective::L1,
+        Objective::Huber,
+        Objective::Quantile,
+        Objective::Poisson,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Objective::Binary => "binary",
@@ -138,6 +149,23 @@ impl Default for GbdtParams {
             alpha: 0.9,
             seed: 0,
         }
+    }
+}
+
+impl std::str::FromStr for Objective {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Objective::ALL
+            .into_iter()
+            .find(|o| o.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Objective::ALL.iter().map(|o| o.name()).collect();
+                format!(
+                    "unknown objective '{s}'; choose one of {}",
+                    names.join(", ")
+                )
+            })
     }
 }
 
