@@ -202,18 +202,24 @@ impl<'a> Grower<'a> {
             // Partition the leaf's rows: left ones first, in their original order.
             let (start, end) = (leaves[li].start, leaves[li].end);
             let col = &self.b.bins[f];
+            // The rule as a table over bins, and a branch-free loop: every row is
+            // written to both sides and only the side it belongs to advances.
+            let mut lut = [0usize; 256];
+            for (bin, go) in lut.iter_mut().enumerate() {
+                *go = usize::from(split.rule.goes_left(bin as u8, missing_bin));
+            }
             self.scratch.clear();
-            let mut w = start;
+            self.scratch.resize(end - start, 0);
+            let (mut w, mut s) = (start, 0usize);
             for k in start..end {
                 let r = idx[k];
-                if split.rule.goes_left(col[r as usize], missing_bin) {
-                    idx[w] = r;
-                    w += 1;
-                } else {
-                    self.scratch.push(r);
-                }
+                let go = lut[col[r as usize] as usize];
+                idx[w] = r;
+                self.scratch[s] = r;
+                w += go;
+                s += 1 - go;
             }
-            idx[w..end].copy_from_slice(&self.scratch);
+            idx[w..end].copy_from_slice(&self.scratch[..s]);
             let mid = w;
             // The new internal node replaces the leaf.
             let node = tree.nodes.len();
