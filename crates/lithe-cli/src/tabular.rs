@@ -295,13 +295,7 @@ fn truth(model: &GbdtModel, col: &Column) -> anyhow::Result<Vec<f64>> {
         }
         return Ok(col.to_f64());
     }
-    Ok((0..col.len())
-        .map(|r| {
-            col.value_string(r)
-                .and_then(|v| model.classes.iter().position(|c| *c == v))
-                .map_or(f64::NAN, |i| i as f64)
-        })
-        .collect())
+    Ok(model.class_indices(col))
 }
 
 fn predict(a: PredictArgs) -> anyhow::Result<()> {

@@ -54,10 +54,10 @@ fn encode_target(col: &Column, obj: Objective) -> Result<(Vec<f64>, Vec<String>)
         Objective::Binary | Objective::Multiclass => {
             // Classes in a stable order: numerically for numbers, else as text.
             let mut labels: Vec<String> = Vec::new();
-            let mut seen: HashMap<String, ()> = HashMap::new();
+            let mut seen: std::collections::HashSet<String> = Default::default();
             for r in 0..col.len() {
                 if let Some(v) = col.value_string(r)
-                    && seen.insert(v.clone(), ()).is_none()
+                    && seen.insert(v.clone())
                 {
                     labels.push(v);
                 }
@@ -118,6 +118,8 @@ impl GbdtModel {
         valid: Option<&Table>,
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<(Self, FitReport)> {
+        // Run on a pool thread: the many small parallel steps inside then start from
+        // within the pool instead of waking it from outside each time.
         rayon::scope(|_| Self::fit_in_pool(params, table, target, valid, progress))
     }
 
@@ -128,9 +130,7 @@ impl GbdtModel {
         target: &str,
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<Self> {
-        // Run on a pool thread: the many small parallel steps inside then start from
-        // within the pool instead of waking it from outside each time.
-        rayon::scope(|_| Self::fit_in_pool(params, table, target, None, progress)).map(|(m, _)| m)
+        Self::fit_valid(params, table, target, None, progress).map(|(m, _)| m)
     }
 
     fn fit_in_pool(
@@ -311,6 +311,12 @@ impl GbdtModel {
         }
     }
 
+    /// Each row's class index among the model's classes (`NaN` where missing or
+    /// unknown to the model), for scoring classification predictions.
+    pub fn class_indices(&self, col: &Column) -> Vec<f64> {
+        class_indices(col, &self.classes)
+    }
+
     /// The model's index of a category of a categorical feature (what `predict_row`
     /// expects in that feature's slot), `None` if the model never saw it.
     pub fn category_index(&self, feature: usize, category: &str) -> Option<usize> {
@@ -414,6 +420,17 @@ impl GbdtModel {
     }
 }
 
+/// Each row's class index among `classes`, `NaN` where missing or not a known class.
+fn class_indices(col: &Column, classes: &[String]) -> Vec<f64> {
+    (0..col.len())
+        .map(|r| {
+            col.value_string(r)
+                .and_then(|v| classes.iter().position(|c| *c == v))
+                .map_or(f64::NAN, |i| i as f64)
+        })
+        .collect()
+}
+
 /// What happened during training.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FitReport {
@@ -497,13 +514,7 @@ impl ValidState {
             .require(target)
             .map_err(|e| Error::input(format!("validation data: target {e}")))?;
         let y: Vec<f64> = match objective {
-            Objective::Binary | Objective::Multiclass => (0..tcol.len())
-                .map(|r| {
-                    tcol.value_string(r)
-                        .and_then(|v| classes.iter().position(|c| *c == v))
-                        .map_or(f64::NAN, |i| i as f64)
-                })
-                .collect(),
+            Objective::Binary | Objective::Multiclass => class_indices(tcol, classes),
             _ => encode_target(tcol, objective)?.0,
         };
         if y.iter().all(|v| v.is_nan()) {
