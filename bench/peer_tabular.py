@@ -35,11 +35,14 @@ if lib == "lightgbm":
     import lightgbm as lgb
 elif lib == "xgboost":
     import xgboost as xgb
+elif lib == "sklearn_rf":
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 else:
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
 t0 = time.perf_counter()
 X, y = frame(d / "train.csv")
+cat_levels = {c: X[c].cat.categories for c in X.columns if hasattr(X[c], "cat")}
 classes = np.sort(y.unique())
 yi = np.searchsorted(classes, y) if task != "regression" else y.to_numpy()
 common = dict(n_estimators=rounds, learning_rate=0.1)
@@ -54,6 +57,14 @@ elif lib == "sklearn_hgb":
     params = dict(max_iter=rounds, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=20, max_bins=255,
                   early_stopping=False, categorical_features="from_dtype")
     model = (HistGradientBoostingRegressor if task == "regression" else HistGradientBoostingClassifier)(**params)
+elif lib == "sklearn_rf":
+    # scikit-learn's forests take numbers only: categories as their codes (missing
+    # stays missing), as a user of RandomForest would pass them. `rounds` = trees.
+    for c in X.columns:
+        if hasattr(X[c], "cat"):
+            X[c] = X[c].cat.codes.astype("float64").where(X[c].notna())
+    params = dict(n_estimators=rounds, n_jobs=threads, random_state=0)
+    model = (RandomForestRegressor if task == "regression" else RandomForestClassifier)(**params)
 else:
     raise SystemExit(f"unknown lib {lib}")
 # LightGBM refuses some characters in feature names: give every library plain names.
@@ -62,9 +73,12 @@ X.columns = [f"f{i}" for i in range(len(names))]
 model.fit(X, yi)
 fit_s = time.perf_counter() - t0
 
-cat_levels = {names[i]: X[c].cat.categories for i, c in enumerate(X.columns) if hasattr(X[c], "cat")}
 Xt, _ = frame(d / "test.csv", categories=cat_levels)
 Xt.columns = X.columns
+if lib == "sklearn_rf":
+    for c in Xt.columns:
+        if hasattr(Xt[c], "cat"):
+            Xt[c] = Xt[c].cat.codes.astype("float64").where(Xt[c].notna())
 t1 = time.perf_counter()
 if task == "regression":
     p = model.predict(Xt)

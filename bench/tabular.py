@@ -3,6 +3,7 @@ HistGradientBoosting, same data, same run, same thread count, matched settings
 (255 bins, 31 leaves, learning rate 0.1, at least 20 rows per leaf, same rounds).
 
     bench/run tabular.py [--threads 2] [--rounds 100] [--peers lightgbm,xgboost,sklearn_hgb] [DATASET ...]
+    bench/run tabular.py --model rf [--rounds 100] [DATASET ...]   (random forest against scikit-learn's)
 
 Train time is end to end (file in, model out: lithe's `tabular train` process; the
 peers' pandas.read_csv + fit, library imported before the clock starts). Predict time
@@ -37,13 +38,14 @@ def metrics(task, y, p, classes):
     return {"rmse": mean_squared_error(y, p) ** 0.5}
 
 
-def run_lithe(d, meta, threads, rounds):
+def run_lithe(d, meta, threads, rounds, kind="gbdt"):
     model = d / "lithe.model"
     cats = meta["categorical"]
     extra = ["--categorical", ",".join(cats)] if cats else []
+    size = ["--model", "rf", "--trees", str(rounds)] if kind == "rf" else ["--rounds", str(rounds)]
     _, t_train, rss = run_measured([str(LITHE), "tabular", "train", "--data", str(d / "train.csv"), "--target",
-                                    meta["target"], "--out", str(model), "--threads", str(threads), "--rounds",
-                                    str(rounds), "--quiet", *extra])
+                                    meta["target"], "--out", str(model), "--threads", str(threads), *size,
+                                    "--quiet", *extra])
     pred = d / "lithe_pred.csv"
     o, _, _ = run_measured([str(LITHE), "tabular", "predict", "--model", str(model), "--data",
                             str(d / "test.csv"), "--out", str(pred), "--threads", str(threads), "--quiet", *extra])
@@ -68,11 +70,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=100)
-    ap.add_argument("--peers", default="lightgbm,xgboost,sklearn_hgb")
+    ap.add_argument("--peers", default=None, help="default: lightgbm,xgboost,sklearn_hgb (gbdt), sklearn_rf (rf)")
+    ap.add_argument("--model", choices=["gbdt", "rf"], default="gbdt")
     ap.add_argument("datasets", nargs="*")
     a = ap.parse_args()
     subprocess.run([PYTHON, str(ROOT / "bench" / "prep_tabular.py"), str(TAB), *a.datasets], check=True)
     names = a.datasets or sorted(p.name for p in TAB.iterdir() if (p / "meta.json").exists())
+    if a.peers is None:
+        a.peers = "sklearn_rf" if a.model == "rf" else "lightgbm,xgboost,sklearn_hgb"
     peers = [p for p in a.peers.split(",") if p]
     rows = []
     for name in names:
@@ -82,7 +87,7 @@ def main():
         y = pd.read_csv(d / "test.csv", usecols=[meta["target"]])[meta["target"]].to_numpy()
         classes = np.sort(train_y.unique())
         print(f"{name} ...", file=sys.stderr)
-        res = {"lithe": run_lithe(d, meta, a.threads, a.rounds)}
+        res = {"lithe" if a.model == "gbdt" else "lithe_rf": run_lithe(d, meta, a.threads, a.rounds, a.model)}
         for lib in peers:
             try:
                 res[lib] = run_peer(lib, d, a.threads, a.rounds)
@@ -92,8 +97,9 @@ def main():
             rows.append({"dataset": name, "task": meta["task"], "rows": meta["train_rows"], "lib": lib,
                          **metrics(meta["task"], y, p, classes), "train_s": tt, "predict_s": tp,
                          "peak_rss_mb": mb(rss)})
-    (OUT / "tabular.json").write_text(json.dumps(rows, indent=2))
-    print(f"Tree ensembles — {date.today()}; {machine()}; {a.threads} threads; {a.rounds} rounds\n")
+    (OUT / f"tabular_{a.model}.json").write_text(json.dumps(rows, indent=2))
+    size = f"{a.rounds} trees" if a.model == "rf" else f"{a.rounds} rounds"
+    print(f"Tree ensembles ({a.model}) — {date.today()}; {machine()}; {a.threads} threads; {size}\n")
     print("| dataset | task | train rows | library | AUC | logloss | accuracy | RMSE | train s | predict s | peak RSS MB |")
     print("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     f = lambda r, k, fmt: (fmt.format(r[k]) if k in r else "")

@@ -6,15 +6,17 @@ use std::time::Instant;
 use clap::{Args, Subcommand, ValueEnum};
 use lithe_core::describe::Task;
 use lithe_core::{Column, Table};
-use lithe_trees::{GbdtModel, GbdtParams, Objective};
+use lithe_trees::{
+    ForestModel, ForestParams, GbdtModel, GbdtParams, MaxFeatures, Objective, TabularModel,
+};
 use serde_json::{Value, json};
 
 use crate::{DataArgs, GlobalArgs, UsageError, emit};
 
 #[derive(Subcommand, Debug)]
 pub enum TabularCommand {
-    /// Train a gradient-boosting model on a table
-    Train(TrainArgs),
+    /// Train a gradient-boosting model (or, with --model rf, a random forest) on a table
+    Train(Box<TrainArgs>),
     /// Predict every row of a table; one output row per input row, in input order
     Predict(PredictArgs),
     /// Score a model on a labelled table (JSON metrics on stdout)
@@ -28,6 +30,14 @@ pub enum TaskArg {
     Binary,
     Multiclass,
     Regression,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq)]
+pub enum ModelArg {
+    /// Gradient boosting (LightGBM's algorithm and parameter names)
+    Gbdt,
+    /// Random forest (scikit-learn's defaults)
+    Rf,
 }
 
 #[derive(Args, Debug)]
@@ -44,50 +54,75 @@ pub struct TrainArgs {
     /// The task (default: inferred from the target column)
     #[arg(long, value_enum)]
     task: Option<TaskArg>,
-    /// The loss (default: from the task)
+    /// The learner
+    #[arg(long, value_enum, default_value_t = ModelArg::Gbdt)]
+    model: ModelArg,
+    /// gbdt: the loss (default: from the task)
     #[arg(long, value_parser = objective_parser())]
     objective: Option<Objective>,
-    /// Boosting rounds
-    #[arg(long, default_value_t = GbdtParams::default().rounds)]
-    rounds: usize,
-    #[arg(long, default_value_t = GbdtParams::default().learning_rate)]
-    learning_rate: f64,
-    /// Maximum leaves per tree
-    #[arg(long, default_value_t = GbdtParams::default().num_leaves)]
-    num_leaves: usize,
+    /// gbdt: boosting rounds [default: 100]
+    #[arg(long)]
+    rounds: Option<usize>,
+    /// gbdt: shrinkage of each tree [default: 0.1]
+    #[arg(long)]
+    learning_rate: Option<f64>,
+    /// gbdt: maximum leaves per tree [default: 31]
+    #[arg(long)]
+    num_leaves: Option<usize>,
     /// Maximum tree depth (-1: no limit)
-    #[arg(long, default_value_t = GbdtParams::default().max_depth, allow_hyphen_values = true)]
+    #[arg(long, default_value_t = -1, allow_hyphen_values = true)]
     max_depth: i32,
-    #[arg(long, default_value_t = GbdtParams::default().min_data_in_leaf)]
-    min_data_in_leaf: usize,
-    #[arg(long, default_value_t = GbdtParams::default().min_sum_hessian)]
-    min_sum_hessian: f64,
-    #[arg(long, default_value_t = GbdtParams::default().lambda_l2)]
-    lambda_l2: f64,
-    #[arg(long, default_value_t = GbdtParams::default().min_gain)]
-    min_gain: f64,
-    /// Bins per feature (2..=255)
+    /// Minimum rows in a leaf [default: 20 for gbdt, 1 for rf]
+    #[arg(long)]
+    min_data_in_leaf: Option<usize>,
+    /// gbdt: minimum sum of hessians in a leaf [default: 0.001]
+    #[arg(long)]
+    min_sum_hessian: Option<f64>,
+    /// gbdt: L2 regularisation of leaf values [default: 0]
+    #[arg(long)]
+    lambda_l2: Option<f64>,
+    /// gbdt: minimum gain to split [default: 0]
+    #[arg(long)]
+    min_gain: Option<f64>,
+    /// Bins per numeric feature (2..=255)
     #[arg(long, default_value_t = GbdtParams::default().max_bins)]
     max_bins: usize,
-    /// Huber's threshold, or the quantile to predict with --objective quantile
-    #[arg(long, default_value_t = GbdtParams::default().alpha)]
-    alpha: f64,
-    /// Share of features each tree may use
-    #[arg(long, default_value_t = GbdtParams::default().feature_fraction)]
-    feature_fraction: f64,
-    /// Share of rows each round trains on
-    #[arg(long, default_value_t = GbdtParams::default().bagging_fraction)]
-    bagging_fraction: f64,
-    /// Validation data, scored after every round
+    /// gbdt: Huber's threshold, or the quantile to predict with --objective quantile [default: 0.9]
+    #[arg(long)]
+    alpha: Option<f64>,
+    /// gbdt: share of features each tree may use [default: 1]
+    #[arg(long)]
+    feature_fraction: Option<f64>,
+    /// gbdt: share of rows each round trains on [default: 1]
+    #[arg(long)]
+    bagging_fraction: Option<f64>,
+    /// gbdt: validation data, scored after every round
     #[arg(long)]
     valid: Option<PathBuf>,
-    /// Stop when the validation score has not improved for N rounds (needs --valid)
+    /// gbdt: stop when the validation score has not improved for N rounds (needs --valid)
     #[arg(long, value_name = "N")]
     early_stopping_rounds: Option<usize>,
+    /// rf: trees in the forest [default: 100]
+    #[arg(long)]
+    trees: Option<usize>,
+    /// rf: features tried at each split: sqrt, log2, all or a share in (0, 1]
+    /// [default: sqrt for classification, all for regression]
+    #[arg(long, value_parser = max_features_parser)]
+    max_features: Option<MaxFeatures>,
+    /// rf: train each tree on a bootstrap sample of the rows [default: true]
+    #[arg(long, action = clap::ArgAction::Set, value_name = "true|false")]
+    bootstrap: Option<bool>,
+    /// rf: compute the out-of-bag score (with --bootstrap true) [default: true]
+    #[arg(long, action = clap::ArgAction::Set, value_name = "true|false")]
+    oob_score: Option<bool>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     #[command(flatten)]
     data_args: DataArgs,
+}
+
+fn max_features_parser(s: &str) -> Result<MaxFeatures, String> {
+    s.parse()
 }
 
 #[derive(Args, Debug)]
@@ -124,7 +159,7 @@ pub struct InspectArgs {
 
 pub fn run(cmd: TabularCommand, g: &GlobalArgs) -> anyhow::Result<()> {
     match cmd {
-        TabularCommand::Train(a) => train(a, g),
+        TabularCommand::Train(a) => train(*a, g),
         TabularCommand::Predict(a) => predict(a),
         TabularCommand::Eval(a) => eval(a),
         TabularCommand::Inspect(a) => inspect(a),
@@ -168,24 +203,61 @@ fn objective_of(a: &TrainArgs) -> anyhow::Result<Option<Objective>> {
     }
 }
 
+/// Flags of the other learner, given explicitly, are a usage error (not ignored).
+fn check_flags(a: &TrainArgs) -> anyhow::Result<()> {
+    let gbdt_only = [
+        ("--objective", a.objective.is_some()),
+        ("--rounds", a.rounds.is_some()),
+        ("--learning-rate", a.learning_rate.is_some()),
+        ("--num-leaves", a.num_leaves.is_some()),
+        ("--min-sum-hessian", a.min_sum_hessian.is_some()),
+        ("--lambda-l2", a.lambda_l2.is_some()),
+        ("--min-gain", a.min_gain.is_some()),
+        ("--alpha", a.alpha.is_some()),
+        ("--feature-fraction", a.feature_fraction.is_some()),
+        ("--bagging-fraction", a.bagging_fraction.is_some()),
+        ("--valid", a.valid.is_some()),
+        ("--early-stopping-rounds", a.early_stopping_rounds.is_some()),
+    ];
+    let rf_only = [
+        ("--trees", a.trees.is_some()),
+        ("--max-features", a.max_features.is_some()),
+        ("--bootstrap", a.bootstrap.is_some()),
+        ("--oob-score", a.oob_score.is_some()),
+    ];
+    let (wrong, other) = match a.model {
+        ModelArg::Gbdt => (&rf_only[..], "rf"),
+        ModelArg::Rf => (&gbdt_only[..], "gbdt"),
+    };
+    if let Some((flag, _)) = wrong.iter().find(|(_, given)| *given) {
+        return Err(UsageError(format!("{flag} applies to --model {other} only")).into());
+    }
+    Ok(())
+}
+
 fn train(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {
+    check_flags(&a)?;
+    if a.model == ModelArg::Rf {
+        return train_forest(a, g);
+    }
+    let d = GbdtParams::default();
     let params = GbdtParams {
         objective: objective_of(&a)?,
-        rounds: a.rounds,
-        learning_rate: a.learning_rate,
-        num_leaves: a.num_leaves,
+        rounds: a.rounds.unwrap_or(d.rounds),
+        learning_rate: a.learning_rate.unwrap_or(d.learning_rate),
+        num_leaves: a.num_leaves.unwrap_or(d.num_leaves),
         max_depth: a.max_depth,
-        min_data_in_leaf: a.min_data_in_leaf,
-        min_sum_hessian: a.min_sum_hessian,
-        lambda_l2: a.lambda_l2,
-        min_gain: a.min_gain,
+        min_data_in_leaf: a.min_data_in_leaf.unwrap_or(d.min_data_in_leaf),
+        min_sum_hessian: a.min_sum_hessian.unwrap_or(d.min_sum_hessian),
+        lambda_l2: a.lambda_l2.unwrap_or(d.lambda_l2),
+        min_gain: a.min_gain.unwrap_or(d.min_gain),
         max_bins: a.max_bins,
-        feature_fraction: a.feature_fraction,
-        bagging_fraction: a.bagging_fraction,
+        feature_fraction: a.feature_fraction.unwrap_or(d.feature_fraction),
+        bagging_fraction: a.bagging_fraction.unwrap_or(d.bagging_fraction),
         early_stopping_rounds: a.early_stopping_rounds.unwrap_or(0),
-        alpha: a.alpha,
+        alpha: a.alpha.unwrap_or(d.alpha),
         seed: a.seed,
-        ..GbdtParams::default()
+        ..d
     };
     params.validate()?;
     if a.early_stopping_rounds.is_some() && a.valid.is_none() {
@@ -224,6 +296,7 @@ fn train(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {
     lithe_trees::save(&a.out, &model, metrics.clone(), Some(table.fingerprint()))?;
     let out = json!({
         "model": a.out.display().to_string(),
+        "kind": "gbdt",
         "task": model.task().name(),
         "rows": table.n_rows(),
         "features": model.features.len(),
@@ -236,16 +309,71 @@ fn train(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {
     emit(&format!("{}\n", serde_json::to_string_pretty(&out)?))
 }
 
+fn train_forest(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {
+    let d = ForestParams::default();
+    let params = ForestParams {
+        task: a.task.map(|t| match t {
+            TaskArg::Binary => Task::Binary,
+            TaskArg::Multiclass => Task::Multiclass,
+            TaskArg::Regression => Task::Regression,
+        }),
+        trees: a.trees.unwrap_or(d.trees),
+        max_depth: a.max_depth,
+        min_data_in_leaf: a.min_data_in_leaf.unwrap_or(d.min_data_in_leaf),
+        max_features: a.max_features,
+        bootstrap: a.bootstrap.unwrap_or(d.bootstrap),
+        oob_score: a.oob_score.unwrap_or(d.oob_score),
+        max_bins: a.max_bins,
+        seed: a.seed,
+        ..d
+    };
+    params.validate()?;
+    if params.oob_score && a.oob_score.is_some() && !params.bootstrap {
+        return Err(UsageError("--oob-score true needs --bootstrap true".into()).into());
+    }
+    let t0 = Instant::now();
+    let table = read(&a.data, &a.data_args, Some(g))?;
+    let read_s = t0.elapsed().as_secs_f64();
+    let bar = crate::progress::count_bar(g, params.trees as u64, "training");
+    let progress = |t: usize| {
+        if let Some(b) = &bar {
+            b.set_position(t as u64);
+        }
+    };
+    let t1 = Instant::now();
+    let fitted = ForestModel::fit_with_progress(&params, &table, &a.target, &progress);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let model = fitted?;
+    let fit_s = t1.elapsed().as_secs_f64();
+    let metrics = json!({"read_seconds": read_s, "fit_seconds": fit_s, "rows": table.n_rows()});
+    lithe_trees::save_forest(&a.out, &model, metrics, Some(table.fingerprint()))?;
+    let out = json!({
+        "model": a.out.display().to_string(),
+        "kind": "rf",
+        "task": model.task.name(),
+        "rows": table.n_rows(),
+        "features": model.features.len(),
+        "trees": model.trees.len(),
+        "leaves": model.trees.iter().map(|t| t.n_leaves()).sum::<usize>(),
+        "oob": model.oob,
+        "read_seconds": read_s,
+        "fit_seconds": fit_s,
+    });
+    emit(&format!("{}\n", serde_json::to_string_pretty(&out)?))
+}
+
 /// The metrics of a model on a labelled table (the set per task).
-fn metrics(model: &GbdtModel, table: &Table) -> anyhow::Result<Value> {
-    let target = table.require(&model.target)?;
+fn metrics(model: &TabularModel, table: &Table) -> anyhow::Result<Value> {
+    let target = table.require(model.target())?;
     let pred = model.predict(table)?;
     let truth = truth(model, target)?;
     let keep: Vec<usize> = (0..truth.len()).filter(|&i| !truth[i].is_nan()).collect();
     if keep.is_empty() {
         return Err(lithe_core::Error::input(format!(
             "target column '{}' has every value missing",
-            model.target
+            model.target()
         ))
         .into());
     }
@@ -257,7 +385,7 @@ fn metrics(model: &GbdtModel, table: &Table) -> anyhow::Result<Value> {
             json!({"auc": m::auc(&y, &p).ok(), "logloss": m::logloss(&y, &p)?, "accuracy": m::binary_accuracy(&y, &p)?})
         }
         Task::Multiclass => {
-            let k = model.classes.len();
+            let k = model.classes().len();
             let y: Vec<usize> = keep.iter().map(|&i| truth[i] as usize).collect();
             let p: Vec<f64> = keep
                 .iter()
@@ -284,7 +412,7 @@ fn metrics(model: &GbdtModel, table: &Table) -> anyhow::Result<Value> {
 
 /// The target as class indices (classification) or values (regression); `NaN` where
 /// missing or (for classes) unknown to the model.
-fn truth(model: &GbdtModel, col: &Column) -> anyhow::Result<Vec<f64>> {
+fn truth(model: &TabularModel, col: &Column) -> anyhow::Result<Vec<f64>> {
     if model.task() == Task::Regression {
         if !col.column_type().is_numeric() {
             return Err(lithe_core::Error::input(format!(
@@ -299,7 +427,7 @@ fn truth(model: &GbdtModel, col: &Column) -> anyhow::Result<Vec<f64>> {
 }
 
 fn predict(a: PredictArgs) -> anyhow::Result<()> {
-    let model = lithe_trees::load(&a.model)?;
+    let model = lithe_trees::load_any(&a.model)?;
     let t0 = Instant::now();
     let table = read(&a.data, &a.data_args, None)?;
     let read_s = t0.elapsed().as_secs_f64();
@@ -310,18 +438,18 @@ fn predict(a: PredictArgs) -> anyhow::Result<()> {
     let columns = match model.task() {
         Task::Binary | Task::Regression => vec![Column::from_f64("prediction", pred)],
         Task::Multiclass => {
-            let k = model.classes.len();
+            let k = model.classes().len();
             let labels: Vec<Option<&str>> = pred
                 .chunks(k)
                 .map(|r| {
                     r.iter()
                         .enumerate()
                         .max_by(|a, b| a.1.total_cmp(b.1))
-                        .map(|x| model.classes[x.0].as_str())
+                        .map(|x| model.classes()[x.0].as_str())
                 })
                 .collect();
             let mut cols = vec![Column::from_strings("prediction", &labels)?];
-            for (c, label) in model.classes.iter().enumerate() {
+            for (c, label) in model.classes().iter().enumerate() {
                 cols.push(Column::from_f64(
                     format!("p_{label}"),
                     (0..n).map(|i| pred[i * k + c]).collect(),
@@ -343,14 +471,14 @@ fn predict(a: PredictArgs) -> anyhow::Result<()> {
 }
 
 fn eval(a: EvalArgs) -> anyhow::Result<()> {
-    let model = lithe_trees::load(&a.model)?;
+    let model = lithe_trees::load_any(&a.model)?;
     let table = read(&a.data, &a.data_args, None)?;
     let m = metrics(&model, &table)?;
     emit(&format!("{}\n", serde_json::to_string_pretty(&m)?))
 }
 
 fn inspect(a: InspectArgs) -> anyhow::Result<()> {
-    let model = lithe_trees::load(&a.model)?;
+    let model = lithe_trees::load_any(&a.model)?;
     let file = lithe_core::model_file::read(&a.model)?;
     let mut imp = model.importance();
     imp.sort_by(|x, y| y.1.total_cmp(&x.1));
@@ -361,16 +489,38 @@ fn inspect(a: InspectArgs) -> anyhow::Result<()> {
         });
         return emit(&format!("{}\n", serde_json::to_string_pretty(&v)?));
     }
+    let (what, params, oob) = match &model {
+        TabularModel::Gbdt(m) => (
+            format!(
+                "gradient boosting, {} ({})",
+                m.task().name(),
+                m.objective.name()
+            ),
+            serde_json::to_string(&m.params)?,
+            String::new(),
+        ),
+        TabularModel::Forest(m) => (
+            format!("random forest, {}", m.task.name()),
+            serde_json::to_string(&m.params)?,
+            m.oob
+                .as_ref()
+                .map(|o| {
+                    format!(
+                        "\n  out-of-bag {}: {:.4} ({} rows)",
+                        o.metric, o.value, o.rows
+                    )
+                })
+                .unwrap_or_default(),
+        ),
+    };
+    let trees = model.trees();
     let mut out = format!(
-        "{}: gradient boosting, {} ({}), target '{}'\n  {} trees, {} leaves, {} features\n  params: {}\n\n  feature importance (gain, splits):\n",
+        "{}: {what}, target '{}'\n  {} trees, {} leaves, {} features{oob}\n  params: {params}\n\n  feature importance (gain, splits):\n",
         a.model.display(),
-        model.task().name(),
-        model.objective.name(),
-        model.target,
-        model.trees.len(),
-        model.trees.iter().map(|t| t.n_leaves()).sum::<usize>(),
-        model.features.len(),
-        serde_json::to_string(&model.params)?,
+        model.target(),
+        trees.len(),
+        trees.iter().map(|t| t.n_leaves()).sum::<usize>(),
+        model.features().len(),
     );
     for (f, g, s) in &imp {
         out.push_str(&format!(

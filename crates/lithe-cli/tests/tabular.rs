@@ -310,3 +310,105 @@ fn bad_inputs() {
         "truncated",
     );
 }
+
+#[test]
+fn random_forest_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let train = write_data(d, "train.csv", 600, true, false);
+    let model = d.join("rf.lithe");
+    let o = train_model(
+        &train,
+        "label",
+        &model,
+        &["--model", "rf", "--trees", "25", "--max-features", "all"],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["kind"], "rf");
+    assert_eq!(v["trees"], 25);
+    assert_eq!(v["oob"]["metric"], "accuracy");
+    // The label is a noise-free function of the features.
+    assert!(v["oob"]["value"].as_f64().unwrap() > 0.97, "{v}");
+
+    let labelled = write_data(d, "labelled.csv", 90, true, true);
+    let o = lithe(&[
+        "tabular",
+        "eval",
+        "--model",
+        p(&model),
+        "--data",
+        p(&labelled),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["accuracy"].as_f64().unwrap() > 0.97, "{v}");
+
+    let test = write_data(d, "test.csv", 90, false, true);
+    let out = d.join("pred.csv");
+    let o = lithe(&[
+        "tabular",
+        "predict",
+        "--model",
+        p(&model),
+        "--data",
+        p(&test),
+        "--out",
+        p(&out),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.lines().count(), 91);
+
+    let o = lithe(&["tabular", "inspect", "--model", p(&model)]);
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        s.contains("random forest") && s.contains("25 trees") && s.contains("out-of-bag accuracy"),
+        "{s}"
+    );
+
+    // Without bootstrap there is no out-of-bag score.
+    let o = train_model(
+        &train,
+        "label",
+        &d.join("rf2.lithe"),
+        &["--model", "rf", "--trees", "3", "--bootstrap", "false"],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["oob"].is_null(), "{v}");
+
+    // Flags of the other learner are refused, not ignored.
+    let bad = d.join("bad.lithe");
+    let o = train_model(&train, "label", &bad, &["--model", "rf", "--rounds", "5"]);
+    assert_bad_input(&o, "--rounds applies to --model gbdt only");
+    let o = train_model(&train, "label", &bad, &["--trees", "5"]);
+    assert_bad_input(&o, "--trees applies to --model rf only");
+    let o = train_model(
+        &train,
+        "label",
+        &bad,
+        &["--model", "rf", "--max-features", "2"],
+    );
+    assert_bad_input(&o, "--max-features");
+    let o = train_model(
+        &train,
+        "label",
+        &bad,
+        &[
+            "--model",
+            "rf",
+            "--bootstrap",
+            "false",
+            "--oob-score",
+            "true",
+        ],
+    );
+    assert_bad_input(&o, "--oob-score true needs --bootstrap true");
+    assert!(!bad.exists());
+}

@@ -40,8 +40,8 @@ impl Feature {
     }
 
     /// The bin of missing values (and of unknown categories).
-    pub fn missing_bin(&self) -> u8 {
-        self.n_value_bins() as u8
+    pub fn missing_bin(&self) -> usize {
+        self.n_value_bins()
     }
 
     pub fn is_categorical(&self) -> bool {
@@ -58,12 +58,30 @@ impl Feature {
     }
 }
 
+/// One feature's bin codes, a byte per row unless it has more than 256 bins
+/// (categorical features with many frequent categories).
+pub enum BinColumn {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+}
+
+impl BinColumn {
+    /// The bin of row `r`.
+    #[inline(always)]
+    pub fn get(&self, r: usize) -> usize {
+        match self {
+            BinColumn::U8(c) => c[r] as usize,
+            BinColumn::U16(c) => c[r] as usize,
+        }
+    }
+}
+
 /// The training matrix: one column of bin codes per feature.
 pub struct Binned {
     pub n_rows: usize,
     pub features: Vec<Feature>,
-    /// `bins[f][row]`
-    pub bins: Vec<Vec<u8>>,
+    /// `bins[f]`: feature `f`'s bin of each row.
+    pub bins: Vec<BinColumn>,
 }
 
 /// Midpoint between two neighbouring distinct values that still separates them in f32.
@@ -107,6 +125,31 @@ pub fn numeric_bounds(sorted: &[f32], max_bins: usize) -> Vec<f32> {
     upper
 }
 
+/// Most categories a feature keeps (its bins then fit in 16 bits with the missing bin).
+pub const MAX_CATEGORIES: usize = u16::MAX as usize;
+
+/// How many of the categories (most frequent first) get a bin of their own. As in
+/// LightGBM: at least `max_bins` of them, more while those kept cover less than 99 %
+/// of the rows; never one seen fewer than 3 times (past the first two). The rest share
+/// the missing bin.
+fn categorical_bins(order: &[usize], counts: &[usize], max_bins: usize) -> usize {
+    let total: usize = order.iter().map(|&c| counts[c]).sum();
+    let cover = (total as f64 * 0.99) as usize;
+    let mut used = 0usize;
+    let mut kept = 0usize;
+    for (i, &c) in order.iter().enumerate() {
+        if kept >= MAX_CATEGORIES || (used >= cover && kept >= max_bins) {
+            break;
+        }
+        if counts[c] < 3 && i > 1 {
+            break;
+        }
+        used += counts[c];
+        kept += 1;
+    }
+    kept
+}
+
 /// Values of a numeric column as f32 (`NaN` = missing).
 pub fn numeric_values(data: &ColumnData, col: &lithe_core::Column) -> Vec<f32> {
     match data {
@@ -130,7 +173,7 @@ impl Binned {
         bin_sample: usize,
     ) -> Result<Self> {
         let n = table.n_rows();
-        let cols: Vec<(Feature, Vec<u8>)> = features
+        let cols: Vec<(Feature, BinColumn)> = features
             .par_iter()
             .map(|&c| bin_column(&table.columns()[c], max_bins, bin_sample, n))
             .collect::<Result<_>>()?;
@@ -148,7 +191,7 @@ fn bin_column(
     max_bins: usize,
     bin_sample: usize,
     n: usize,
-) -> Result<(Feature, Vec<u8>)> {
+) -> Result<(Feature, BinColumn)> {
     let name = col.name().to_string();
     match col.column_type() {
         ColumnType::Categorical => {
@@ -163,26 +206,32 @@ fn bin_column(
             }
             let mut order: Vec<usize> = (0..counts.len()).filter(|&c| counts[c] > 0).collect();
             order.sort_by(|&a, &b| counts[b].cmp(&counts[a]).then(a.cmp(&b)));
-            order.truncate(max_bins);
-            let missing = order.len() as u8;
-            let mut code_to_bin = vec![missing; counts.len()];
+            order.truncate(categorical_bins(&order, &counts, max_bins));
+            let missing = order.len();
+            let mut code_to_bin = vec![missing as u16; counts.len()];
             for (b, &c) in order.iter().enumerate() {
-                code_to_bin[c] = b as u8;
+                code_to_bin[c] = b as u16;
             }
             let dict = cat.dictionary();
             let categories = order.iter().map(|&c| dict.value(c).to_string()).collect();
-            let bins = cat
-                .codes()
-                .iter()
-                .enumerate()
-                .map(|(row, &code)| {
-                    if cat.is_null(row) {
-                        missing
-                    } else {
-                        code_to_bin[code as usize]
-                    }
-                })
-                .collect();
+            let bin_of = |(row, &code): (usize, &u32)| {
+                if cat.is_null(row) {
+                    missing as u16
+                } else {
+                    code_to_bin[code as usize]
+                }
+            };
+            let bins = if missing < 256 {
+                BinColumn::U8(
+                    cat.codes()
+                        .iter()
+                        .enumerate()
+                        .map(|x| bin_of(x) as u8)
+                        .collect(),
+                )
+            } else {
+                BinColumn::U16(cat.codes().iter().enumerate().map(bin_of).collect())
+            };
             Ok((
                 Feature {
                     name,
@@ -199,10 +248,12 @@ fn bin_column(
                 .collect();
             sample.sort_unstable_by(f32::total_cmp);
             let upper = numeric_bounds(&sample, max_bins);
-            let bins = values
-                .iter()
-                .map(|&v| Feature::numeric_bin(&upper, v))
-                .collect();
+            let bins = BinColumn::U8(
+                values
+                    .iter()
+                    .map(|&v| Feature::numeric_bin(&upper, v))
+                    .collect(),
+            );
             Ok((
                 Feature {
                     name,

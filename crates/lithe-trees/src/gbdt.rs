@@ -29,7 +29,7 @@ pub struct GbdtModel {
 }
 
 /// The target as numbers the objective works on, plus the class labels.
-fn encode_target(col: &Column, obj: Objective) -> Result<(Vec<f64>, Vec<String>)> {
+pub(crate) fn encode_target(col: &Column, obj: Objective) -> Result<(Vec<f64>, Vec<String>)> {
     let name = col.name();
     match obj {
         Objective::L2
@@ -421,7 +421,7 @@ impl GbdtModel {
 }
 
 /// Each row's class index among `classes`, `NaN` where missing or not a known class.
-fn class_indices(col: &Column, classes: &[String]) -> Vec<f64> {
+pub(crate) fn class_indices(col: &Column, classes: &[String]) -> Vec<f64> {
     (0..col.len())
         .map(|r| {
             col.value_string(r)
@@ -458,10 +458,10 @@ fn metric_name(obj: Objective) -> &'static str {
 
 /// A small, fast, seedable generator: every random choice is a function of the seed
 /// and the round, never of the thread count.
-struct SplitMix(u64);
+pub(crate) struct SplitMix(pub(crate) u64);
 
 impl SplitMix {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -469,7 +469,7 @@ impl SplitMix {
         z ^ (z >> 31)
     }
 
-    fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 }

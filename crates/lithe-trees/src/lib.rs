@@ -1,9 +1,12 @@
-//! lithe-trees: histogram gradient boosting for tabular data.
+//! lithe-trees: tree ensembles for tabular data — histogram gradient boosting and
+//! random forests on the same binned learner.
 //!
-//! [`GbdtParams`] → [`GbdtModel::fit`] → [`GbdtModel::predict`]; models save to and
-//! load from lithe model files ([`save`], [`load`]).
+//! [`GbdtParams`] → [`GbdtModel::fit`] → [`GbdtModel::predict`];
+//! [`ForestParams`] → [`ForestModel::fit`] → [`ForestModel::predict`]. Models save to
+//! and load from lithe model files ([`save`], [`save_forest`], [`load_any`]).
 
 pub mod data;
+pub mod forest;
 pub mod gbdt;
 pub mod hist;
 pub mod model_io;
@@ -11,6 +14,7 @@ pub mod objective;
 pub mod params;
 pub mod tree;
 
+pub use forest::{ForestModel, ForestParams, MaxFeatures, OobScore};
 pub use gbdt::{FitReport, GbdtModel};
-pub use model_io::{KIND_GBDT, load, save};
+pub use model_io::{KIND_GBDT, KIND_RF, TabularModel, load, load_any, save, save_forest};
 pub use params::{GbdtParams, Objective};

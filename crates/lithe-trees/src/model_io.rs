@@ -4,53 +4,214 @@ use std::path::Path;
 
 use serde_json::json;
 
+use lithe_core::describe::Task;
 use lithe_core::model_file::{self, Header};
-use lithe_core::{Error, Result};
+use lithe_core::{Column, Error, Result, Table};
 
-use crate::data::FeatureKind;
+use crate::data::{Feature, FeatureKind};
+use crate::forest::ForestModel;
 use crate::gbdt::GbdtModel;
+use crate::tree::Tree;
 
 pub const KIND_GBDT: &str = "tabular.gbdt";
+pub const KIND_RF: &str = "tabular.rf";
 
-/// Write a model file (atomically). `metrics` and `fingerprint` go in the header.
+/// What the header says about a model, whatever its kind.
+struct About<'a> {
+    target: &'a str,
+    task: Task,
+    objective: Option<&'a str>,
+    classes: &'a [String],
+    features: &'a [Feature],
+    trees: &'a [Tree],
+    importance: Vec<(String, f64, usize)>,
+}
+
+/// The header fields every tabular model shares.
+fn header(kind: &str, params: serde_json::Value, a: About) -> Header {
+    let About {
+        target,
+        task,
+        objective,
+        classes,
+        features,
+        trees,
+        importance,
+    } = a;
+    let mut h = Header::new(kind);
+    h.params = params;
+    h.schema = json!({
+        "target": target,
+        "task": task.name(),
+        "objective": objective,
+        "classes": classes,
+        "features": features.iter().map(|f| match &f.kind {
+            FeatureKind::Numeric { upper } => json!({"name": f.name, "type": "numeric", "bins": upper.len()}),
+            FeatureKind::Categorical { categories } => json!({"name": f.name, "type": "categorical", "categories": categories}),
+        }).collect::<Vec<_>>(),
+    });
+    let importance: Vec<_> = importance
+        .into_iter()
+        .map(|(name, gain, splits)| json!({"feature": name, "gain": gain, "splits": splits}))
+        .collect();
+    h.extra = json!({
+        "trees": trees.len(),
+        "leaves": trees.iter().map(|t| t.n_leaves()).sum::<usize>(),
+        "importance": importance,
+    });
+    h
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value> {
+    serde_json::to_value(v).map_err(|e| Error::Runtime(e.to_string()))
+}
+
+fn encode<T: serde::Serialize>(m: &T) -> Result<Vec<u8>> {
+    postcard::to_allocvec(m).map_err(|e| Error::Runtime(format!("encoding the model: {e}")))
+}
+
+/// Write a gradient-boosting model file (atomically). `metrics` and `fingerprint` go
+/// in the header.
 pub fn save(
     path: &Path,
     m: &GbdtModel,
     metrics: serde_json::Value,
     fingerprint: Option<u64>,
 ) -> Result<()> {
-    let mut h = Header::new(KIND_GBDT);
-    h.params = serde_json::to_value(&m.params).map_err(|e| Error::Runtime(e.to_string()))?;
-    h.schema = json!({
-        "target": m.target,
-        "task": m.task().name(),
-        "objective": m.objective.name(),
-        "classes": m.classes,
-        "features": m.features.iter().map(|f| match &f.kind {
-            FeatureKind::Numeric { upper } => json!({"name": f.name, "type": "numeric", "bins": upper.len()}),
-            FeatureKind::Categorical { categories } => json!({"name": f.name, "type": "categorical", "categories": categories}),
-        }).collect::<Vec<_>>(),
-    });
+    let about = About {
+        target: &m.target,
+        task: m.task(),
+        objective: Some(m.objective.name()),
+        classes: &m.classes,
+        features: &m.features,
+        trees: &m.trees,
+        importance: m.importance(),
+    };
+    let mut h = header(KIND_GBDT, to_json(&m.params)?, about);
     h.metrics = metrics;
     h.data_fingerprint = fingerprint.map(|f| format!("{f:016x}"));
-    let importance: Vec<_> = m
-        .importance()
-        .into_iter()
-        .map(|(name, gain, splits)| json!({"feature": name, "gain": gain, "splits": splits}))
-        .collect();
-    h.extra = json!({
-        "trees": m.trees.len(),
-        "leaves": m.trees.iter().map(|t| t.n_leaves()).sum::<usize>(),
-        "importance": importance,
-    });
-    let payload =
-        postcard::to_allocvec(m).map_err(|e| Error::Runtime(format!("encoding the model: {e}")))?;
-    model_file::write(path, &h, &payload)
+    model_file::write(path, &h, &encode(m)?)
+}
+
+/// Write a random-forest model file (atomically); its out-of-bag score joins `metrics`.
+pub fn save_forest(
+    path: &Path,
+    m: &ForestModel,
+    mut metrics: serde_json::Value,
+    fingerprint: Option<u64>,
+) -> Result<()> {
+    let about = About {
+        target: &m.target,
+        task: m.task,
+        objective: None,
+        classes: &m.classes,
+        features: &m.features,
+        trees: &m.trees,
+        importance: m.importance(),
+    };
+    let mut h = header(KIND_RF, to_json(&m.params)?, about);
+    if let (Some(oob), Some(obj)) = (&m.oob, metrics.as_object_mut()) {
+        obj.insert("oob".into(), to_json(oob)?);
+    }
+    h.metrics = metrics;
+    h.data_fingerprint = fingerprint.map(|f| format!("{f:016x}"));
+    model_file::write(path, &h, &encode(m)?)
+}
+
+fn decode<T: serde::de::DeserializeOwned>(path: &Path, payload: &[u8]) -> Result<T> {
+    postcard::from_bytes(payload)
+        .map_err(|e| Error::input(format!("{}: corrupted model payload: {e}", path.display())))
 }
 
 /// Read a gradient-boosting model file.
 pub fn load(path: &Path) -> Result<GbdtModel> {
     let f = model_file::read_kind(path, KIND_GBDT)?;
-    postcard::from_bytes(&f.payload)
-        .map_err(|e| Error::input(format!("{}: corrupted model payload: {e}", path.display())))
+    decode(path, &f.payload)
+}
+
+/// A tabular model of either kind, for code that predicts without caring which.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TabularModel {
+    Gbdt(GbdtModel),
+    Forest(ForestModel),
+}
+
+impl TabularModel {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TabularModel::Gbdt(_) => KIND_GBDT,
+            TabularModel::Forest(_) => KIND_RF,
+        }
+    }
+
+    pub fn task(&self) -> Task {
+        match self {
+            TabularModel::Gbdt(m) => m.task(),
+            TabularModel::Forest(m) => m.task,
+        }
+    }
+
+    pub fn target(&self) -> &str {
+        match self {
+            TabularModel::Gbdt(m) => &m.target,
+            TabularModel::Forest(m) => &m.target,
+        }
+    }
+
+    pub fn classes(&self) -> &[String] {
+        match self {
+            TabularModel::Gbdt(m) => &m.classes,
+            TabularModel::Forest(m) => &m.classes,
+        }
+    }
+
+    pub fn features(&self) -> &[Feature] {
+        match self {
+            TabularModel::Gbdt(m) => &m.features,
+            TabularModel::Forest(m) => &m.features,
+        }
+    }
+
+    pub fn trees(&self) -> &[Tree] {
+        match self {
+            TabularModel::Gbdt(m) => &m.trees,
+            TabularModel::Forest(m) => &m.trees,
+        }
+    }
+
+    /// One value per row (binary: positive-class probability; regression: value) or
+    /// one probability per class (multiclass), in row order.
+    pub fn predict(&self, table: &Table) -> Result<Vec<f64>> {
+        match self {
+            TabularModel::Gbdt(m) => m.predict(table),
+            TabularModel::Forest(m) => m.predict(table),
+        }
+    }
+
+    pub fn class_indices(&self, col: &Column) -> Vec<f64> {
+        match self {
+            TabularModel::Gbdt(m) => m.class_indices(col),
+            TabularModel::Forest(m) => m.class_indices(col),
+        }
+    }
+
+    pub fn importance(&self) -> Vec<(String, f64, usize)> {
+        match self {
+            TabularModel::Gbdt(m) => m.importance(),
+            TabularModel::Forest(m) => m.importance(),
+        }
+    }
+}
+
+/// Read a tabular model file of any kind.
+pub fn load_any(path: &Path) -> Result<TabularModel> {
+    let f = model_file::read_kind(path, "tabular.*")?;
+    match f.kind.as_str() {
+        KIND_GBDT => Ok(TabularModel::Gbdt(decode(path, &f.payload)?)),
+        KIND_RF => Ok(TabularModel::Forest(decode(path, &f.payload)?)),
+        other => Err(Error::input(format!(
+            "{}: a '{other}' model is not one this version of lithe can use (it knows {KIND_GBDT} and {KIND_RF})",
+            path.display()
+        ))),
+    }
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Binned, Feature, FeatureKind};
+use crate::data::{BinColumn, Binned, Feature, FeatureKind};
 use crate::hist::{self, HistBin, Layout, Rule, Split};
 use crate::params::GbdtParams;
 
@@ -17,10 +17,11 @@ pub struct Node {
     pub threshold: f32,
     pub left: Child,
     pub right: Child,
-    /// Categorical nodes: index into `cat_sets`; `u32::MAX` for numeric nodes.
+    /// Categorical nodes: where the node's set starts in `cat_bits` (it spans the
+    /// words of the feature's bins, missing included); `u32::MAX` for numeric nodes.
     pub cat_set: u32,
     /// Numeric nodes: the same rule on bins (`bin <= threshold_bin` goes left).
-    pub threshold_bin: u8,
+    pub threshold_bin: u16,
     /// Numeric nodes: where missing values go.
     pub default_left: bool,
 }
@@ -29,16 +30,18 @@ pub struct Node {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tree {
     pub nodes: Vec<Node>,
-    /// Bins (category indices) that go left, as 256-bit sets.
-    pub cat_sets: Vec<[u64; 4]>,
+    /// Bins (category indices) that go left, as bitsets, one after another.
+    pub cat_bits: Vec<u64>,
     /// Gain of each split, for feature importance.
     pub gain: Vec<f64>,
     pub leaf_value: Vec<f64>,
 }
 
+/// Whether `bin` is in the set starting at word `start` (`bin` is at most the
+/// feature's missing bin, which the set covers).
 #[inline]
-fn in_set(set: &[u64; 4], bin: usize) -> bool {
-    bin < 256 && set[bin >> 6] >> (bin & 63) & 1 == 1
+fn in_set(bits: &[u64], start: u32, bin: usize) -> bool {
+    bits[start as usize + (bin >> 6)] >> (bin & 63) & 1 == 1
 }
 
 impl Tree {
@@ -85,7 +88,7 @@ impl Tree {
             } else {
                 n
             };
-            in_set(&self.cat_sets[nd.cat_set as usize], bin)
+            in_set(&self.cat_bits, nd.cat_set, bin)
         }
     }
 
@@ -94,15 +97,15 @@ impl Tree {
     pub fn leaf_of_binned(&self, b: &Binned, r: usize) -> usize {
         self.walk(|nd| {
             let f = nd.feature as usize;
-            let bin = b.bins[f][r];
+            let bin = b.bins[f].get(r);
             if nd.cat_set == u32::MAX {
                 if bin == b.features[f].missing_bin() {
                     nd.default_left
                 } else {
-                    bin <= nd.threshold_bin
+                    bin <= nd.threshold_bin as usize
                 }
             } else {
-                in_set(&self.cat_sets[nd.cat_set as usize], bin as usize)
+                in_set(&self.cat_bits, nd.cat_set, bin)
             }
         })
     }
@@ -112,6 +115,8 @@ struct Leaf {
     start: usize,
     end: usize,
     sum: HistBin,
+    /// The L2 penalty of this leaf's value (see [`Split::l2`]).
+    l2: f64,
     depth: usize,
     hist: Vec<HistBin>,
     best: Option<Split>,
@@ -170,6 +175,7 @@ impl<'a> Grower<'a> {
             start: 0,
             end: idx.len(),
             sum,
+            l2: p.lambda_l2,
             depth: 0,
             hist: root_hist,
             best: None,
@@ -201,25 +207,15 @@ impl<'a> Grower<'a> {
             let missing_bin = feat.missing_bin();
             // Partition the leaf's rows: left ones first, in their original order.
             let (start, end) = (leaves[li].start, leaves[li].end);
-            let col = &self.b.bins[f];
-            // The rule as a table over bins, and a branch-free loop: every row is
-            // written to both sides and only the side it belongs to advances.
-            let mut lut = [0usize; 256];
-            for (bin, go) in lut.iter_mut().enumerate() {
-                *go = usize::from(split.rule.goes_left(bin as u8, missing_bin));
-            }
-            self.scratch.clear();
-            self.scratch.resize(end - start, 0);
-            let (mut w, mut s) = (start, 0usize);
-            for k in start..end {
-                let r = idx[k];
-                let go = lut[col[r as usize] as usize];
-                idx[w] = r;
-                self.scratch[s] = r;
-                w += go;
-                s += 1 - go;
-            }
-            idx[w..end].copy_from_slice(&self.scratch[..s]);
+            let lut: Vec<bool> = (0..=missing_bin)
+                .map(|bin| split.rule.goes_left(bin, missing_bin))
+                .collect();
+            let rows = &mut idx[start..end];
+            let left = match &self.b.bins[f] {
+                BinColumn::U8(col) => partition(rows, col, &lut, &mut self.scratch),
+                BinColumn::U16(col) => partition(rows, col, &lut, &mut self.scratch),
+            };
+            let w = start + left;
             let mid = w;
             // The new internal node replaces the leaf.
             let node = tree.nodes.len();
@@ -235,12 +231,12 @@ impl<'a> Grower<'a> {
                         unreachable!("numeric rule on a numeric feature")
                     };
                     nd.threshold = upper[*bin as usize];
-                    nd.threshold_bin = *bin;
+                    nd.threshold_bin = *bin as u16;
                     nd.default_left = *default_left;
                 }
                 Rule::Categorical { left } => {
-                    nd.cat_set = tree.cat_sets.len() as u32;
-                    tree.cat_sets.push(*left);
+                    nd.cat_set = tree.cat_bits.len() as u32;
+                    tree.cat_bits.extend_from_slice(left);
                 }
             }
             tree.nodes.push(nd);
@@ -280,6 +276,7 @@ impl<'a> Grower<'a> {
                 start,
                 end: mid,
                 sum: split.left,
+                l2: split.l2,
                 depth,
                 hist: left_hist,
                 best: None,
@@ -289,6 +286,7 @@ impl<'a> Grower<'a> {
                 start: mid,
                 end,
                 sum: split.right,
+                l2: split.l2,
                 depth,
                 hist: right_hist,
                 best: None,
@@ -316,11 +314,47 @@ impl<'a> Grower<'a> {
                 }
             }
             tree.leaf_value
-                .push(p.learning_rate * hist::leaf_value(leaf.sum.g, leaf.sum.h, p.lambda_l2));
+                .push(p.learning_rate * hist::leaf_value(leaf.sum.g, leaf.sum.h, leaf.l2));
             ranges.push((leaf.start, leaf.end));
         }
         (tree, ranges)
     }
+}
+
+/// Reorder `rows` so the ones whose bin `go_left` marks come first, both sides in
+/// their original order; returns how many went left. Branch-free: every row is
+/// written to both sides and only the side it belongs to advances.
+pub fn partition<T: Copy + Into<usize>>(
+    rows: &mut [u32],
+    col: &[T],
+    go_left: &[bool],
+    scratch: &mut Vec<u32>,
+) -> usize {
+    // A 256-entry table for byte bins lets the compiler drop the bounds check.
+    let mut small = [0usize; 256];
+    let big: Vec<usize>;
+    let lut: &[usize] = if go_left.len() <= 256 {
+        for (d, &g) in small.iter_mut().zip(go_left) {
+            *d = usize::from(g);
+        }
+        &small
+    } else {
+        big = go_left.iter().map(|&g| usize::from(g)).collect();
+        &big
+    };
+    scratch.clear();
+    scratch.resize(rows.len(), 0);
+    let (mut w, mut s) = (0usize, 0usize);
+    for k in 0..rows.len() {
+        let r = rows[k];
+        let go = lut[col[r as usize].into()];
+        rows[w] = r;
+        scratch[s] = r;
+        w += go;
+        s += 1 - go;
+    }
+    rows[w..].copy_from_slice(&scratch[..s]);
+    w
 }
 
 /// Totals of the root, taken from the first active feature's histogram (every row

@@ -3,64 +3,12 @@
 use lithe_core::{Column, Table};
 use lithe_trees::{GbdtModel, GbdtParams, Objective, load, save};
 
-/// A small deterministic generator (no extra dependency).
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-/// Binary data: y depends on x1 (numeric), a missing-value pattern and a category.
-fn binary_table(n: usize, seed: u64) -> Table {
-    let mut r = Lcg(seed);
-    let mut x1 = Vec::new();
-    let mut x2 = Vec::new();
-    let mut cat = Vec::new();
-    let mut y = Vec::new();
-    let cats = ["red", "green", "blue", "black", "white", "pink"];
-    for _ in 0..n {
-        let a = r.next() * 10.0;
-        let b = if r.next() < 0.2 { f64::NAN } else { r.next() };
-        let c = cats[(r.next() * 6.0) as usize];
-        let logit = (a - 5.0)
-            + if b.is_nan() { 2.0 } else { 0.0 }
-            + if c == "blue" || c == "pink" {
-                2.5
-            } else {
-                -1.0
-            };
-        let p = 1.0 / (1.0 + (-logit).exp());
-        x1.push(a);
-        x2.push(b);
-        cat.push(Some(c));
-        y.push(Some(if r.next() < p { "yes" } else { "no" }));
-    }
-    Table::new(vec![
-        Column::from_f64("x1", x1),
-        Column::from_f64("x2", x2),
-        Column::from_strings("color", &cat).unwrap(),
-        Column::from_strings("y", &y).unwrap(),
-    ])
-    .unwrap()
-}
+mod common;
+use common::{Lcg, binary_table, yes};
 
 fn auc_of(m: &GbdtModel, t: &Table) -> f64 {
     let p = m.predict(t).unwrap();
-    let y: Vec<f64> = (0..t.n_rows())
-        .map(|r| {
-            if t.column("y").unwrap().value_string(r).as_deref() == Some("yes") {
-                1.0
-            } else {
-                0.0
-            }
-        })
-        .collect();
-    lithe_core::metrics::auc(&y, &p).unwrap()
+    lithe_core::metrics::auc(&yes(t), &p).unwrap()
 }
 
 #[test]
