@@ -23,7 +23,7 @@ use lithe_core::{Column, Error, Result, Table};
 use crate::data::{BinColumn, Binned, Feature, FeatureKind, feature_matrix};
 use crate::gbdt::{SplitMix, class_indices, encode_target};
 use crate::params::Objective;
-use crate::tree::{Child, Node, Tree, partition};
+use crate::tree::{Child, Node, Tree, partition_by};
 
 /// How many features each split looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -194,19 +194,67 @@ impl Targets {
     }
 }
 
-/// A node's (or a bin's) totals: weight, distinct rows, and per-output sums.
+/// A node's (or a bin's) totals: weight (bootstrap copies) and distinct rows.
 #[derive(Clone, Copy, Default)]
 struct Tot {
     w: f64,
     n: u32,
 }
 
-/// Per-tree scratch: one feature's histogram and the split search's buffers.
+/// One histogram bin: totals and, for one output, the weighted target sum.
+#[derive(Clone, Copy, Default)]
+struct HBin {
+    w: f64,
+    s: f64,
+    n: u32,
+}
+
+/// Per-tree scratch, reused by every node: one feature's histogram, the node's rows'
+/// weights and targets gathered in row order, and the split search's buffers.
+#[derive(Default)]
 struct Scratch {
-    tot: Vec<Tot>,
-    sums: Vec<f64>,
+    hist: Vec<HBin>,
+    /// Multiclass: per-bin class sums (`bin * k + class`).
+    class_sums: Vec<f64>,
     touched: Vec<u32>,
     rows_tmp: Vec<u32>,
+    /// The node's rows' weights, and weight × target (one output) or class (multiclass).
+    node_w: Vec<f64>,
+    node_wy: Vec<f64>,
+    node_class: Vec<u32>,
+    left_s: Vec<f64>,
+    right_s: Vec<f64>,
+    with_missing: Vec<f64>,
+}
+
+/// Add `rows` (with their gathered weights and targets) to the histogram of a column.
+#[inline]
+fn fill<T: Copy + Into<usize>>(col: &[T], rows: &[u32], s: &mut Scratch, k: usize) {
+    let hist = &mut s.hist;
+    let touched = &mut s.touched;
+    if k == 1 {
+        for ((&r, &w), &wy) in rows.iter().zip(&s.node_w).zip(&s.node_wy) {
+            let b: usize = col[r as usize].into();
+            let e = &mut hist[b];
+            if e.n == 0 {
+                touched.push(b as u32);
+            }
+            e.w += w;
+            e.s += wy;
+            e.n += 1;
+        }
+    } else {
+        for ((&r, &w), &c) in rows.iter().zip(&s.node_w).zip(&s.node_class) {
+            let b: usize = col[r as usize].into();
+            let e = &mut hist[b];
+            if e.n == 0 {
+                touched.push(b as u32);
+            }
+            e.w += w;
+            e.n += 1;
+            s.class_sums[b * k + c as usize] += w;
+        }
+    }
 }
 
 /// Sum of `Σ_d s_d² / w` over the outputs: the criterion a split maximises.
@@ -226,6 +274,12 @@ struct Best {
     default_left: bool,
 }
 
+/// Nodes with at most this many rows are split by sorting them (one output only).
+const SMALL_NODE: usize = 16; // positions fit in 4 bits of a sort key
+
+/// Rows scored together by every tree in turn (batch prediction, OOB).
+const ROW_BLOCK: usize = 512;
+
 /// A node waiting to be grown: its rows `idx[start..end]`, its depth, and the
 /// internal node and side that point at it.
 type Pending = (usize, usize, usize, Option<(usize, bool)>);
@@ -243,46 +297,37 @@ struct TreeBuilder<'a> {
 }
 
 impl TreeBuilder<'_> {
-    /// Fill the histogram of feature `f` over `rows`; `touched` lists the bins used.
+    /// Fill the histogram of feature `f` over the node's `rows` (whose weights and
+    /// targets are gathered in `s`); `touched` lists the bins used, in order.
     fn histogram(&mut self, f: usize, rows: &[u32]) {
         let k = self.n_out;
+        match &self.b.bins[f] {
+            BinColumn::U8(c) => fill(c, rows, &mut self.s, k),
+            BinColumn::U16(c) => fill(c, rows, &mut self.s, k),
+        }
         let s = &mut self.s;
-        let col = &self.b.bins[f];
-        let mut add = |bin: usize, r: usize| {
-            let wr = self.w[r] as f64;
-            let t = &mut s.tot[bin];
-            if t.n == 0 {
-                s.touched.push(bin as u32);
-            }
-            t.w += wr;
-            t.n += 1;
-            match self.y {
-                Targets::Value(y) => s.sums[bin] += wr * y[r],
-                Targets::Class(c, _) => s.sums[bin * k + c[r] as usize] += wr,
-            }
-        };
-        match col {
-            BinColumn::U8(c) => {
-                for &r in rows {
-                    add(c[r as usize] as usize, r as usize);
-                }
-            }
-            BinColumn::U16(c) => {
-                for &r in rows {
-                    add(c[r as usize] as usize, r as usize);
-                }
-            }
+        if s.touched.len() > 64 {
+            // Many bins: collect them in order by one pass instead of sorting.
+            let top = s.touched.iter().copied().max().unwrap_or(0) as usize;
+            s.touched.clear();
+            s.touched
+                .extend((0..=top as u32).filter(|&b| s.hist[b as usize].n > 0));
+        } else {
+            s.touched.sort_unstable();
         }
     }
 
     fn clear_histogram(&mut self) {
         let k = self.n_out;
-        for &b in &self.s.touched {
+        let s = &mut self.s;
+        for &b in &s.touched {
             let b = b as usize;
-            self.s.tot[b] = Tot::default();
-            self.s.sums[b * k..(b + 1) * k].fill(0.0);
+            s.hist[b] = HBin::default();
+            if k > 1 {
+                s.class_sums[b * k..(b + 1) * k].fill(0.0);
+            }
         }
-        self.s.touched.clear();
+        s.touched.clear();
     }
 
     /// The best split of feature `f` from its histogram, if better than `best`.
@@ -293,9 +338,15 @@ impl TreeBuilder<'_> {
         let min_leaf = self.params.min_data_in_leaf as u32;
         let parent = proxy(node_sums, node.w);
         let s = &mut self.s;
-        s.touched.sort_unstable();
-        let mut left_s = vec![0.0; k];
-        let mut right_s = vec![0.0; k];
+        let (hist, class_sums, touched) = (&s.hist, &s.class_sums, &s.touched);
+        let (left_s, right_s, with_missing) = (&mut s.left_s, &mut s.right_s, &mut s.with_missing);
+        let bin_sums = |b: usize| -> &[f64] {
+            if k == 1 {
+                std::slice::from_ref(&hist[b].s)
+            } else {
+                &class_sums[b * k..(b + 1) * k]
+            }
+        };
         let consider = |left: &Tot, left_s: &[f64], right_s: &mut [f64]| -> Option<f64> {
             let rn = node.n - left.n;
             if left.n < min_leaf || rn < min_leaf || left.w <= 0.0 || node.w - left.w <= 0.0 {
@@ -313,16 +364,18 @@ impl TreeBuilder<'_> {
         };
         // Bins in order (categories: most frequent first), the missing bin (the
         // largest) apart, which goes to whichever side scores better.
-        let has_missing = s.touched.last().is_some_and(|&b| b as usize == missing);
-        let n_values = s.touched.len() - usize::from(has_missing);
+        let has_missing = touched.last().is_some_and(|&b| b as usize == missing);
+        let n_values = touched.len() - usize::from(has_missing);
         let mut left = Tot::default();
-        left_s.fill(0.0);
-        let mut with_missing = vec![0.0; k];
-        for i in 0..n_values {
-            let bin = s.touched[i] as usize;
-            left.w += s.tot[bin].w;
-            left.n += s.tot[bin].n;
-            for (l, v) in left_s.iter_mut().zip(&s.sums[bin * k..(bin + 1) * k]) {
+        left_s.clear();
+        left_s.resize(k, 0.0);
+        right_s.resize(k, 0.0);
+        with_missing.resize(k, 0.0);
+        for &bin in &touched[..n_values] {
+            let bin = bin as usize;
+            left.w += hist[bin].w;
+            left.n += hist[bin].n;
+            for (l, v) in left_s.iter_mut().zip(bin_sums(bin)) {
                 *l += v;
             }
             for default_left in [false, true] {
@@ -330,9 +383,12 @@ impl TreeBuilder<'_> {
                     continue;
                 }
                 let (cand, cand_s): (Tot, &[f64]) = if default_left {
-                    let m = s.tot[missing];
-                    let ms = &s.sums[missing * k..(missing + 1) * k];
-                    for ((wm, l), v) in with_missing.iter_mut().zip(&left_s).zip(ms) {
+                    let m = hist[missing];
+                    for ((wm, l), v) in with_missing
+                        .iter_mut()
+                        .zip(left_s.iter())
+                        .zip(bin_sums(missing))
+                    {
                         *wm = l + v;
                     }
                     (
@@ -340,12 +396,12 @@ impl TreeBuilder<'_> {
                             w: left.w + m.w,
                             n: left.n + m.n,
                         },
-                        &with_missing,
+                        with_missing,
                     )
                 } else {
-                    (left, &left_s)
+                    (left, left_s)
                 };
-                if let Some(g) = consider(&cand, cand_s, &mut right_s)
+                if let Some(g) = consider(&cand, cand_s, right_s)
                     && better(g, best)
                 {
                     // With no missing rows here, send missing values the heavier way.
@@ -365,6 +421,98 @@ impl TreeBuilder<'_> {
         }
     }
 
+    /// [`Self::evaluate`] for a node of at most [`SMALL_NODE`] rows and one output:
+    /// sort its rows by bin instead of filling and clearing a histogram. Returns
+    /// whether the feature varies in the node.
+    fn evaluate_small(
+        &mut self,
+        f: usize,
+        rows: &[u32],
+        node: &Tot,
+        node_sum: f64,
+        best: &mut Option<Best>,
+    ) -> bool {
+        let m = rows.len();
+        let missing = self.b.features[f].missing_bin() as u32;
+        let col = &self.b.bins[f];
+        // Keys `bin << 4 | position`: sorting them sorts the rows by bin, stably.
+        let mut keys = [0u32; SMALL_NODE];
+        for (i, &r) in rows.iter().enumerate() {
+            keys[i] = (col.get(r as usize) as u32) << 4 | i as u32;
+        }
+        let keys = &mut keys[..m];
+        for i in 1..m {
+            let x = keys[i];
+            let mut j = i;
+            while j > 0 && keys[j - 1] > x {
+                keys[j] = keys[j - 1];
+                j -= 1;
+            }
+            keys[j] = x;
+        }
+        let (node_w, node_wy) = (&self.s.node_w, &self.s.node_wy);
+        let item = |k: u32| {
+            let i = (k & 15) as usize;
+            (k >> 4, node_w[i], node_wy[i])
+        };
+        let mut items = [(0u32, 0.0f64, 0.0f64); SMALL_NODE];
+        for (it, &k) in items.iter_mut().zip(keys.iter()) {
+            *it = item(k);
+        }
+        let items = &items[..m];
+        if items[0].0 == items[m - 1].0 {
+            return false;
+        }
+        let (mut miss_n, mut miss_w, mut miss_s) = (0u32, 0.0, 0.0);
+        let mut nv = m;
+        while nv > 0 && items[nv - 1].0 == missing {
+            nv -= 1;
+            miss_n += 1;
+            miss_w += items[nv].1;
+            miss_s += items[nv].2;
+        }
+        let has_missing = nv < m;
+        let min_leaf = self.params.min_data_in_leaf as u32;
+        let parent = node_sum * node_sum / node.w;
+        let (mut lw, mut ls, mut ln) = (0.0, 0.0, 0u32);
+        for i in 0..nv {
+            lw += items[i].1;
+            ls += items[i].2;
+            ln += 1;
+            if i + 1 < nv && items[i + 1].0 == items[i].0 {
+                continue;
+            }
+            for default_left in [false, true] {
+                if default_left && !has_missing {
+                    continue;
+                }
+                let (cw, cs, cn) = if default_left {
+                    (lw + miss_w, ls + miss_s, ln + miss_n)
+                } else {
+                    (lw, ls, ln)
+                };
+                let rw = node.w - cw;
+                if cn < min_leaf || node.n - cn < min_leaf || cw <= 0.0 || rw <= 0.0 {
+                    continue;
+                }
+                let rs = node_sum - cs;
+                let g = cs * cs / cw + rs * rs / rw - parent;
+                if best
+                    .as_ref()
+                    .is_none_or(|b| g > b.gain || (g == b.gain && f < b.feature))
+                {
+                    *best = Some(Best {
+                        gain: g,
+                        feature: f,
+                        bin: items[i].0 as usize,
+                        default_left: if has_missing { default_left } else { cw >= rw },
+                    });
+                }
+            }
+        }
+        true
+    }
+
     /// Whether a node's rows all have the same target.
     fn pure(&self, rows: &[u32], node_sums: &[f64], node: &Tot) -> bool {
         match self.y {
@@ -373,6 +521,36 @@ impl TreeBuilder<'_> {
                 let first = y[rows[0] as usize];
                 rows.iter().all(|&r| y[r as usize] == first)
             }
+        }
+    }
+
+    /// Gather the weights and targets of a node's rows (in its row order) and return
+    /// its totals, with the per-output sums in `sums`.
+    fn gather(&mut self, rows: &[u32], sums: &mut [f64]) -> Tot {
+        let s = &mut self.s;
+        sums.fill(0.0);
+        s.node_w.clear();
+        s.node_w
+            .extend(rows.iter().map(|&r| self.w[r as usize] as f64));
+        let w: f64 = s.node_w.iter().sum();
+        match self.y {
+            Targets::Value(y) => {
+                s.node_wy.clear();
+                s.node_wy
+                    .extend(rows.iter().zip(&s.node_w).map(|(&r, &w)| w * y[r as usize]));
+                sums[0] = s.node_wy.iter().sum();
+            }
+            Targets::Class(c, _) => {
+                s.node_class.clear();
+                s.node_class.extend(rows.iter().map(|&r| c[r as usize]));
+                for (&cl, &w) in s.node_class.iter().zip(&s.node_w) {
+                    sums[cl as usize] += w;
+                }
+            }
+        }
+        Tot {
+            w,
+            n: rows.len() as u32,
         }
     }
 
@@ -386,17 +564,7 @@ impl TreeBuilder<'_> {
         let mut node_sums = vec![0.0; k];
         while let Some((start, end, depth, parent)) = stack.pop() {
             let rows = &idx[start..end];
-            let mut node = Tot::default();
-            node_sums.fill(0.0);
-            for &r in rows {
-                let wr = self.w[r as usize] as f64;
-                node.w += wr;
-                node.n += 1;
-                match self.y {
-                    Targets::Value(y) => node_sums[0] += wr * y[r as usize],
-                    Targets::Class(c, _) => node_sums[c[r as usize] as usize] += wr,
-                }
-            }
+            let node = self.gather(rows, &mut node_sums);
             let can_split = (self.params.max_depth < 0 || (depth as i32) < self.params.max_depth)
                 && node.n as usize >= 2 * self.params.min_data_in_leaf
                 && !self.pure(rows, &node_sums, &node);
@@ -413,7 +581,14 @@ impl TreeBuilder<'_> {
                     self.feats.swap(i, j);
                     let f = self.feats[i];
                     visited += 1;
-                    self.histogram(f, &idx[start..end]);
+                    let rows = &idx[start..end];
+                    if k == 1 && rows.len() <= SMALL_NODE {
+                        if self.evaluate_small(f, rows, &node, node_sums[0], &mut best) {
+                            varying += 1;
+                        }
+                        continue;
+                    }
+                    self.histogram(f, rows);
                     if self.s.touched.len() > 1 {
                         varying += 1;
                         self.evaluate(f, &node, &node_sums, &mut best);
@@ -452,23 +627,23 @@ impl TreeBuilder<'_> {
             };
             nd.threshold_bin = split.bin as u16;
             nd.default_left = split.default_left;
-            let go_left: Vec<bool> = (0..=missing)
-                .map(|b| {
-                    if b == missing {
-                        split.default_left
-                    } else {
-                        b <= split.bin
-                    }
-                })
-                .collect();
             let id = tree.nodes.len();
             tree.nodes.push(nd);
             tree.gain.push(split.gain);
             link(&mut tree, id as Child);
             let rows = &mut idx[start..end];
+            // Left: value bins up to the threshold, and missing when it goes left.
+            let (t, dl) = (split.bin, usize::from(split.default_left));
+            let go = |b: usize| {
+                if b == missing {
+                    dl
+                } else {
+                    usize::from(b <= t)
+                }
+            };
             let left = match &self.b.bins[f] {
-                BinColumn::U8(c) => partition(rows, c, &go_left, &mut self.s.rows_tmp),
-                BinColumn::U16(c) => partition(rows, c, &go_left, &mut self.s.rows_tmp),
+                BinColumn::U8(c) => partition_by(rows, c, go, &mut self.s.rows_tmp),
+                BinColumn::U16(c) => partition_by(rows, c, go, &mut self.s.rows_tmp),
             };
             let mid = start + left;
             stack.push((mid, end, depth + 1, Some((id, false))));
@@ -583,10 +758,13 @@ impl ForestModel {
                     params,
                     rng,
                     s: Scratch {
-                        tot: vec![Tot::default(); max_bins],
-                        sums: vec![0.0; max_bins * n_out],
-                        touched: Vec::new(),
-                        rows_tmp: Vec::new(),
+                        hist: vec![HBin::default(); max_bins],
+                        class_sums: if n_out > 1 {
+                            vec![0.0; max_bins * n_out]
+                        } else {
+                            Vec::new()
+                        },
+                        ..Scratch::default()
                     },
                     feats: (0..nf).collect(),
                 };
@@ -607,7 +785,7 @@ impl ForestModel {
             oob: None,
         };
         if params.bootstrap && params.oob_score {
-            model.oob = model.oob_score(&binned, &y, &rows, &inbag);
+            model.oob = model.oob_score(table, &y, &rows, &inbag);
         }
         Ok(model)
     }
@@ -615,28 +793,46 @@ impl ForestModel {
     /// Score every row with the trees that did not train on it.
     fn oob_score(
         &self,
-        b: &Binned,
+        table: &Table,
         y: &Targets,
         rows: &[u32],
         inbag: &[Vec<u64>],
     ) -> Option<OobScore> {
         let k = self.n_out;
+        let nf = self.features.len().max(1);
+        let matrix = feature_matrix(&self.features, table).ok()?;
+        // Blocks of rows, trees outside: a tree stays in cache while it scores the
+        // block, and each row still sums its trees in tree order.
         let preds: Vec<Option<Vec<f64>>> = rows
-            .par_iter()
-            .map(|&r| {
-                let r = r as usize;
-                let mut acc = vec![0.0; k];
-                let mut cnt = 0usize;
+            .par_chunks(ROW_BLOCK)
+            .flat_map_iter(|chunk| {
+                let mut acc = vec![0.0; chunk.len() * k];
+                let mut cnt = vec![0u32; chunk.len()];
                 for (t, tree) in self.trees.iter().enumerate() {
-                    if inbag[t][r >> 6] >> (r & 63) & 1 == 0 {
-                        let leaf = tree.leaf_of_binned(b, r);
-                        for (a, v) in acc.iter_mut().zip(&tree.leaf_value[leaf * k..]) {
-                            *a += v;
+                    for (i, &r) in chunk.iter().enumerate() {
+                        let r = r as usize;
+                        if inbag[t][r >> 6] >> (r & 63) & 1 == 0 {
+                            let leaf = tree.leaf_of(&matrix[r * nf..(r + 1) * nf], &self.features);
+                            for (a, v) in acc[i * k..(i + 1) * k]
+                                .iter_mut()
+                                .zip(&tree.leaf_value[leaf * k..])
+                            {
+                                *a += v;
+                            }
+                            cnt[i] += 1;
                         }
-                        cnt += 1;
                     }
                 }
-                (cnt > 0).then(|| acc.into_iter().map(|a| a / cnt as f64).collect())
+                (0..chunk.len())
+                    .map(|i| {
+                        (cnt[i] > 0).then(|| {
+                            acc[i * k..(i + 1) * k]
+                                .iter()
+                                .map(|a| a / cnt[i] as f64)
+                                .collect()
+                        })
+                    })
+                    .collect::<Vec<_>>()
             })
             .collect();
         let scored: Vec<(usize, Vec<f64>)> = rows
@@ -736,11 +932,24 @@ impl ForestModel {
         let k = self.n_out;
         let n = m.len() / nf;
         let mut out = vec![0f64; n * k];
-        out.par_chunks_mut(k * 256)
-            .zip(m.par_chunks(nf * 256))
+        let t = self.trees.len().max(1) as f64;
+        out.par_chunks_mut(k * ROW_BLOCK)
+            .zip(m.par_chunks(nf * ROW_BLOCK))
             .for_each(|(o, rows)| {
-                for (r, row) in rows.chunks(nf).enumerate() {
-                    self.predict_raw_row(row, &mut o[r * k..(r + 1) * k]);
+                // Trees outside, rows inside (see `oob_score`); sums in tree order.
+                for tree in &self.trees {
+                    for (r, row) in rows.chunks(nf).enumerate() {
+                        let leaf = tree.leaf_of(row, &self.features);
+                        for (a, v) in o[r * k..(r + 1) * k]
+                            .iter_mut()
+                            .zip(&tree.leaf_value[leaf * k..])
+                        {
+                            *a += v;
+                        }
+                    }
+                }
+                for v in o.iter_mut() {
+                    *v /= t;
                 }
             });
         out

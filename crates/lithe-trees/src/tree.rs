@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::{BinColumn, Binned, Feature, FeatureKind};
+
 use crate::hist::{self, HistBin, Layout, Rule, Split};
 use crate::params::GbdtParams;
 
@@ -342,12 +343,23 @@ pub fn partition<T: Copy + Into<usize>>(
         big = go_left.iter().map(|&g| usize::from(g)).collect();
         &big
     };
+    partition_by(rows, col, |b| lut[b], scratch)
+}
+
+/// As [`partition`], with the rule as a function of the bin (1 = left, 0 = right).
+#[inline]
+pub fn partition_by<T: Copy + Into<usize>>(
+    rows: &mut [u32],
+    col: &[T],
+    go: impl Fn(usize) -> usize,
+    scratch: &mut Vec<u32>,
+) -> usize {
     scratch.clear();
     scratch.resize(rows.len(), 0);
     let (mut w, mut s) = (0usize, 0usize);
     for k in 0..rows.len() {
         let r = rows[k];
-        let go = lut[col[r as usize].into()];
+        let go = go(col[r as usize].into());
         rows[w] = r;
         scratch[s] = r;
         w += go;
