@@ -334,8 +334,19 @@ impl GbdtModel {
     pub fn predict_raw_row(&self, row: &[f32], out: &mut [f64]) {
         let k = self.n_class_trees();
         out[..k].copy_from_slice(&self.init[..k]);
-        for (t, tree) in self.trees.iter().enumerate() {
+        // Four trees at a time (see `Tree::leaves_of`); values still added in tree order.
+        let mut chunks = self.trees.chunks_exact(4);
+        let mut t = 0;
+        for four in &mut chunks {
+            let leaves = Tree::leaves_of::<4>(four, row, &self.features);
+            for (tree, leaf) in four.iter().zip(leaves) {
+                out[t % k] += tree.leaf_value[leaf];
+                t += 1;
+            }
+        }
+        for tree in chunks.remainder() {
             out[t % k] += tree.leaf_value[tree.leaf_of(row, &self.features)];
+            t += 1;
         }
     }
 

@@ -93,6 +93,37 @@ impl Tree {
         }
     }
 
+    /// The leaves a raw row falls in for `L` trees at once: the walks are independent,
+    /// so the processor overlaps their memory loads instead of waiting on each in turn.
+    #[inline]
+    pub fn leaves_of<const L: usize>(
+        trees: &[Tree],
+        row: &[f32],
+        features: &[Feature],
+    ) -> [usize; L] {
+        let trees: &[Tree; L] = trees[..L].try_into().expect("L trees");
+        if trees.iter().any(|t| t.nodes.is_empty()) {
+            return std::array::from_fn(|l| trees[l].leaf_of(row, features));
+        }
+        let mut cur = [0 as Child; L];
+        let mut open = L;
+        while open > 0 {
+            open = 0;
+            for (c, t) in cur.iter_mut().zip(trees) {
+                if *c >= 0 {
+                    let nd = &t.nodes[*c as usize];
+                    *c = if t.raw_left(nd, row, features) {
+                        nd.left
+                    } else {
+                        nd.right
+                    };
+                    open += usize::from(*c >= 0);
+                }
+            }
+        }
+        cur.map(|c| !c as usize)
+    }
+
     /// The leaf of row `r` of a binned matrix.
     #[inline]
     pub fn leaf_of_binned(&self, b: &Binned, r: usize) -> usize {
