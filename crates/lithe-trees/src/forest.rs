@@ -228,15 +228,23 @@ struct Scratch {
 }
 
 /// Add `rows` (with their gathered weights and targets) to the histogram of a column.
+/// With `TRACK`, list each bin on its first use in `touched` (small nodes); without,
+/// the caller finds the used bins by a pass over the histogram (large nodes, where
+/// the branch would cost more than the pass).
 #[inline]
-fn fill<T: Copy + Into<usize>>(col: &[T], rows: &[u32], s: &mut Scratch, k: usize) {
+fn fill<T: Copy + Into<usize>, const TRACK: bool>(
+    col: &[T],
+    rows: &[u32],
+    s: &mut Scratch,
+    k: usize,
+) {
     let hist = &mut s.hist;
     let touched = &mut s.touched;
     if k == 1 {
         for ((&r, &w), &wy) in rows.iter().zip(&s.node_w).zip(&s.node_wy) {
             let b: usize = col[r as usize].into();
             let e = &mut hist[b];
-            if e.n == 0 {
+            if TRACK && e.n == 0 {
                 touched.push(b as u32);
             }
             e.w += w;
@@ -247,7 +255,7 @@ fn fill<T: Copy + Into<usize>>(col: &[T], rows: &[u32], s: &mut Scratch, k: usiz
         for ((&r, &w), &c) in rows.iter().zip(&s.node_w).zip(&s.node_class) {
             let b: usize = col[r as usize].into();
             let e = &mut hist[b];
-            if e.n == 0 {
+            if TRACK && e.n == 0 {
                 touched.push(b as u32);
             }
             e.w += w;
@@ -301,11 +309,23 @@ impl TreeBuilder<'_> {
     /// targets are gathered in `s`); `touched` lists the bins used, in order.
     fn histogram(&mut self, f: usize, rows: &[u32]) {
         let k = self.n_out;
-        match &self.b.bins[f] {
-            BinColumn::U8(c) => fill(c, rows, &mut self.s, k),
-            BinColumn::U16(c) => fill(c, rows, &mut self.s, k),
-        }
+        let n_bins = self.b.features[f].missing_bin() + 1;
         let s = &mut self.s;
+        if rows.len() >= n_bins {
+            // A large node: no bookkeeping per row, then one pass over the bins.
+            match &self.b.bins[f] {
+                BinColumn::U8(c) => fill::<_, false>(c, rows, s, k),
+                BinColumn::U16(c) => fill::<_, false>(c, rows, s, k),
+            }
+            s.touched.clear();
+            s.touched
+                .extend((0..n_bins as u32).filter(|&b| s.hist[b as usize].n > 0));
+            return;
+        }
+        match &self.b.bins[f] {
+            BinColumn::U8(c) => fill::<_, true>(c, rows, s, k),
+            BinColumn::U16(c) => fill::<_, true>(c, rows, s, k),
+        }
         if s.touched.len() > 64 {
             // Many bins: collect them in order by one pass instead of sorting.
             let top = s.touched.iter().copied().max().unwrap_or(0) as usize;
