@@ -185,9 +185,13 @@ impl GbdtModel {
         let mut g = vec![0f32; n * n_class];
         let mut h = vec![0f32; n * n_class];
         let nf = binned.features.len();
-        let mut grower = Grower::new(&binned, params);
+        // One grower and index buffer per class: a round's class trees are independent
+        // given the gradients, so they grow in parallel (each is still the same for any
+        // thread count).
+        let mut growers: Vec<(Grower, Vec<u32>)> = (0..n_class)
+            .map(|_| (Grower::new(&binned, params), rows.clone()))
+            .collect();
         let mut trees = Vec::with_capacity(params.rounds * n_class);
-        let mut idx = rows.clone();
         let bagging = params.bagging_fraction < 1.0;
         let mut valid_state = match valid {
             Some(v) => Some(ValidState::new(
@@ -213,15 +217,14 @@ impl GbdtModel {
                     .filter(|_| rng.unit() < params.bagging_fraction)
                     .collect()
             });
-            for k in 0..n_class {
+            let grow_one = |k: usize, (grower, idx): &mut (Grower, Vec<u32>), sk: &mut [f64]| {
                 // Every tree starts from its rows in file order (the root of an unbagged
                 // tree then reads its columns sequentially).
                 let src = bag.as_deref().unwrap_or(&rows);
                 idx.clear();
                 idx.extend_from_slice(src);
                 let (gk, hk) = (&g[k * n..(k + 1) * n], &h[k * n..(k + 1) * n]);
-                let (mut tree, ranges) = grower.grow(&mut idx, gk, hk, &active);
-                let sk = &mut score[k * n..(k + 1) * n];
+                let (mut tree, ranges) = grower.grow(idx, gk, hk, &active);
                 if let Some(q) = objective.refit_quantile(params.alpha) {
                     // Each leaf moves by the quantile of its rows' residuals.
                     for (leaf, &(a, b)) in ranges.iter().enumerate() {
@@ -247,6 +250,19 @@ impl GbdtModel {
                         }
                     }
                 }
+                tree
+            };
+            let round_trees: Vec<Tree> = if n_class == 1 {
+                vec![grow_one(0, &mut growers[0], &mut score)]
+            } else {
+                growers
+                    .par_iter_mut()
+                    .zip(score.par_chunks_mut(n))
+                    .enumerate()
+                    .map(|(k, (gr, sk))| grow_one(k, gr, sk))
+                    .collect()
+            };
+            for (k, tree) in round_trees.into_iter().enumerate() {
                 if let Some(vs) = valid_state.as_mut() {
                     vs.add_tree(&tree, k, &binned.features);
                 }

@@ -105,6 +105,13 @@ fn multiclass_separates_three_classes() {
     for row in p.chunks(3) {
         assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-9);
     }
+    // A round's class trees grow in parallel; the model is the same on one thread.
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(|| GbdtModel::fit(&GbdtParams::default(), &t, "y").unwrap());
+    assert_eq!(one, m);
 }
 
 #[test]
