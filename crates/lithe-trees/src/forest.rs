@@ -285,12 +285,15 @@ struct Best {
 /// Nodes with at most this many rows are split by sorting them (one output only).
 const SMALL_NODE: usize = 16; // positions fit in 4 bits of a sort key
 
-/// Rows scored together by every tree in turn (batch prediction, OOB).
+/// Trees grown in parallel before their out-of-bag leaves are added up.
+const OOB_BATCH: usize = 16;
+
+/// Rows scored together by every tree in turn (batch prediction).
 const ROW_BLOCK: usize = 512;
 
-/// A node waiting to be grown: its rows `idx[start..end]`, its depth, and the
-/// internal node and side that point at it.
-type Pending = (usize, usize, usize, Option<(usize, bool)>);
+/// A node waiting to be grown: its ranges of in-bag and out-of-bag rows, its depth,
+/// and the internal node and side that point at it.
+type Pending = ((usize, usize), (usize, usize), usize, Option<(usize, bool)>);
 
 struct TreeBuilder<'a> {
     b: &'a Binned,
@@ -575,14 +578,17 @@ impl TreeBuilder<'_> {
     }
 
     /// Grow one tree on the rows of `idx`.
-    fn grow(&mut self, idx: &mut [u32]) -> Tree {
+    /// Grow one tree on the rows of `idx`. The out-of-bag rows `oob` follow the same
+    /// splits (reordered in place like `idx`); returns the tree and each out-of-bag
+    /// row's leaf.
+    fn grow(&mut self, idx: &mut [u32], oob: &mut [u32]) -> (Tree, Vec<(u32, u32)>) {
         let k = self.n_out;
         let nf = self.b.features.len();
         let mut tree = Tree::default();
-        // (start, end, depth, parent link)
-        let mut stack: Vec<Pending> = vec![(0, idx.len(), 0, None)];
+        let mut oob_leaf = Vec::with_capacity(oob.len());
+        let mut stack: Vec<Pending> = vec![((0, idx.len()), (0, oob.len()), 0, None)];
         let mut node_sums = vec![0.0; k];
-        while let Some((start, end, depth, parent)) = stack.pop() {
+        while let Some(((start, end), (ostart, oend), depth, parent)) = stack.pop() {
             let rows = &idx[start..end];
             let node = self.gather(rows, &mut node_sums);
             let can_split = (self.params.max_depth < 0 || (depth as i32) < self.params.max_depth)
@@ -630,6 +636,7 @@ impl TreeBuilder<'_> {
                 tree.leaf_value
                     .extend(node_sums.iter().map(|s| s / node.w.max(f64::MIN_POSITIVE)));
                 link(&mut tree, !(leaf as Child));
+                oob_leaf.extend(oob[ostart..oend].iter().map(|&r| (r, leaf as u32)));
                 continue;
             };
             let f = split.feature;
@@ -649,7 +656,7 @@ impl TreeBuilder<'_> {
             nd.default_left = split.default_left;
             let id = tree.nodes.len();
             tree.nodes.push(nd);
-            tree.gain.push(split.gain);
+            tree.gain.push(split.gain as f32);
             link(&mut tree, id as Child);
             let rows = &mut idx[start..end];
             // Left: value bins up to the threshold, and missing when it goes left.
@@ -661,15 +668,23 @@ impl TreeBuilder<'_> {
                     usize::from(b <= t)
                 }
             };
-            let left = match &self.b.bins[f] {
-                BinColumn::U8(c) => partition_by(rows, c, go, &mut self.s.rows_tmp),
-                BinColumn::U16(c) => partition_by(rows, c, go, &mut self.s.rows_tmp),
+            let orows = &mut oob[ostart..oend];
+            let tmp = &mut self.s.rows_tmp;
+            let (left, oleft) = match &self.b.bins[f] {
+                BinColumn::U8(c) => (
+                    partition_by(rows, c, go, tmp),
+                    partition_by(orows, c, go, tmp),
+                ),
+                BinColumn::U16(c) => (
+                    partition_by(rows, c, go, tmp),
+                    partition_by(orows, c, go, tmp),
+                ),
             };
-            let mid = start + left;
-            stack.push((mid, end, depth + 1, Some((id, false))));
-            stack.push((start, mid, depth + 1, Some((id, true))));
+            let (mid, omid) = (start + left, ostart + oleft);
+            stack.push(((mid, end), (omid, oend), depth + 1, Some((id, false))));
+            stack.push(((start, mid), (ostart, omid), depth + 1, Some((id, true))));
         }
-        tree
+        (tree, oob_leaf)
     }
 }
 
@@ -742,58 +757,73 @@ impl ForestModel {
             .max()
             .unwrap_or(1);
         let done = std::sync::atomic::AtomicUsize::new(0);
-        let grown: Vec<(Tree, Vec<u64>)> = (0..params.trees)
-            .into_par_iter()
-            .map(|t| {
-                let mut rng =
-                    SplitMix(params.seed ^ (t as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
-                let mut w = vec![0u32; n];
-                if params.bootstrap {
-                    let m = rows.len() as u64;
-                    for _ in 0..rows.len() {
-                        // Multiply-shift: an unbiased-enough draw below m without division.
-                        let j = ((rng.next() as u128 * m as u128) >> 64) as usize;
-                        w[rows[j] as usize] += 1;
-                    }
-                } else {
-                    for &r in &rows {
-                        w[r as usize] = 1;
-                    }
+        let with_oob = params.bootstrap && params.oob_score;
+        let grow_tree = |t: usize| {
+            let mut rng =
+                SplitMix(params.seed ^ (t as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
+            let mut w = vec![0u32; n];
+            if params.bootstrap {
+                let m = rows.len() as u64;
+                for _ in 0..rows.len() {
+                    // Multiply-shift: an unbiased-enough draw below m without division.
+                    let j = ((rng.next() as u128 * m as u128) >> 64) as usize;
+                    w[rows[j] as usize] += 1;
                 }
-                let mut idx: Vec<u32> = rows
-                    .iter()
-                    .copied()
-                    .filter(|&r| w[r as usize] > 0)
-                    .collect();
-                let mut inbag = vec![0u64; n.div_ceil(64)];
-                for &r in &idx {
-                    inbag[r as usize >> 6] |= 1 << (r & 63);
+            } else {
+                for &r in &rows {
+                    w[r as usize] = 1;
                 }
-                let mut builder = TreeBuilder {
-                    b: &binned,
-                    y: &y,
-                    w,
-                    n_out,
-                    mtry,
-                    params,
-                    rng,
-                    s: Scratch {
-                        hist: vec![HBin::default(); max_bins],
-                        class_sums: if n_out > 1 {
-                            vec![0.0; max_bins * n_out]
-                        } else {
-                            Vec::new()
-                        },
-                        ..Scratch::default()
+            }
+            let (mut idx, mut oob): (Vec<u32>, Vec<u32>) =
+                rows.iter().partition(|&&r| w[r as usize] > 0);
+            if !with_oob {
+                oob.clear();
+            }
+            let mut builder = TreeBuilder {
+                b: &binned,
+                y: &y,
+                w,
+                n_out,
+                mtry,
+                params,
+                rng,
+                s: Scratch {
+                    hist: vec![HBin::default(); max_bins],
+                    class_sums: if n_out > 1 {
+                        vec![0.0; max_bins * n_out]
+                    } else {
+                        Vec::new()
                     },
-                    feats: (0..nf).collect(),
-                };
-                let tree = builder.grow(&mut idx);
-                progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
-                (tree, inbag)
-            })
-            .collect();
-        let (trees, inbag): (Vec<Tree>, Vec<Vec<u64>>) = grown.into_iter().unzip();
+                    ..Scratch::default()
+                },
+                feats: (0..nf).collect(),
+            };
+            let grown = builder.grow(&mut idx, &mut oob);
+            progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
+            grown
+        };
+        // Trees grow in parallel batches; each batch's out-of-bag leaves are added in
+        // tree order, so every row's sum is the same for any thread count, and only a
+        // batch's leaf lists are held at once.
+        let mut trees = Vec::with_capacity(params.trees);
+        let mut oob_sum = vec![0.0; if with_oob { n * n_out } else { 0 }];
+        let mut oob_cnt = vec![0u32; if with_oob { n } else { 0 }];
+        let ids: Vec<usize> = (0..params.trees).collect();
+        for batch in ids.chunks(OOB_BATCH) {
+            let grown: Vec<(Tree, Vec<(u32, u32)>)> =
+                batch.par_iter().map(|&t| grow_tree(t)).collect();
+            for (tree, leaves) in grown {
+                for (r, leaf) in leaves {
+                    let (r, leaf) = (r as usize, leaf as usize);
+                    let vals = &tree.leaf_value[leaf * n_out..(leaf + 1) * n_out];
+                    for (a, v) in oob_sum[r * n_out..(r + 1) * n_out].iter_mut().zip(vals) {
+                        *a += v;
+                    }
+                    oob_cnt[r] += 1;
+                }
+                trees.push(tree);
+            }
+        }
         let mut model = ForestModel {
             params: params.clone(),
             task,
@@ -804,55 +834,32 @@ impl ForestModel {
             trees,
             oob: None,
         };
-        if params.bootstrap && params.oob_score {
-            model.oob = model.oob_score(table, &y, &rows, &inbag);
+        if with_oob {
+            model.oob = model.oob_score(&y, &rows, &oob_sum, &oob_cnt);
         }
         Ok(model)
     }
 
-    /// Score every row with the trees that did not train on it.
+    /// The out-of-bag score from each row's summed leaf values and tree count.
     fn oob_score(
         &self,
-        table: &Table,
         y: &Targets,
         rows: &[u32],
-        inbag: &[Vec<u64>],
+        oob_sum: &[f64],
+        oob_cnt: &[u32],
     ) -> Option<OobScore> {
         let k = self.n_out;
-        let nf = self.features.len().max(1);
-        let matrix = feature_matrix(&self.features, table).ok()?;
-        // Blocks of rows, trees outside: a tree stays in cache while it scores the
-        // block, and each row still sums its trees in tree order.
         let preds: Vec<Option<Vec<f64>>> = rows
-            .par_chunks(ROW_BLOCK)
-            .flat_map_iter(|chunk| {
-                let mut acc = vec![0.0; chunk.len() * k];
-                let mut cnt = vec![0u32; chunk.len()];
-                for (t, tree) in self.trees.iter().enumerate() {
-                    for (i, &r) in chunk.iter().enumerate() {
-                        let r = r as usize;
-                        if inbag[t][r >> 6] >> (r & 63) & 1 == 0 {
-                            let leaf = tree.leaf_of(&matrix[r * nf..(r + 1) * nf], &self.features);
-                            for (a, v) in acc[i * k..(i + 1) * k]
-                                .iter_mut()
-                                .zip(&tree.leaf_value[leaf * k..])
-                            {
-                                *a += v;
-                            }
-                            cnt[i] += 1;
-                        }
-                    }
-                }
-                (0..chunk.len())
-                    .map(|i| {
-                        (cnt[i] > 0).then(|| {
-                            acc[i * k..(i + 1) * k]
-                                .iter()
-                                .map(|a| a / cnt[i] as f64)
-                                .collect()
-                        })
-                    })
-                    .collect::<Vec<_>>()
+            .iter()
+            .map(|&r| {
+                let r = r as usize;
+                let c = oob_cnt[r];
+                (c > 0).then(|| {
+                    oob_sum[r * k..(r + 1) * k]
+                        .iter()
+                        .map(|a| a / c as f64)
+                        .collect()
+                })
             })
             .collect();
         let scored: Vec<(usize, Vec<f64>)> = rows
@@ -981,7 +988,7 @@ impl ForestModel {
         let mut count = vec![0usize; self.features.len()];
         for t in &self.trees {
             for (i, nd) in t.nodes.iter().enumerate() {
-                gain[nd.feature as usize] += t.gain[i];
+                gain[nd.feature as usize] += t.gain[i] as f64;
                 count[nd.feature as usize] += 1;
             }
         }

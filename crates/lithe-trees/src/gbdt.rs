@@ -435,7 +435,7 @@ impl GbdtModel {
         for t in &self.trees {
             for (i, nd) in t.nodes.iter().enumerate() {
                 let f = nd.feature;
-                gain[f as usize] += t.gain[i];
+                gain[f as usize] += t.gain[i] as f64;
                 count[f as usize] += 1;
             }
         }

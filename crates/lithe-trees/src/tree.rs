@@ -33,8 +33,8 @@ pub struct Tree {
     pub nodes: Vec<Node>,
     /// Bins (category indices) that go left, as bitsets, one after another.
     pub cat_bits: Vec<u64>,
-    /// Gain of each split, for feature importance.
-    pub gain: Vec<f64>,
+    /// Gain of each split, for feature importance (f32: it is only ever summed).
+    pub gain: Vec<f32>,
     pub leaf_value: Vec<f64>,
 }
 
@@ -251,7 +251,7 @@ impl<'a> Grower<'a> {
             let mid = w;
             // The new internal node replaces the leaf.
             let node = tree.nodes.len();
-            tree.gain.push(split.gain);
+            tree.gain.push(split.gain as f32);
             let mut nd = Node {
                 feature: f as u32,
                 cat_set: u32::MAX,
