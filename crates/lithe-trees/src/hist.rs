@@ -76,57 +76,113 @@ pub fn build(
         chunks.push((f, head));
         rest = tail;
     }
-    let one = |(f, chunk): (usize, &mut [HistBin])| {
+    // Byte-binned features go in groups that share one pass over the rows (the row
+    // index and gradients are read once per group, not once per feature), with enough
+    // groups to keep every thread busy. Each feature's sums are still added in row
+    // order, so the grouping never changes the result.
+    let n_active = (0..b.features.len()).filter(|&f| active[f]).count();
+    let per_group = (n_active / (2 * rayon::current_num_threads())).clamp(1, 4);
+    let mut groups: Vec<Vec<(usize, &mut [HistBin])>> = Vec::new();
+    for (f, chunk) in chunks {
         if !active[f] {
             chunk.fill(HistBin::default());
-            return;
+            continue;
         }
-        match &b.bins[f] {
-            BinColumn::U8(col) => {
-                // Accumulate into a full 256-slot array: a u8 bin indexes it without checks.
-                let mut local = [HistBin::default(); 256];
-                if all_rows {
-                    for ((&bin, &gr), &hr) in col.iter().zip(g).zip(h) {
-                        let e = &mut local[bin as usize];
-                        e.g += gr as f64;
-                        e.h += hr as f64;
-                        e.n += 1;
-                    }
-                } else {
-                    for (&r, &(gr, hr)) in idx.iter().zip(&ordered) {
-                        let e = &mut local[col[r as usize] as usize];
-                        e.g += gr as f64;
-                        e.h += hr as f64;
-                        e.n += 1;
-                    }
-                }
-                chunk.copy_from_slice(&local[..chunk.len()]);
+        let byte = matches!(b.bins[f], BinColumn::U8(_));
+        match groups.last_mut() {
+            Some(g)
+                if byte
+                    && g.len() < per_group
+                    && matches!(b.bins[g[0].0], BinColumn::U8(_)) =>
+            {
+                g.push((f, chunk))
             }
-            BinColumn::U16(col) => {
-                chunk.fill(HistBin::default());
-                let mut add = |bin: u16, gr: f32, hr: f32| {
-                    let e = &mut chunk[bin as usize];
-                    e.g += gr as f64;
-                    e.h += hr as f64;
-                    e.n += 1;
-                };
-                if all_rows {
+            _ => groups.push(vec![(f, chunk)]),
+        }
+    }
+    let rows = if all_rows { None } else { Some((idx, &ordered[..])) };
+    let one = |group: Vec<(usize, &mut [HistBin])>| {
+        if let BinColumn::U16(col) = &b.bins[group[0].0] {
+            let (_, chunk) = group.into_iter().next().expect("a group has a feature");
+            chunk.fill(HistBin::default());
+            let mut add = |bin: u16, gr: f32, hr: f32| {
+                let e = &mut chunk[bin as usize];
+                e.g += gr as f64;
+                e.h += hr as f64;
+                e.n += 1;
+            };
+            match rows {
+                None => {
                     for ((&bin, &gr), &hr) in col.iter().zip(g).zip(h) {
                         add(bin, gr, hr);
                     }
-                } else {
-                    for (&r, &(gr, hr)) in idx.iter().zip(&ordered) {
+                }
+                Some((idx, ordered)) => {
+                    for (&r, &(gr, hr)) in idx.iter().zip(ordered) {
                         add(col[r as usize], gr, hr);
                     }
                 }
             }
+            return;
+        }
+        let cols: Vec<&[u8]> = group
+            .iter()
+            .map(|(f, _)| match &b.bins[*f] {
+                BinColumn::U8(c) => c.as_slice(),
+                BinColumn::U16(_) => unreachable!("groups hold byte columns"),
+            })
+            .collect();
+        let outs: Vec<&mut [HistBin]> = group.into_iter().map(|(_, c)| c).collect();
+        match cols.len() {
+            1 => byte_group::<1>(&cols, outs, rows, g, h),
+            2 => byte_group::<2>(&cols, outs, rows, g, h),
+            3 => byte_group::<3>(&cols, outs, rows, g, h),
+            _ => byte_group::<4>(&cols, outs, rows, g, h),
         }
     };
     // Small leaves are not worth handing to other threads.
     if idx.len() * b.features.len() < SEQUENTIAL_BELOW {
-        chunks.into_iter().for_each(one);
+        groups.into_iter().for_each(one);
     } else {
-        chunks.into_par_iter().for_each(one);
+        groups.into_par_iter().for_each(one);
+    }
+}
+
+/// Histograms of `G` byte-binned features in one pass over the rows (all rows in
+/// order when `rows` is `None`, else the leaf's rows with their gathered gradients).
+fn byte_group<const G: usize>(
+    cols: &[&[u8]],
+    outs: Vec<&mut [HistBin]>,
+    rows: Option<(&[u32], &[(f32, f32)])>,
+    g: &[f32],
+    h: &[f32],
+) {
+    let cols: [&[u8]; G] = std::array::from_fn(|j| cols[j]);
+    // Full 256-slot arrays: a u8 bin indexes them without checks.
+    let mut local = [[HistBin::default(); 256]; G];
+    let mut add = |r: usize, gr: f32, hr: f32| {
+        let (gr, hr) = (gr as f64, hr as f64);
+        for j in 0..G {
+            let e = &mut local[j][cols[j][r] as usize];
+            e.g += gr;
+            e.h += hr;
+            e.n += 1;
+        }
+    };
+    match rows {
+        None => {
+            for (r, (&gr, &hr)) in g.iter().zip(h).enumerate() {
+                add(r, gr, hr);
+            }
+        }
+        Some((idx, ordered)) => {
+            for (&r, &(gr, hr)) in idx.iter().zip(ordered) {
+                add(r as usize, gr, hr);
+            }
+        }
+    }
+    for (j, out) in outs.into_iter().enumerate() {
+        out.copy_from_slice(&local[j][..out.len()]);
     }
 }
 
