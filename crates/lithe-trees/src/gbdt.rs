@@ -407,9 +407,30 @@ impl GbdtModel {
         out.par_chunks_mut(k * 256)
             .zip(m.par_chunks(nf * 256))
             .for_each(|(o, rows)| {
-                for (r, row) in rows.chunks(nf).enumerate() {
-                    let dst = &mut o[r * k..(r + 1) * k];
-                    self.predict_raw_row(row, dst);
+                // Four trees at a time over the whole block of rows: the trees stay in
+                // the nearest cache while every row walks them, and each row still adds
+                // its trees in order (the same sums as `predict_raw_row`).
+                for dst in o.chunks_mut(k) {
+                    dst.copy_from_slice(&self.init[..k]);
+                }
+                let mut groups = self.trees.chunks_exact(4);
+                let mut t = 0;
+                for four in &mut groups {
+                    for (r, row) in rows.chunks(nf).enumerate() {
+                        let leaves = Tree::leaves_of::<4>(four, row, &self.features);
+                        for (j, (tree, leaf)) in four.iter().zip(leaves).enumerate() {
+                            o[r * k + (t + j) % k] += tree.leaf_value[leaf];
+                        }
+                    }
+                    t += 4;
+                }
+                for tree in groups.remainder() {
+                    for (r, row) in rows.chunks(nf).enumerate() {
+                        o[r * k + t % k] += tree.leaf_value[tree.leaf_of(row, &self.features)];
+                    }
+                    t += 1;
+                }
+                for dst in o.chunks_mut(k) {
                     if self.objective == Objective::Multiclass {
                         let mx = dst.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                         let mut s = 0.0;

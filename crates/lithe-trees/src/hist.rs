@@ -91,16 +91,18 @@ pub fn build(
         let byte = matches!(b.bins[f], BinColumn::U8(_));
         match groups.last_mut() {
             Some(g)
-                if byte
-                    && g.len() < per_group
-                    && matches!(b.bins[g[0].0], BinColumn::U8(_)) =>
+                if byte && g.len() < per_group && matches!(b.bins[g[0].0], BinColumn::U8(_)) =>
             {
                 g.push((f, chunk))
             }
             _ => groups.push(vec![(f, chunk)]),
         }
     }
-    let rows = if all_rows { None } else { Some((idx, &ordered[..])) };
+    let rows = if all_rows {
+        None
+    } else {
+        Some((idx, &ordered[..]))
+    };
     let one = |group: Vec<(usize, &mut [HistBin])>| {
         if let BinColumn::U16(col) = &b.bins[group[0].0] {
             let (_, chunk) = group.into_iter().next().expect("a group has a feature");
