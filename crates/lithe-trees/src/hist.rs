@@ -150,12 +150,15 @@ pub fn build(
     }
 }
 
+/// A leaf's rows and their gradients and hessians gathered in the same order.
+type LeafRows<'a> = (&'a [u32], &'a [(f32, f32)]);
+
 /// Histograms of `G` byte-binned features in one pass over the rows (all rows in
 /// order when `rows` is `None`, else the leaf's rows with their gathered gradients).
 fn byte_group<const G: usize>(
     cols: &[&[u8]],
     outs: Vec<&mut [HistBin]>,
-    rows: Option<(&[u32], &[(f32, f32)])>,
+    rows: Option<LeafRows>,
     g: &[f32],
     h: &[f32],
 ) {
