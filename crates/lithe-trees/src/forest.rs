@@ -17,11 +17,11 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use lithe_core::describe::{Task, infer_target};
+use lithe_core::describe::Task;
 use lithe_core::{Column, Error, Result, Table};
 
 use crate::data::{BinColumn, Binned, Feature, FeatureKind, feature_matrix};
-use crate::gbdt::{SplitMix, class_indices, encode_target};
+use crate::gbdt::{Prepared, SplitMix, class_indices};
 use crate::params::Objective;
 use crate::tree::{Child, Node, Tree, partition_by};
 
@@ -127,21 +127,7 @@ impl ForestParams {
         if self.trees == 0 {
             return bad("--trees must be at least 1".into());
         }
-        if self.max_depth == 0 || self.max_depth < -1 {
-            return bad(format!(
-                "--max-depth must be -1 (no limit) or at least 1, got {}",
-                self.max_depth
-            ));
-        }
-        if self.min_data_in_leaf == 0 {
-            return bad("--min-data-in-leaf must be at least 1".into());
-        }
-        if !(2..=255).contains(&self.max_bins) {
-            return bad(format!(
-                "--max-bins must be between 2 and 255, got {}",
-                self.max_bins
-            ));
-        }
+        crate::params::check_tree_shape(self.max_depth, self.min_data_in_leaf, self.max_bins)?;
         if let Some(MaxFeatures::Fraction(f)) = self.max_features
             && !(f > 0.0 && f <= 1.0)
         {
@@ -702,31 +688,20 @@ impl ForestModel {
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<Self> {
         params.validate()?;
-        let tcol = table
-            .require(target)
-            .map_err(|e| Error::input(format!("target {e}")))?;
-        let task = match params.task {
-            Some(t) => t,
-            None => infer_target(table, target)?.task,
-        };
-        let (y_all, classes) = encode_target(tcol, Objective::for_task(task))?;
-        let feature_cols: Vec<usize> = (0..table.n_columns())
-            .filter(|&c| table.columns()[c].name() != target)
-            .collect();
-        if feature_cols.is_empty() {
-            return Err(Error::input(format!(
-                "the table has no columns besides the target '{target}'"
-            )));
-        }
-        let binned = Binned::fit(table, &feature_cols, params.max_bins, params.bin_sample)?;
-        let rows: Vec<u32> = (0..table.n_rows() as u32)
-            .filter(|&r| !y_all[r as usize].is_nan())
-            .collect();
-        if rows.is_empty() {
-            return Err(Error::input(format!(
-                "target column '{target}' has every value missing"
-            )));
-        }
+        let Prepared {
+            objective,
+            y_all,
+            classes,
+            binned,
+            rows,
+        } = Prepared::new(
+            table,
+            target,
+            params.task.map(Objective::for_task),
+            params.max_bins,
+            params.bin_sample,
+        )?;
+        let task = objective.task();
         let y = match task {
             Task::Multiclass => Targets::Class(
                 y_all

@@ -28,6 +28,62 @@ pub struct GbdtModel {
     pub trees: Vec<Tree>,
 }
 
+/// What every learner starts from: the objective, the encoded target (`NaN` where
+/// missing) and its class labels, the binned features (every column but the target)
+/// and the rows that have a target.
+pub(crate) struct Prepared {
+    pub objective: Objective,
+    pub y_all: Vec<f64>,
+    pub classes: Vec<String>,
+    pub binned: Binned,
+    pub rows: Vec<u32>,
+}
+
+impl Prepared {
+    /// `objective`: `None` infers it from the target.
+    pub fn new(
+        table: &Table,
+        target: &str,
+        objective: Option<Objective>,
+        max_bins: usize,
+        bin_sample: usize,
+    ) -> Result<Self> {
+        let tcol = table
+            .require(target)
+            .map_err(|e| Error::input(format!("target {e}")))?;
+        let objective = match objective {
+            Some(o) => o,
+            None => Objective::for_task(infer_target(table, target)?.task),
+        };
+        let (y_all, classes) = encode_target(tcol, objective)?;
+        let feature_cols: Vec<usize> = (0..table.n_columns())
+            .filter(|&c| table.columns()[c].name() != target)
+            .collect();
+        if feature_cols.is_empty() {
+            return Err(Error::input(format!(
+                "the table has no columns besides the target '{target}'"
+            )));
+        }
+        let binned = Binned::fit(table, &feature_cols, max_bins, bin_sample)?;
+        // Rows without a target are left out.
+        let rows: Vec<u32> = (0..table.n_rows() as u32)
+            .filter(|&r| !y_all[r as usize].is_nan())
+            .collect();
+        if rows.is_empty() {
+            return Err(Error::input(format!(
+                "target column '{target}' has every value missing"
+            )));
+        }
+        Ok(Prepared {
+            objective,
+            y_all,
+            classes,
+            binned,
+            rows,
+        })
+    }
+}
+
 /// The target as numbers the objective works on, plus the class labels.
 pub(crate) fn encode_target(col: &Column, obj: Objective) -> Result<(Vec<f64>, Vec<String>)> {
     let name = col.name();
@@ -141,32 +197,19 @@ impl GbdtModel {
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<(Self, FitReport)> {
         params.validate()?;
-        let tcol = table
-            .require(target)
-            .map_err(|e| Error::input(format!("target {e}")))?;
-        let objective = match params.objective {
-            Some(o) => o,
-            None => Objective::for_task(infer_target(table, target)?.task),
-        };
-        let (y_all, classes) = encode_target(tcol, objective)?;
-        let feature_cols: Vec<usize> = (0..table.n_columns())
-            .filter(|&c| table.columns()[c].name() != target)
-            .collect();
-        if feature_cols.is_empty() {
-            return Err(Error::input(format!(
-                "the table has no columns besides the target '{target}'"
-            )));
-        }
-        let binned = Binned::fit(table, &feature_cols, params.max_bins, params.bin_sample)?;
-        // Rows without a target are left out.
-        let rows: Vec<u32> = (0..table.n_rows() as u32)
-            .filter(|&r| !y_all[r as usize].is_nan())
-            .collect();
-        if rows.is_empty() {
-            return Err(Error::input(format!(
-                "target column '{target}' has every value missing"
-            )));
-        }
+        let Prepared {
+            objective,
+            y_all,
+            classes,
+            binned,
+            rows,
+        } = Prepared::new(
+            table,
+            target,
+            params.objective,
+            params.max_bins,
+            params.bin_sample,
+        )?;
         let n = table.n_rows();
         let y: Vec<f64> = y_all
             .iter()

@@ -174,6 +174,28 @@ fn non_negative(x: f64) -> bool {
     x.is_finite() && x >= 0.0
 }
 
+/// The checks every tree learner shares; the message names the flag.
+pub(crate) fn check_tree_shape(
+    max_depth: i32,
+    min_data_in_leaf: usize,
+    max_bins: usize,
+) -> Result<()> {
+    if max_depth == 0 || max_depth < -1 {
+        return Err(Error::input(format!(
+            "--max-depth must be -1 (no limit) or at least 1, got {max_depth}"
+        )));
+    }
+    if min_data_in_leaf == 0 {
+        return Err(Error::input("--min-data-in-leaf must be at least 1"));
+    }
+    if !(2..=255).contains(&max_bins) {
+        return Err(Error::input(format!(
+            "--max-bins must be between 2 and 255, got {max_bins}"
+        )));
+    }
+    Ok(())
+}
+
 impl GbdtParams {
     /// Check every value; the message names the flag.
     pub fn validate(&self) -> Result<()> {
@@ -193,15 +215,7 @@ impl GbdtParams {
                 self.num_leaves
             ));
         }
-        if self.max_depth == 0 || self.max_depth < -1 {
-            return bad(format!(
-                "--max-depth must be -1 (no limit) or at least 1, got {}",
-                self.max_depth
-            ));
-        }
-        if self.min_data_in_leaf == 0 {
-            return bad("--min-data-in-leaf must be at least 1".into());
-        }
+        check_tree_shape(self.max_depth, self.min_data_in_leaf, self.max_bins)?;
         if !non_negative(self.min_sum_hessian) {
             return bad(format!(
                 "--min-sum-hessian must be non-negative, got {}",
@@ -218,12 +232,6 @@ impl GbdtParams {
             return bad(format!(
                 "--min-gain must be non-negative, got {}",
                 self.min_gain
-            ));
-        }
-        if !(2..=255).contains(&self.max_bins) {
-            return bad(format!(
-                "--max-bins must be between 2 and 255, got {}",
-                self.max_bins
             ));
         }
         if self.objective == Some(Objective::Quantile) && !(self.alpha > 0.0 && self.alpha < 1.0) {

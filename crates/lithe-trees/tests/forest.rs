@@ -5,7 +5,7 @@ use lithe_core::{Column, Table};
 use lithe_trees::{ForestModel, ForestParams, MaxFeatures, TabularModel, load_any, save_forest};
 
 mod common;
-use common::{Lcg, binary_table, yes};
+use common::{Lcg, binary_table, on_threads, yes};
 
 fn fit(params: &ForestParams, t: &Table) -> ForestModel {
     ForestModel::fit(params, t, "y").unwrap()
@@ -152,13 +152,7 @@ fn threads_and_save_load_do_not_change_anything() {
         trees: 20,
         ..ForestParams::default()
     };
-    let with = |threads| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| fit(&params, &t))
-    };
+    let with = |threads| on_threads(threads, || fit(&params, &t));
     let (a, b) = (with(1), with(2));
     assert_eq!(a, b);
     let other = fit(

@@ -4,7 +4,7 @@ use lithe_core::{Column, Table};
 use lithe_trees::{GbdtModel, GbdtParams, Objective, load, save};
 
 mod common;
-use common::{Lcg, binary_table, yes};
+use common::{Lcg, binary_table, on_threads, yes};
 
 fn auc_of(m: &GbdtModel, t: &Table) -> f64 {
     let p = m.predict(t).unwrap();
@@ -106,11 +106,9 @@ fn multiclass_separates_three_classes() {
         assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-9);
     }
     // A round's class trees grow in parallel; the model is the same on one thread.
-    let one = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .unwrap()
-        .install(|| GbdtModel::fit(&GbdtParams::default(), &t, "y").unwrap());
+    let one = on_threads(1, || {
+        GbdtModel::fit(&GbdtParams::default(), &t, "y").unwrap()
+    });
     assert_eq!(one, m);
 }
 
@@ -139,11 +137,9 @@ fn save_load_gives_identical_predictions_and_rows_match_batch() {
 fn thread_count_does_not_change_the_model() {
     let t = binary_table(3000, 5);
     let fit = |threads| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| GbdtModel::fit(&GbdtParams::default(), &t, "y").unwrap())
+        on_threads(threads, || {
+            GbdtModel::fit(&GbdtParams::default(), &t, "y").unwrap()
+        })
     };
     let (a, b) = (fit(1), fit(2));
     assert_eq!(a, b);
@@ -272,11 +268,7 @@ fn sampling_is_seeded_and_thread_count_free() {
         ..Default::default()
     };
     let fit = |threads, params: &GbdtParams| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| GbdtModel::fit(params, &t, "y").unwrap())
+        on_threads(threads, || GbdtModel::fit(params, &t, "y").unwrap())
     };
     let a = fit(1, &p);
     assert_eq!(a, fit(2, &p));

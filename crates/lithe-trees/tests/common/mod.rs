@@ -61,3 +61,12 @@ pub fn yes(t: &Table) -> Vec<f64> {
         })
         .collect()
 }
+
+/// Run `f` on a pool of `threads` threads.
+pub fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
+}
