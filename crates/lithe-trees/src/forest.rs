@@ -938,16 +938,29 @@ impl ForestModel {
         out.par_chunks_mut(k * ROW_BLOCK)
             .zip(m.par_chunks(nf * ROW_BLOCK))
             .for_each(|(o, rows)| {
-                // Trees outside, rows inside (see `oob_score`); sums in tree order.
-                for tree in &self.trees {
+                // Groups of four trees outside, rows inside: each row walks four trees
+                // at once (`Tree::leaves_of`) and still adds them in tree order.
+                let add = |dst: &mut [f64], tree: &Tree, leaf: usize| {
+                    for (a, v) in dst.iter_mut().zip(&tree.leaf_value[leaf * k..]) {
+                        *a += v;
+                    }
+                };
+                let mut groups = self.trees.chunks_exact(4);
+                for four in &mut groups {
                     for (r, row) in rows.chunks(nf).enumerate() {
-                        let leaf = tree.leaf_of(row, &self.features);
-                        for (a, v) in o[r * k..(r + 1) * k]
-                            .iter_mut()
-                            .zip(&tree.leaf_value[leaf * k..])
-                        {
-                            *a += v;
+                        let leaves = Tree::leaves_of::<4>(four, row, &self.features);
+                        for (tree, leaf) in four.iter().zip(leaves) {
+                            add(&mut o[r * k..(r + 1) * k], tree, leaf);
                         }
+                    }
+                }
+                for tree in groups.remainder() {
+                    for (r, row) in rows.chunks(nf).enumerate() {
+                        add(
+                            &mut o[r * k..(r + 1) * k],
+                            tree,
+                            tree.leaf_of(row, &self.features),
+                        );
                     }
                 }
                 for v in o.iter_mut() {
