@@ -33,16 +33,32 @@ pub fn callback(pb: &Option<ProgressBar>) -> Option<lithe_core::io::ProgressFn> 
     })
 }
 
-/// A counting bar (e.g. boosting rounds), or `None` when no bar should show.
-pub fn count_bar(g: &GlobalArgs, total: u64, what: &str) -> Option<ProgressBar> {
-    if g.quiet || !std::io::stderr().is_terminal() {
-        return None;
+/// Run `work` with a counting bar of `total` steps (e.g. boosting rounds) on a
+/// terminal; `work` reports the steps done through the callback it is given. The bar
+/// is cleared when `work` returns, whatever it returns.
+pub fn with_count_bar<T>(
+    g: &GlobalArgs,
+    total: u64,
+    what: &str,
+    work: impl FnOnce(&(dyn Fn(usize) + Sync)) -> T,
+) -> T {
+    let bar = (!g.quiet && std::io::stderr().is_terminal()).then(|| {
+        let pb = ProgressBar::new(total);
+        pb.set_style(
+            ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        pb.set_message(what.to_string());
+        pb
+    });
+    let progress = |done: usize| {
+        if let Some(b) = &bar {
+            b.set_position(done as u64);
+        }
+    };
+    let out = work(&progress);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
     }
-    let pb = ProgressBar::new(total);
-    pb.set_style(
-        ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    pb.set_message(what.to_string());
-    Some(pb)
+    out
 }

@@ -273,18 +273,11 @@ fn train(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {
         None => None,
     };
     let read_s = t0.elapsed().as_secs_f64();
-    let bar = crate::progress::count_bar(g, params.rounds as u64, "training");
-    let progress = |r: usize| {
-        if let Some(b) = &bar {
-            b.set_position(r as u64);
-        }
-    };
     let t1 = Instant::now();
-    let fitted = GbdtModel::fit_valid(&params, &table, &a.target, valid.as_ref(), &progress);
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
-    let (model, report) = fitted?;
+    let (model, report) =
+        crate::progress::with_count_bar(g, params.rounds as u64, "training", |progress| {
+            GbdtModel::fit_valid(&params, &table, &a.target, valid.as_ref(), progress)
+        })?;
     let fit_s = t1.elapsed().as_secs_f64();
     let valid_json = report.valid_metric.as_ref().map(|name| {
         let best = report.best_round.map(|b| report.valid_history[b]);
@@ -334,18 +327,10 @@ fn train_forest(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let table = read(&a.data, &a.data_args, Some(g))?;
     let read_s = t0.elapsed().as_secs_f64();
-    let bar = crate::progress::count_bar(g, params.trees as u64, "training");
-    let progress = |t: usize| {
-        if let Some(b) = &bar {
-            b.set_position(t as u64);
-        }
-    };
     let t1 = Instant::now();
-    let fitted = ForestModel::fit_with_progress(&params, &table, &a.target, &progress);
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
-    let model = fitted?;
+    let model = crate::progress::with_count_bar(g, params.trees as u64, "training", |progress| {
+        ForestModel::fit_with_progress(&params, &table, &a.target, progress)
+    })?;
     let fit_s = t1.elapsed().as_secs_f64();
     let metrics = json!({"read_seconds": read_s, "fit_seconds": fit_s, "rows": table.n_rows()});
     lithe_trees::save_forest(&a.out, &model, metrics, Some(table.fingerprint()))?;

@@ -277,6 +277,14 @@ const OOB_BATCH: usize = 16;
 /// Rows scored together by every tree in turn (batch prediction).
 const ROW_BLOCK: usize = 512;
 
+/// Whether a split of feature `f` with gain `g` beats `best`. Ties go to the lower
+/// feature, so the draw order of features never matters.
+#[inline]
+fn improves(best: &Option<Best>, g: f64, f: usize) -> bool {
+    best.as_ref()
+        .is_none_or(|b| g > b.gain || (g == b.gain && f < b.feature))
+}
+
 /// A node waiting to be grown: its ranges of in-bag and out-of-bag rows, its depth,
 /// and the internal node and side that point at it.
 type Pending = ((usize, usize), (usize, usize), usize, Option<(usize, bool)>);
@@ -366,11 +374,6 @@ impl TreeBuilder<'_> {
             }
             Some(proxy(left_s, left.w) + proxy(right_s, node.w - left.w) - parent)
         };
-        // Ties go to the lower feature, so the draw order of features never matters.
-        let better = |g: f64, best: &Option<Best>| {
-            best.as_ref()
-                .is_none_or(|b| g > b.gain || (g == b.gain && f < b.feature))
-        };
         // Bins in order (categories: most frequent first), the missing bin (the
         // largest) apart, which goes to whichever side scores better.
         let has_missing = touched.last().is_some_and(|&b| b as usize == missing);
@@ -411,7 +414,7 @@ impl TreeBuilder<'_> {
                     (left, left_s)
                 };
                 if let Some(g) = consider(&cand, cand_s, right_s)
-                    && better(g, best)
+                    && improves(best, g, f)
                 {
                     // With no missing rows here, send missing values the heavier way.
                     let dl = if has_missing {
@@ -506,10 +509,7 @@ impl TreeBuilder<'_> {
                 }
                 let rs = node_sum - cs;
                 let g = cs * cs / cw + rs * rs / rw - parent;
-                if best
-                    .as_ref()
-                    .is_none_or(|b| g > b.gain || (g == b.gain && f < b.feature))
-                {
+                if improves(best, g, f) {
                     *best = Some(Best {
                         gain: g,
                         feature: f,
@@ -789,11 +789,12 @@ impl ForestModel {
                 batch.par_iter().map(|&t| grow_tree(t)).collect();
             for (tree, leaves) in grown {
                 for (r, leaf) in leaves {
-                    let (r, leaf) = (r as usize, leaf as usize);
-                    let vals = &tree.leaf_value[leaf * n_out..(leaf + 1) * n_out];
-                    for (a, v) in oob_sum[r * n_out..(r + 1) * n_out].iter_mut().zip(vals) {
-                        *a += v;
-                    }
+                    let r = r as usize;
+                    add_leaf(
+                        &mut oob_sum[r * n_out..(r + 1) * n_out],
+                        &tree,
+                        leaf as usize,
+                    );
                     oob_cnt[r] += 1;
                 }
                 trees.push(tree);
@@ -803,7 +804,7 @@ impl ForestModel {
             params: params.clone(),
             task,
             target: target.to_string(),
-            features: binned.features.clone(),
+            features: binned.features,
             classes,
             n_out,
             trees,
@@ -824,23 +825,18 @@ impl ForestModel {
         oob_cnt: &[u32],
     ) -> Option<OobScore> {
         let k = self.n_out;
-        let preds: Vec<Option<Vec<f64>>> = rows
-            .iter()
-            .map(|&r| {
-                let r = r as usize;
-                let c = oob_cnt[r];
-                (c > 0).then(|| {
-                    oob_sum[r * k..(r + 1) * k]
-                        .iter()
-                        .map(|a| a / c as f64)
-                        .collect()
-                })
-            })
-            .collect();
+        // Rows out of bag for at least one tree, with their mean leaf values.
         let scored: Vec<(usize, Vec<f64>)> = rows
             .iter()
-            .zip(preds)
-            .filter_map(|(&r, p)| p.map(|p| (r as usize, p)))
+            .map(|&r| r as usize)
+            .filter(|&r| oob_cnt[r] > 0)
+            .map(|r| {
+                let c = oob_cnt[r] as f64;
+                (
+                    r,
+                    oob_sum[r * k..(r + 1) * k].iter().map(|a| a / c).collect(),
+                )
+            })
             .collect();
         if scored.is_empty() {
             return None;
@@ -895,12 +891,10 @@ impl ForestModel {
     pub fn predict_raw_row(&self, row: &[f32], out: &mut [f64]) {
         let k = self.n_out;
         out[..k].fill(0.0);
-        for tree in &self.trees {
-            let leaf = tree.leaf_of(row, &self.features);
-            for (o, v) in out[..k].iter_mut().zip(&tree.leaf_value[leaf * k..]) {
-                *o += v;
-            }
-        }
+        let trees = &self.trees;
+        Tree::for_each_leaf(trees, row, row.len(), &self.features, |t, _, leaf| {
+            add_leaf(&mut out[..k], &trees[t], leaf);
+        });
         let t = self.trees.len().max(1) as f64;
         for o in &mut out[..k] {
             *o /= t;
@@ -938,31 +932,12 @@ impl ForestModel {
         out.par_chunks_mut(k * ROW_BLOCK)
             .zip(m.par_chunks(nf * ROW_BLOCK))
             .for_each(|(o, rows)| {
-                // Groups of four trees outside, rows inside: each row walks four trees
-                // at once (`Tree::leaves_of`) and still adds them in tree order.
-                let add = |dst: &mut [f64], tree: &Tree, leaf: usize| {
-                    for (a, v) in dst.iter_mut().zip(&tree.leaf_value[leaf * k..]) {
-                        *a += v;
-                    }
-                };
-                let mut groups = self.trees.chunks_exact(4);
-                for four in &mut groups {
-                    for (r, row) in rows.chunks(nf).enumerate() {
-                        let leaves = Tree::leaves_of::<4>(four, row, &self.features);
-                        for (tree, leaf) in four.iter().zip(leaves) {
-                            add(&mut o[r * k..(r + 1) * k], tree, leaf);
-                        }
-                    }
-                }
-                for tree in groups.remainder() {
-                    for (r, row) in rows.chunks(nf).enumerate() {
-                        add(
-                            &mut o[r * k..(r + 1) * k],
-                            tree,
-                            tree.leaf_of(row, &self.features),
-                        );
-                    }
-                }
+                // Trees in groups over the whole block (`Tree::for_each_leaf`); each
+                // row adds its trees in order, as `predict_raw_row` does.
+                let trees = &self.trees;
+                Tree::for_each_leaf(trees, rows, nf, &self.features, |i, r, leaf| {
+                    add_leaf(&mut o[r * k..(r + 1) * k], &trees[i], leaf);
+                });
                 for v in o.iter_mut() {
                     *v /= t;
                 }
@@ -985,6 +960,18 @@ impl ForestModel {
             .enumerate()
             .map(|(i, f)| (f.name.clone(), gain[i], count[i]))
             .collect()
+    }
+}
+
+/// Add a leaf's values (one per output) to `dst`.
+#[inline]
+fn add_leaf(dst: &mut [f64], tree: &Tree, leaf: usize) {
+    let k = dst.len();
+    for (a, v) in dst
+        .iter_mut()
+        .zip(&tree.leaf_value[leaf * k..(leaf + 1) * k])
+    {
+        *a += v;
     }
 }
 

@@ -393,20 +393,10 @@ impl GbdtModel {
     pub fn predict_raw_row(&self, row: &[f32], out: &mut [f64]) {
         let k = self.n_class_trees();
         out[..k].copy_from_slice(&self.init[..k]);
-        // Four trees at a time (see `Tree::leaves_of`); values still added in tree order.
-        let mut chunks = self.trees.chunks_exact(4);
-        let mut t = 0;
-        for four in &mut chunks {
-            let leaves = Tree::leaves_of::<4>(four, row, &self.features);
-            for (tree, leaf) in four.iter().zip(leaves) {
-                out[t % k] += tree.leaf_value[leaf];
-                t += 1;
-            }
-        }
-        for tree in chunks.remainder() {
-            out[t % k] += tree.leaf_value[tree.leaf_of(row, &self.features)];
-            t += 1;
-        }
+        let trees = &self.trees;
+        Tree::for_each_leaf(trees, row, row.len(), &self.features, |t, _, leaf| {
+            out[t % k] += trees[t].leaf_value[leaf];
+        });
     }
 
     /// The prediction for one row: the positive class's probability (binary), the
@@ -450,29 +440,15 @@ impl GbdtModel {
         out.par_chunks_mut(k * 256)
             .zip(m.par_chunks(nf * 256))
             .for_each(|(o, rows)| {
-                // Four trees at a time over the whole block of rows: the trees stay in
-                // the nearest cache while every row walks them, and each row still adds
-                // its trees in order (the same sums as `predict_raw_row`).
+                // Trees in groups over the whole block (`Tree::for_each_leaf`); each
+                // row adds its trees in order, as `predict_raw_row` does.
                 for dst in o.chunks_mut(k) {
                     dst.copy_from_slice(&self.init[..k]);
                 }
-                let mut groups = self.trees.chunks_exact(4);
-                let mut t = 0;
-                for four in &mut groups {
-                    for (r, row) in rows.chunks(nf).enumerate() {
-                        let leaves = Tree::leaves_of::<4>(four, row, &self.features);
-                        for (j, (tree, leaf)) in four.iter().zip(leaves).enumerate() {
-                            o[r * k + (t + j) % k] += tree.leaf_value[leaf];
-                        }
-                    }
-                    t += 4;
-                }
-                for tree in groups.remainder() {
-                    for (r, row) in rows.chunks(nf).enumerate() {
-                        o[r * k + t % k] += tree.leaf_value[tree.leaf_of(row, &self.features)];
-                    }
-                    t += 1;
-                }
+                let trees = &self.trees;
+                Tree::for_each_leaf(trees, rows, nf, &self.features, |t, r, leaf| {
+                    o[r * k + t % k] += trees[t].leaf_value[leaf];
+                });
                 for dst in o.chunks_mut(k) {
                     if self.objective == Objective::Multiclass {
                         let mx = dst.iter().cloned().fold(f64::NEG_INFINITY, f64::max);

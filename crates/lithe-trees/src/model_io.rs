@@ -70,6 +70,23 @@ fn encode<T: serde::Serialize>(m: &T) -> Result<Vec<u8>> {
     postcard::to_allocvec(m).map_err(|e| Error::Runtime(format!("encoding the model: {e}")))
 }
 
+/// The header (with `metrics` and the data fingerprint) and the encoded model, written
+/// atomically.
+fn write_model<P: serde::Serialize, M: serde::Serialize>(
+    path: &Path,
+    kind: &str,
+    params: &P,
+    about: About,
+    metrics: serde_json::Value,
+    fingerprint: Option<u64>,
+    model: &M,
+) -> Result<()> {
+    let mut h = header(kind, to_json(params)?, about);
+    h.metrics = metrics;
+    h.data_fingerprint = fingerprint.map(|f| format!("{f:016x}"));
+    model_file::write(path, &h, &encode(model)?)
+}
+
 /// Write a gradient-boosting model file (atomically). `metrics` and `fingerprint` go
 /// in the header.
 pub fn save(
@@ -87,10 +104,7 @@ pub fn save(
         trees: &m.trees,
         importance: m.importance(),
     };
-    let mut h = header(KIND_GBDT, to_json(&m.params)?, about);
-    h.metrics = metrics;
-    h.data_fingerprint = fingerprint.map(|f| format!("{f:016x}"));
-    model_file::write(path, &h, &encode(m)?)
+    write_model(path, KIND_GBDT, &m.params, about, metrics, fingerprint, m)
 }
 
 /// Write a random-forest model file (atomically); its out-of-bag score joins `metrics`.
@@ -109,13 +123,10 @@ pub fn save_forest(
         trees: &m.trees,
         importance: m.importance(),
     };
-    let mut h = header(KIND_RF, to_json(&m.params)?, about);
     if let (Some(oob), Some(obj)) = (&m.oob, metrics.as_object_mut()) {
         obj.insert("oob".into(), to_json(oob)?);
     }
-    h.metrics = metrics;
-    h.data_fingerprint = fingerprint.map(|f| format!("{f:016x}"));
-    model_file::write(path, &h, &encode(m)?)
+    write_model(path, KIND_RF, &m.params, about, metrics, fingerprint, m)
 }
 
 fn decode<T: serde::de::DeserializeOwned>(path: &Path, payload: &[u8]) -> Result<T> {

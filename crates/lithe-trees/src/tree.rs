@@ -124,6 +124,38 @@ impl Tree {
         cur.map(|c| !c as usize)
     }
 
+    /// Every tree's leaf for every row of a row-major block (`nf` values a row):
+    /// `visit(tree, row, leaf)`. Trees go in groups of four ([`Self::leaves_of`]), each
+    /// group over the whole block before the next, so a group stays in cache while the
+    /// block walks it; each row still sees its trees in order, so sums built by `visit`
+    /// are the same as walking one tree at a time.
+    #[inline]
+    pub fn for_each_leaf(
+        trees: &[Tree],
+        rows: &[f32],
+        nf: usize,
+        features: &[Feature],
+        mut visit: impl FnMut(usize, usize, usize),
+    ) {
+        let mut groups = trees.chunks_exact(4);
+        let mut t = 0;
+        for four in &mut groups {
+            for (r, row) in rows.chunks(nf).enumerate() {
+                let leaves = Self::leaves_of::<4>(four, row, features);
+                for (j, leaf) in leaves.into_iter().enumerate() {
+                    visit(t + j, r, leaf);
+                }
+            }
+            t += 4;
+        }
+        for tree in groups.remainder() {
+            for (r, row) in rows.chunks(nf).enumerate() {
+                visit(t, r, tree.leaf_of(row, features));
+            }
+            t += 1;
+        }
+    }
+
     /// The leaf of row `r` of a binned matrix.
     #[inline]
     pub fn leaf_of_binned(&self, b: &Binned, r: usize) -> usize {
