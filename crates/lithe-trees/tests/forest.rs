@@ -5,7 +5,7 @@ use lithe_core::{Column, Table};
 use lithe_trees::{ForestModel, ForestParams, MaxFeatures, TabularModel, load_any, save_forest};
 
 mod common;
-use common::{Lcg, binary_table, on_threads, yes};
+use common::{Lcg, assert_rows_match_batch, binary_table, on_threads, one_row, yes};
 
 fn fit(params: &ForestParams, t: &Table) -> ForestModel {
     ForestModel::fit(params, t, "y").unwrap()
@@ -174,28 +174,16 @@ fn threads_and_save_load_do_not_change_anything() {
     let (pa, pb) = (a.predict(&test).unwrap(), back.predict(&test).unwrap());
     assert!(pa.iter().zip(&pb).all(|(x, y)| x.to_bits() == y.to_bits()));
     let matrix = lithe_trees::data::feature_matrix(&a.features, &test).unwrap();
-    let nf = a.features.len();
-    for r in 0..test.n_rows() {
-        let one = a.predict_row(&matrix[r * nf..(r + 1) * nf]);
-        assert_eq!(one.to_bits(), pa[r].to_bits(), "row {r}");
-    }
+    assert_rows_match_batch(|row| a.predict_row(row), &matrix, a.features.len(), &pa);
 }
 
 #[test]
 fn unseen_category_is_treated_as_missing() {
     let train = binary_table(2000, 8);
     let m = fit(&ForestParams::default(), &train);
-    let mk = |c: Option<&str>| {
-        Table::new(vec![
-            Column::from_f64("x1", vec![4.0]),
-            Column::from_f64("x2", vec![0.5]),
-            Column::from_strings("color", &[c]).unwrap(),
-        ])
-        .unwrap()
-    };
-    let missing = m.predict(&mk(None)).unwrap();
-    assert_eq!(m.predict(&mk(Some("ultraviolet"))).unwrap(), missing);
-    assert_ne!(m.predict(&mk(Some("blue"))).unwrap(), missing);
+    let missing = m.predict(&one_row(None)).unwrap();
+    assert_eq!(m.predict(&one_row(Some("ultraviolet"))).unwrap(), missing);
+    assert_ne!(m.predict(&one_row(Some("blue"))).unwrap(), missing);
 }
 
 #[test]

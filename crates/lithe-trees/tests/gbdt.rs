@@ -4,7 +4,7 @@ use lithe_core::{Column, Table};
 use lithe_trees::{GbdtModel, GbdtParams, Objective, load, save};
 
 mod common;
-use common::{Lcg, binary_table, on_threads, yes};
+use common::{Lcg, assert_rows_match_batch, binary_table, on_threads, one_row, yes};
 
 fn auc_of(m: &GbdtModel, t: &Table) -> f64 {
     let p = m.predict(t).unwrap();
@@ -126,11 +126,7 @@ fn save_load_gives_identical_predictions_and_rows_match_batch() {
     assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
     // The single-row path agrees with the batch path.
     let matrix = m.features_of(&test).unwrap();
-    let nf = m.features.len();
-    for r in 0..test.n_rows() {
-        let one = m.predict_row(&matrix[r * nf..(r + 1) * nf]);
-        assert_eq!(one.to_bits(), a[r].to_bits(), "row {r}");
-    }
+    assert_rows_match_batch(|row| m.predict_row(row), &matrix, m.features.len(), &a);
 }
 
 #[test]
@@ -149,18 +145,10 @@ fn thread_count_does_not_change_the_model() {
 fn unseen_category_is_treated_as_missing() {
     let train = binary_table(2000, 6);
     let m = GbdtModel::fit(&GbdtParams::default(), &train, "y").unwrap();
-    let mk = |c: Option<&str>| {
-        Table::new(vec![
-            Column::from_f64("x1", vec![4.0]),
-            Column::from_f64("x2", vec![0.5]),
-            Column::from_strings("color", &[c]).unwrap(),
-        ])
-        .unwrap()
-    };
-    let unseen = m.predict(&mk(Some("ultraviolet"))).unwrap();
-    let missing = m.predict(&mk(None)).unwrap();
+    let unseen = m.predict(&one_row(Some("ultraviolet"))).unwrap();
+    let missing = m.predict(&one_row(None)).unwrap();
     assert_eq!(unseen, missing);
-    assert_ne!(m.predict(&mk(Some("blue"))).unwrap(), missing);
+    assert_ne!(m.predict(&one_row(Some("blue"))).unwrap(), missing);
 }
 
 #[test]

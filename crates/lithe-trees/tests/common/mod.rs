@@ -70,3 +70,26 @@ pub fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
         .unwrap()
         .install(f)
 }
+
+/// One row with `binary_table`'s features: x1 = 4, x2 = 0.5 and the given colour.
+pub fn one_row(color: Option<&str>) -> Table {
+    Table::new(vec![
+        Column::from_f64("x1", vec![4.0]),
+        Column::from_f64("x2", vec![0.5]),
+        Column::from_strings("color", &[color]).unwrap(),
+    ])
+    .unwrap()
+}
+
+/// `predict_row` on each row of the row-major `matrix` gives the batch prediction
+/// `batch`, bit for bit.
+pub fn assert_rows_match_batch(
+    predict_row: impl Fn(&[f32]) -> f64,
+    matrix: &[f32],
+    nf: usize,
+    batch: &[f64],
+) {
+    for (r, row) in matrix.chunks(nf).enumerate() {
+        assert_eq!(predict_row(row).to_bits(), batch[r].to_bits(), "row {r}");
+    }
+}
