@@ -11,7 +11,7 @@ use lithe_core::{Column, Error, Result, Table};
 use crate::data::{Binned, Feature, FeatureKind, feature_matrix};
 use crate::objective::{gradients, init_scores, quantile, sigmoid};
 use crate::params::{GbdtParams, Objective};
-use crate::tree::{Grower, Tree};
+use crate::tree::{Grower, Tree, Walker};
 
 /// A fitted gradient-boosting model. Immutable; `predict` never mutates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -395,7 +395,8 @@ impl GbdtModel {
         out[..k].copy_from_slice(&self.init[..k]);
         let trees = &self.trees;
         Tree::for_each_leaf(trees, row, row.len(), &self.features, |t, _, leaf| {
-            out[t % k] += trees[t].leaf_value[leaf];
+            // (`k == 1` spares a division per tree.)
+            out[if k == 1 { 0 } else { t % k }] += trees[t].leaf_value[leaf];
         });
     }
 
@@ -437,17 +438,19 @@ impl GbdtModel {
         let k = self.n_class_trees();
         let n = m.len() / nf;
         let mut out = vec![0f64; n * k];
+        // Each tree's class, looked up rather than divided out for every row.
+        let class_of: Vec<usize> = (0..self.trees.len()).map(|t| t % k).collect();
+        let walker = Walker::new(&self.trees, &self.features, nf);
         out.par_chunks_mut(k * 256)
             .zip(m.par_chunks(nf * 256))
             .for_each(|(o, rows)| {
-                // Trees in groups over the whole block (`Tree::for_each_leaf`); each
-                // row adds its trees in order, as `predict_raw_row` does.
+                // Each row adds its trees in order, as `predict_raw_row` does.
                 for dst in o.chunks_mut(k) {
                     dst.copy_from_slice(&self.init[..k]);
                 }
                 let trees = &self.trees;
-                Tree::for_each_leaf(trees, rows, nf, &self.features, |t, r, leaf| {
-                    o[r * k + t % k] += trees[t].leaf_value[leaf];
+                walker.for_each_leaf(rows, |t, r, leaf| {
+                    o[r * k + class_of[t]] += trees[t].leaf_value[leaf];
                 });
                 for dst in o.chunks_mut(k) {
                     if self.objective == Objective::Multiclass {

@@ -1,11 +1,106 @@
 //! One regression tree: grown leaf-wise on histograms, stored as flat arrays.
 
+use std::hint::select_unpredictable;
+
 use serde::{Deserialize, Serialize};
 
 use crate::data::{BinColumn, Binned, Feature, FeatureKind};
 
 use crate::hist::{self, HistBin, Layout, Rule, Split};
 use crate::params::GbdtParams;
+
+/// Batch prediction's walk of many rows through many trees, set up once for a model
+/// (see [`Tree::for_each_leaf`], which it serves for all but a few rows).
+pub struct Walker<'a> {
+    trees: &'a [Tree],
+    features: &'a [Feature],
+    nf: usize,
+    /// Value bins per feature (categorical features' missing bin).
+    nbins: Vec<u32>,
+    /// Per tree: whether [`Tree::walkable`] holds.
+    walkable: Vec<bool>,
+}
+
+impl<'a> Walker<'a> {
+    /// Trees over rows of `nf` values whose features are `features`.
+    pub fn new(trees: &'a [Tree], features: &'a [Feature], nf: usize) -> Self {
+        Walker {
+            trees,
+            features,
+            nf,
+            nbins: features.iter().map(|f| f.n_value_bins() as u32).collect(),
+            walkable: trees.iter().map(|t| t.walkable(nf)).collect(),
+        }
+    }
+
+    /// Every tree's leaf for every row of a row-major block: `visit(tree, row, leaf)`,
+    /// each row seeing its trees in order (as [`Tree::for_each_leaf`]). Rows go in
+    /// blocks of [`BLOCK_ROWS`], and each tree walks a whole block before the next.
+    pub fn for_each_leaf(&self, rows: &[f32], mut visit: impl FnMut(usize, usize, usize)) {
+        let nf = self.nf.max(1);
+        let n = (rows.len() / nf).min(BLOCK_ROWS);
+        let mut walk = Walk {
+            row: vec![0; n],
+            node: vec![0; n],
+            cur: vec![0; n],
+        };
+        for (b, block) in rows.chunks(BLOCK_ROWS * nf).enumerate() {
+            self.block_leaves(block, &mut walk, |t, r, leaf| {
+                visit(t, b * BLOCK_ROWS + r, leaf)
+            });
+        }
+    }
+
+    /// [`Walker::for_each_leaf`] for a block of at most [`BLOCK_ROWS`] rows, one tree at a
+    /// time: every row takes one step down the tree per pass, and the rows that reach a
+    /// leaf drop out of the list of rows still walking. The steps of different rows are
+    /// independent and no branch depends on the data, so the processor overlaps them.
+    fn block_leaves(
+        &self,
+        rows: &[f32],
+        walk: &mut Walk,
+        mut visit: impl FnMut(usize, usize, usize),
+    ) {
+        let (nf, nbins) = (self.nf.max(1), &self.nbins[..]);
+        let n = rows.len() / nf;
+        for (t, (tree, &ok)) in self.trees.iter().zip(&self.walkable).enumerate() {
+            if tree.nodes.is_empty() {
+                for r in 0..n {
+                    visit(t, r, 0);
+                }
+                continue;
+            }
+            if !ok {
+                // (A tree the fast walk cannot trust: walk it checked, row by row.)
+                for (r, row) in rows.chunks(nf).enumerate() {
+                    visit(t, r, tree.leaf_of(row, self.features));
+                }
+                continue;
+            }
+            if tree.cat_bits.is_empty() {
+                tree.block_walk::<false>(rows, nf, nbins, n, walk);
+            } else {
+                tree.block_walk::<true>(rows, nf, nbins, n, walk);
+            }
+            for (r, &c) in walk.cur[..n].iter().enumerate() {
+                visit(t, r, !c as usize);
+            }
+        }
+    }
+}
+
+/// Rows per block of the tree-at-a-time walk ([`Tree::for_each_leaf`]).
+const BLOCK_ROWS: usize = 256;
+/// Fewer rows than this take the interleaved walk of [`Tree::leaves_of`] instead.
+const BLOCK_MIN_ROWS: usize = 16;
+
+/// The rows of a block still walking down a tree, and the node each is at.
+struct Walk {
+    row: Vec<u16>,
+    node: Vec<Child>,
+    /// Where each row of the block is: a node, or `!leaf` once it has arrived.
+    cur: Vec<Child>,
+}
 
 /// A child pointer: `>= 0` is an internal node, `< 0` is leaf `!child`.
 pub type Child = i32;
@@ -43,6 +138,19 @@ pub struct Tree {
 #[inline]
 fn in_set(bits: &[u64], start: u32, bin: usize) -> bool {
     bits[start as usize + (bin >> 6)] >> (bin & 63) & 1 == 1
+}
+
+/// The bin of a categorical feature's raw value: the category index `v` when it is
+/// one (a whole number below `n_value_bins`), else the missing bin `n_value_bins`.
+#[inline(always)]
+fn cat_bin(v: f32, n_value_bins: u32) -> u32 {
+    // The processor's truncation gives i32::MIN for NaN and out-of-range values, which
+    // fails the test below; Rust's saturating `as` would add fix-ups.
+    #[cfg(target_arch = "x86_64")]
+    let i = unsafe { std::arch::x86_64::_mm_cvttss_si32(std::arch::x86_64::_mm_set_ss(v)) } as u32;
+    #[cfg(not(target_arch = "x86_64"))]
+    let i = v as u32;
+    select_unpredictable((i < n_value_bins) & (i as f32 == v), i, n_value_bins)
 }
 
 impl Tree {
@@ -83,13 +191,8 @@ impl Tree {
         if nd.cat_set == u32::MAX {
             (v <= nd.threshold) | (v.is_nan() & nd.default_left)
         } else {
-            let n = features[f].n_value_bins();
-            let bin = if v >= 0.0 && (v as usize) < n && v.fract() == 0.0 {
-                v as usize
-            } else {
-                n
-            };
-            in_set(&self.cat_bits, nd.cat_set, bin)
+            let bin = cat_bin(v, features[f].n_value_bins() as u32);
+            in_set(&self.cat_bits, nd.cat_set, bin as usize)
         }
     }
 
@@ -137,6 +240,10 @@ impl Tree {
         features: &[Feature],
         mut visit: impl FnMut(usize, usize, usize),
     ) {
+        if rows.len() >= BLOCK_MIN_ROWS * nf {
+            Walker::new(trees, features, nf).for_each_leaf(rows, visit);
+            return;
+        }
         let mut groups = trees.chunks_exact(4);
         let mut t = 0;
         for four in &mut groups {
@@ -153,6 +260,83 @@ impl Tree {
                 visit(t, r, tree.leaf_of(row, features));
             }
             t += 1;
+        }
+    }
+
+    /// Whether the block walk may index without bounds checks: every node reads a
+    /// feature below `nf` and points at nodes after itself (so every walk ends) that
+    /// exist, or at leaves that exist. Trees built here always are; this guards trees
+    /// put together by hand or read from a damaged file. O(nodes).
+    fn walkable(&self, nf: usize) -> bool {
+        let (n_nodes, n_leaves) = (self.nodes.len(), self.leaf_value.len());
+        self.nodes.iter().enumerate().all(|(i, nd)| {
+            (nd.feature as usize) < nf
+                && [nd.left, nd.right].iter().all(|&c| {
+                    if c >= 0 {
+                        (c as usize) > i && (c as usize) < n_nodes
+                    } else {
+                        (!c as usize) < n_leaves
+                    }
+                })
+        })
+    }
+
+    /// Walk the `n` rows of the block to their leaves: `walk.cur[r]` ends as `!leaf`.
+    /// The tree must be [`Self::walkable`] for `nf`, and `rows` hold `n` rows of `nf`.
+    #[inline(always)]
+    fn block_walk<const CAT: bool>(
+        &self,
+        rows: &[f32],
+        nf: usize,
+        nbins: &[u32],
+        n: usize,
+        walk: &mut Walk,
+    ) {
+        assert!(n <= walk.cur.len() && n <= walk.row.len() && n <= walk.node.len());
+        assert!(rows.len() >= n * nf && !self.nodes.is_empty());
+        for r in 0..n {
+            walk.row[r] = r as u16;
+            walk.node[r] = 0;
+        }
+        // Rows `walk.row[..k]` are still walking, at nodes `walk.node[..k]`.
+        let mut k = n;
+        while k > 0 {
+            let mut w = 0;
+            for j in 0..k {
+                // SAFETY: j < k <= n, and w <= j, so every `walk` index is below n,
+                // which the asserts above bound by the buffers' lengths; a row index r
+                // is one of 0..n. Nodes held in `walk.node` are the root or children,
+                // which `walkable` bounds by `nodes.len()`, and a node's feature is below
+                // nf, so `r * nf + feature < n * nf <= rows.len()`.
+                let (r, nd) = unsafe {
+                    let r = *walk.row.get_unchecked(j) as usize;
+                    (
+                        r,
+                        self.nodes
+                            .get_unchecked(*walk.node.get_unchecked(j) as usize),
+                    )
+                };
+                let f = nd.feature as usize;
+                let v = unsafe { *rows.get_unchecked(r * nf + f) };
+                let left = if CAT && nd.cat_set != u32::MAX {
+                    in_set(&self.cat_bits, nd.cat_set, cat_bin(v, nbins[f]) as usize)
+                } else {
+                    // Integer arithmetic keeps the compiler from branching on the
+                    // node's default direction, which is as unpredictable as the data.
+                    (u8::from(v <= nd.threshold)
+                        | (u8::from(v.is_nan()) & u8::from(nd.default_left)))
+                        != 0
+                };
+                let c = select_unpredictable(left, nd.left, nd.right);
+                unsafe {
+                    *walk.cur.get_unchecked_mut(r) = c;
+                    *walk.row.get_unchecked_mut(w) = r as u16;
+                    *walk.node.get_unchecked_mut(w) = c;
+                }
+                // Rows that reached a leaf drop out: the next row overwrites their slot.
+                w += usize::from(c >= 0);
+            }
+            k = w;
         }
     }
 
