@@ -134,10 +134,35 @@ fn decode<T: serde::de::DeserializeOwned>(path: &Path, payload: &[u8]) -> Result
         .map_err(|e| Error::input(format!("{}: corrupted model payload: {e}", path.display())))
 }
 
+/// Every tree of a model read from `path` must fit its features ([`Tree::check`]).
+fn check_trees(path: &Path, trees: &[Tree], features: &[Feature], per_leaf: usize) -> Result<()> {
+    for (i, t) in trees.iter().enumerate() {
+        t.check(features, per_leaf).map_err(|e| {
+            Error::input(format!(
+                "{}: corrupted model: tree {i}: {e}",
+                path.display()
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+fn decode_gbdt(path: &Path, payload: &[u8]) -> Result<GbdtModel> {
+    let m: GbdtModel = decode(path, payload)?;
+    check_trees(path, &m.trees, &m.features, 1)?;
+    Ok(m)
+}
+
+fn decode_forest(path: &Path, payload: &[u8]) -> Result<ForestModel> {
+    let m: ForestModel = decode(path, payload)?;
+    check_trees(path, &m.trees, &m.features, m.n_out)?;
+    Ok(m)
+}
+
 /// Read a gradient-boosting model file.
 pub fn load(path: &Path) -> Result<GbdtModel> {
     let f = model_file::read_kind(path, KIND_GBDT)?;
-    decode(path, &f.payload)
+    decode_gbdt(path, &f.payload)
 }
 
 /// A tabular model of either kind, for code that predicts without caring which.
@@ -218,8 +243,8 @@ impl TabularModel {
 pub fn load_any(path: &Path) -> Result<TabularModel> {
     let f = model_file::read_kind(path, "tabular.*")?;
     match f.kind.as_str() {
-        KIND_GBDT => Ok(TabularModel::Gbdt(decode(path, &f.payload)?)),
-        KIND_RF => Ok(TabularModel::Forest(decode(path, &f.payload)?)),
+        KIND_GBDT => Ok(TabularModel::Gbdt(decode_gbdt(path, &f.payload)?)),
+        KIND_RF => Ok(TabularModel::Forest(decode_forest(path, &f.payload)?)),
         other => Err(Error::input(format!(
             "{}: a '{other}' model is not one this version of lithe can use (it knows {KIND_GBDT} and {KIND_RF})",
             path.display()

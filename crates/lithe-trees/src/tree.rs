@@ -11,25 +11,112 @@ use crate::params::GbdtParams;
 
 /// Batch prediction's walk of many rows through many trees, set up once for a model
 /// (see [`Tree::for_each_leaf`], which it serves for all but a few rows).
+///
+/// Rows are turned into integer keys a block at a time ([`key_of`]): numeric values
+/// keep their order and `NaN` becomes `u32::MAX`; categorical values become their bin.
+/// A numeric node then sends a row left when `key + bias <= node key`, where the node
+/// key is the threshold's key plus `bias`, and `bias` is 1 when missing values go left
+/// (the sum wraps `NaN` round to 0, below every node key) and 0 when they go right.
+/// One integer comparison replaces a float comparison and a test for `NaN`.
 pub struct Walker<'a> {
     trees: &'a [Tree],
     features: &'a [Feature],
     nf: usize,
-    /// Value bins per feature (categorical features' missing bin).
-    nbins: Vec<u32>,
-    /// Per tree: whether [`Tree::walkable`] holds.
-    walkable: Vec<bool>,
+    /// Row stride of a block of keys: `nf` rounded up to a power of two.
+    shift: u32,
+    /// Per feature: its number of value bins (its missing bin) when categorical
+    /// nodes read it, so that it is keyed by bin; `None` when keyed by value.
+    nbins: Vec<Option<u32>>,
+    /// Per tree: its nodes as the walk reads them, or `None` when the tree fails
+    /// [`Tree::walkable`] (and is walked row by row, checked).
+    nodes: Vec<Option<Vec<WalkNode>>>,
+}
+
+/// A node of the batch walk: 16 bytes, so four share a cache line.
+#[derive(Clone, Copy)]
+struct WalkNode {
+    /// Numeric: the threshold's key plus `bias`. Categorical: where its set starts in
+    /// the tree's `cat_bits`.
+    key: u32,
+    /// The feature, with [`CAT_NODE`] set for categorical nodes and [`BIAS_LEFT`] for
+    /// numeric nodes whose missing values go left.
+    feature: u32,
+    left: Child,
+    right: Child,
+}
+
+const CAT_NODE: u32 = 1 << 30;
+const BIAS_LEFT: u32 = 1 << 31;
+const FEATURE_MASK: u32 = CAT_NODE - 1;
+
+/// The order-keeping integer key of a numeric value: `a <= b` exactly when
+/// `key_of(a) <= key_of(b)` for values that are not `NaN`; `NaN` is `u32::MAX`.
+#[inline(always)]
+fn key_of(v: f32) -> u32 {
+    // (+ 0.0 turns -0.0, equal to 0.0, into 0.0.)
+    let b = (v + 0.0).to_bits();
+    let k = if b >> 31 == 1 { !b } else { b | 1 << 31 };
+    select_unpredictable(v.is_nan(), u32::MAX, k)
 }
 
 impl<'a> Walker<'a> {
     /// Trees over rows of `nf` values whose features are `features`.
     pub fn new(trees: &'a [Tree], features: &'a [Feature], nf: usize) -> Self {
+        // A feature that categorical nodes read is keyed by its bins; any other by its
+        // values (forests split categorical features by thresholds on their index).
+        let mut nbins: Vec<Option<u32>> = vec![None; nf];
+        for t in trees {
+            for nd in t.nodes.iter().filter(|nd| nd.cat_set != u32::MAX) {
+                if let (Some(nb), Some(ft)) = (
+                    nbins.get_mut(nd.feature as usize),
+                    features.get(nd.feature as usize),
+                ) {
+                    *nb = Some(ft.n_value_bins() as u32);
+                }
+            }
+        }
+        let nodes = trees
+            .iter()
+            .map(|t| {
+                if !t.walkable(nf) || nf >= CAT_NODE as usize {
+                    return None;
+                }
+                t.nodes
+                    .iter()
+                    .map(|nd| {
+                        let f = nd.feature;
+                        if nd.cat_set != u32::MAX {
+                            // The set must cover the feature's bins and its missing bin.
+                            let nb = nbins[f as usize]?;
+                            let end = nd.cat_set as usize + nb as usize / 64 + 1;
+                            (end <= t.cat_bits.len()).then_some(WalkNode {
+                                key: nd.cat_set,
+                                feature: f | CAT_NODE,
+                                left: nd.left,
+                                right: nd.right,
+                            })
+                        } else {
+                            let bias = u32::from(nd.default_left);
+                            (!nd.threshold.is_nan() && nbins[f as usize].is_none()).then_some(
+                                WalkNode {
+                                    key: key_of(nd.threshold) + bias,
+                                    feature: f | if nd.default_left { BIAS_LEFT } else { 0 },
+                                    left: nd.left,
+                                    right: nd.right,
+                                },
+                            )
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
         Walker {
             trees,
             features,
             nf,
-            nbins: features.iter().map(|f| f.n_value_bins() as u32).collect(),
-            walkable: trees.iter().map(|t| t.walkable(nf)).collect(),
+            shift: nf.max(1).next_power_of_two().trailing_zeros(),
+            nbins,
+            nodes,
         }
     }
 
@@ -40,6 +127,7 @@ impl<'a> Walker<'a> {
         let nf = self.nf.max(1);
         let n = (rows.len() / nf).min(BLOCK_ROWS);
         let mut walk = Walk {
+            keys: vec![0; n << self.shift],
             row: vec![0; n],
             node: vec![0; n],
             cur: vec![0; n],
@@ -54,33 +142,46 @@ impl<'a> Walker<'a> {
     /// [`Walker::for_each_leaf`] for a block of at most [`BLOCK_ROWS`] rows, one tree at a
     /// time: every row takes one step down the tree per pass, and the rows that reach a
     /// leaf drop out of the list of rows still walking. The steps of different rows are
-    /// independent and no branch depends on the data, so the processor overlaps them.
+    /// independent and no branch depends on the data at numeric nodes, so the processor
+    /// overlaps them.
     fn block_leaves(
         &self,
         rows: &[f32],
         walk: &mut Walk,
         mut visit: impl FnMut(usize, usize, usize),
     ) {
-        let (nf, nbins) = (self.nf.max(1), &self.nbins[..]);
+        let nf = self.nf.max(1);
         let n = rows.len() / nf;
-        for (t, (tree, &ok)) in self.trees.iter().zip(&self.walkable).enumerate() {
-            if tree.nodes.is_empty() {
-                for r in 0..n {
-                    visit(t, r, 0);
-                }
-                continue;
+        for (row, keys) in rows
+            .chunks_exact(nf)
+            .zip(walk.keys.chunks_exact_mut(1 << self.shift))
+        {
+            for ((k, &v), &nb) in keys.iter_mut().zip(row).zip(&self.nbins) {
+                *k = match nb {
+                    Some(nb) => cat_bin(v, nb),
+                    None => key_of(v),
+                };
             }
-            if !ok {
-                // (A tree the fast walk cannot trust: walk it checked, row by row.)
-                for (r, row) in rows.chunks(nf).enumerate() {
-                    visit(t, r, tree.leaf_of(row, self.features));
+        }
+        for (t, (tree, nodes)) in self.trees.iter().zip(&self.nodes).enumerate() {
+            match nodes {
+                _ if tree.nodes.is_empty() => {
+                    for r in 0..n {
+                        visit(t, r, 0);
+                    }
+                    continue;
                 }
-                continue;
-            }
-            if tree.cat_bits.is_empty() {
-                tree.block_walk::<false>(rows, nf, nbins, n, walk);
-            } else {
-                tree.block_walk::<true>(rows, nf, nbins, n, walk);
+                None => {
+                    // (A tree the fast walk cannot trust: walk it checked, row by row.)
+                    for (r, row) in rows.chunks(nf).enumerate() {
+                        visit(t, r, tree.leaf_of(row, self.features));
+                    }
+                    continue;
+                }
+                Some(nodes) if tree.cat_bits.is_empty() => {
+                    block_walk::<false>(nodes, &tree.cat_bits, self.shift, n, walk)
+                }
+                Some(nodes) => block_walk::<true>(nodes, &tree.cat_bits, self.shift, n, walk),
             }
             for (r, &c) in walk.cur[..n].iter().enumerate() {
                 visit(t, r, !c as usize);
@@ -89,13 +190,72 @@ impl<'a> Walker<'a> {
     }
 }
 
+/// Walk the `n` rows of the block (keys in `walk.keys`, `1 << shift` a row) to their
+/// leaves: `walk.cur[r]` ends as `!leaf`. `nodes` come from a tree that is
+/// [`Tree::walkable`] for the block's `nf <= 1 << shift` (so every node reads a key of
+/// its row and points at later nodes or at leaves), and categorical nodes' sets lie
+/// inside `cat_bits` and cover their feature's bins ([`Walker::new`]).
+#[inline(always)]
+fn block_walk<const CAT: bool>(
+    nodes: &[WalkNode],
+    cat_bits: &[u64],
+    shift: u32,
+    n: usize,
+    walk: &mut Walk,
+) {
+    assert!(n <= walk.cur.len() && n <= walk.row.len() && n <= walk.node.len());
+    assert!(walk.keys.len() >= n << shift && !nodes.is_empty());
+    for r in 0..n {
+        walk.row[r] = r as u16;
+        walk.node[r] = 0;
+    }
+    // Rows `walk.row[..k]` are still walking, at nodes `walk.node[..k]`.
+    let mut k = n;
+    while k > 0 {
+        let mut w = 0;
+        for j in 0..k {
+            // SAFETY: j < k <= n and w <= j, so every index into `walk.row`, `walk.node`
+            // and (through a row index r < n) `walk.cur` is below n, which the asserts
+            // bound by their lengths. Nodes in `walk.node` are the root or children,
+            // which `walkable` bounds by `nodes.len()`; a node's feature is below
+            // `nf <= 1 << shift`, so the key index is below `n << shift`.
+            let (r, nd) = unsafe {
+                let r = *walk.row.get_unchecked(j) as usize;
+                (r, nodes.get_unchecked(*walk.node.get_unchecked(j) as usize))
+            };
+            let key = unsafe {
+                *walk
+                    .keys
+                    .get_unchecked((r << shift) + (nd.feature & FEATURE_MASK) as usize)
+            };
+            let left = if CAT && nd.feature & CAT_NODE != 0 {
+                // The key is a bin no larger than the missing bin, which the set covers.
+                cat_bits[nd.key as usize + (key >> 6) as usize] >> (key & 63) & 1 == 1
+            } else {
+                key.wrapping_add(nd.feature >> 31) <= nd.key
+            };
+            let c = select_unpredictable(left, nd.left, nd.right);
+            unsafe {
+                *walk.cur.get_unchecked_mut(r) = c;
+                *walk.row.get_unchecked_mut(w) = r as u16;
+                *walk.node.get_unchecked_mut(w) = c;
+            }
+            // Rows that reached a leaf drop out: the next row overwrites their slot.
+            w += usize::from(c >= 0);
+        }
+        k = w;
+    }
+}
+
 /// Rows per block of the tree-at-a-time walk ([`Tree::for_each_leaf`]).
 const BLOCK_ROWS: usize = 256;
 /// Fewer rows than this take the interleaved walk of [`Tree::leaves_of`] instead.
 const BLOCK_MIN_ROWS: usize = 16;
 
-/// The rows of a block still walking down a tree, and the node each is at.
+/// A block's keys, the rows of the block still walking down a tree and the node each
+/// is at.
 struct Walk {
+    keys: Vec<u32>,
     row: Vec<u16>,
     node: Vec<Child>,
     /// Where each row of the block is: a node, or `!leaf` once it has arrived.
@@ -228,10 +388,11 @@ impl Tree {
     }
 
     /// Every tree's leaf for every row of a row-major block (`nf` values a row):
-    /// `visit(tree, row, leaf)`. Trees go in groups of four ([`Self::leaves_of`]), each
-    /// group over the whole block before the next, so a group stays in cache while the
-    /// block walks it; each row still sees its trees in order, so sums built by `visit`
-    /// are the same as walking one tree at a time.
+    /// `visit(tree, row, leaf)`. Each row sees its trees in order, so sums built by
+    /// `visit` are the same as walking one tree at a time. From [`BLOCK_MIN_ROWS`] rows
+    /// on, a [`Walker`] takes the rows; fewer (one row, above all) go through the trees
+    /// in groups of four ([`Self::leaves_of`]), each group over all the rows before the
+    /// next.
     #[inline]
     pub fn for_each_leaf(
         trees: &[Tree],
@@ -263,6 +424,38 @@ impl Tree {
         }
     }
 
+    /// Why this tree cannot be walked over rows of `features`, if it cannot: every
+    /// node must read one of the features and lead to nodes after itself or to leaves,
+    /// categorical sets must lie inside `cat_bits`, and the counts must agree (each
+    /// leaf holding `values_per_leaf` values). Trees
+    /// grown here always pass; model files are checked with it when read.
+    pub fn check(
+        &self,
+        features: &[Feature],
+        values_per_leaf: usize,
+    ) -> std::result::Result<(), String> {
+        if self.leaf_value.len() != (self.nodes.len() + 1) * values_per_leaf
+            || self.gain.len() != self.nodes.len()
+        {
+            return Err(format!(
+                "{} nodes, {} gains and {} leaves do not make a tree",
+                self.nodes.len(),
+                self.gain.len(),
+                self.leaf_value.len()
+            ));
+        }
+        if !self.walkable(features.len()) {
+            return Err("a node reads an unknown feature or points outside the tree".into());
+        }
+        for nd in self.nodes.iter().filter(|nd| nd.cat_set != u32::MAX) {
+            let words = features[nd.feature as usize].n_value_bins() / 64 + 1;
+            if nd.cat_set as usize + words > self.cat_bits.len() {
+                return Err("a categorical set lies outside the tree".into());
+            }
+        }
+        Ok(())
+    }
+
     /// Whether the block walk may index without bounds checks: every node reads a
     /// feature below `nf` and points at nodes after itself (so every walk ends) that
     /// exist, or at leaves that exist. Trees built here always are; this guards trees
@@ -279,65 +472,6 @@ impl Tree {
                     }
                 })
         })
-    }
-
-    /// Walk the `n` rows of the block to their leaves: `walk.cur[r]` ends as `!leaf`.
-    /// The tree must be [`Self::walkable`] for `nf`, and `rows` hold `n` rows of `nf`.
-    #[inline(always)]
-    fn block_walk<const CAT: bool>(
-        &self,
-        rows: &[f32],
-        nf: usize,
-        nbins: &[u32],
-        n: usize,
-        walk: &mut Walk,
-    ) {
-        assert!(n <= walk.cur.len() && n <= walk.row.len() && n <= walk.node.len());
-        assert!(rows.len() >= n * nf && !self.nodes.is_empty());
-        for r in 0..n {
-            walk.row[r] = r as u16;
-            walk.node[r] = 0;
-        }
-        // Rows `walk.row[..k]` are still walking, at nodes `walk.node[..k]`.
-        let mut k = n;
-        while k > 0 {
-            let mut w = 0;
-            for j in 0..k {
-                // SAFETY: j < k <= n, and w <= j, so every `walk` index is below n,
-                // which the asserts above bound by the buffers' lengths; a row index r
-                // is one of 0..n. Nodes held in `walk.node` are the root or children,
-                // which `walkable` bounds by `nodes.len()`, and a node's feature is below
-                // nf, so `r * nf + feature < n * nf <= rows.len()`.
-                let (r, nd) = unsafe {
-                    let r = *walk.row.get_unchecked(j) as usize;
-                    (
-                        r,
-                        self.nodes
-                            .get_unchecked(*walk.node.get_unchecked(j) as usize),
-                    )
-                };
-                let f = nd.feature as usize;
-                let v = unsafe { *rows.get_unchecked(r * nf + f) };
-                let left = if CAT && nd.cat_set != u32::MAX {
-                    in_set(&self.cat_bits, nd.cat_set, cat_bin(v, nbins[f]) as usize)
-                } else {
-                    // Integer arithmetic keeps the compiler from branching on the
-                    // node's default direction, which is as unpredictable as the data.
-                    (u8::from(v <= nd.threshold)
-                        | (u8::from(v.is_nan()) & u8::from(nd.default_left)))
-                        != 0
-                };
-                let c = select_unpredictable(left, nd.left, nd.right);
-                unsafe {
-                    *walk.cur.get_unchecked_mut(r) = c;
-                    *walk.row.get_unchecked_mut(w) = r as u16;
-                    *walk.node.get_unchecked_mut(w) = c;
-                }
-                // Rows that reached a leaf drop out: the next row overwrites their slot.
-                w += usize::from(c >= 0);
-            }
-            k = w;
-        }
     }
 
     /// The leaf of row `r` of a binned matrix.

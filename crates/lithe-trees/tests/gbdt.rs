@@ -4,7 +4,7 @@ use lithe_core::{Column, Table};
 use lithe_trees::{GbdtModel, GbdtParams, Objective, load, save};
 
 mod common;
-use common::{Lcg, assert_rows_match_batch, binary_table, on_threads, one_row, yes};
+use common::{Lcg, assert_rows_match_batch, binary_table, edge_rows, on_threads, one_row, yes};
 
 fn auc_of(m: &GbdtModel, t: &Table) -> f64 {
     let p = m.predict(t).unwrap();
@@ -127,6 +127,38 @@ fn save_load_gives_identical_predictions_and_rows_match_batch() {
     // The single-row path agrees with the batch path.
     let matrix = m.features_of(&test).unwrap();
     assert_rows_match_batch(|row| m.predict_row(row), &matrix, m.features.len(), &a);
+}
+
+#[test]
+fn batch_walk_matches_the_row_walk_on_edge_values() {
+    let m = GbdtModel::fit(&GbdtParams::default(), &binary_table(2000, 3), "y").unwrap();
+    let matrix = edge_rows(&m.trees);
+    let batch = m.predict_matrix(&matrix);
+    assert_rows_match_batch(|row| m.predict_row(row), &matrix, m.features.len(), &batch);
+    // Missing, unknown and malformed category indices all count as missing.
+    let missing = m.predict_row(&[4.0, 0.5, f32::NAN]);
+    for junk in [6.0, 99.0, -1.0, 1.5, 1e9] {
+        assert_eq!(
+            m.predict_row(&[4.0, 0.5, junk]).to_bits(),
+            missing.to_bits()
+        );
+    }
+}
+
+#[test]
+fn a_damaged_tree_in_a_model_file_is_a_clear_error() {
+    let mut m = GbdtModel::fit(&GbdtParams::default(), &binary_table(500, 3), "y").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.lithe");
+    // A child pointing back at its parent would walk forever; one past the end would
+    // read outside the tree.
+    for bad in [0, 10_000] {
+        m.trees[3].nodes[1].left = bad;
+        save(&path, &m, serde_json::json!({}), None).unwrap();
+        let e = load(&path).unwrap_err();
+        assert!(e.is_input(), "{e}");
+        assert!(e.to_string().contains("tree 3"), "{e}");
+    }
 }
 
 #[test]

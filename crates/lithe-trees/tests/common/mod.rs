@@ -93,3 +93,49 @@ pub fn assert_rows_match_batch(
         assert_eq!(predict_row(row).to_bits(), batch[r].to_bits(), "row {r}");
     }
 }
+
+/// Rows (row-major, features x1, x2, color as in [`binary_table`]) of the values where
+/// tree walks can go wrong: every split threshold of `trees` and its neighbouring
+/// floats, ±0, ±infinity and `NaN` for the numbers; for the category index valid
+/// indices, the missing bin, out-of-range, negative, fractional and `NaN` values.
+pub fn edge_rows(trees: &[lithe_trees::tree::Tree]) -> Vec<f32> {
+    let mut num: Vec<Vec<f32>> =
+        vec![vec![f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0]; 2];
+    for t in trees {
+        for nd in t.nodes.iter().filter(|nd| nd.feature < 2) {
+            let v = nd.threshold;
+            let f = nd.feature as usize;
+            num[f].extend([
+                v,
+                f32::from_bits(v.to_bits() + 1),
+                f32::from_bits(v.to_bits() - 1),
+            ]);
+        }
+    }
+    let cat = [
+        0.0,
+        1.0,
+        2.0,
+        3.0,
+        4.0,
+        5.0,
+        6.0,
+        7.0,
+        99.0,
+        -1.0,
+        1.5,
+        -0.0,
+        f32::NAN,
+        1e9,
+    ];
+    let n = num[0].len().max(num[1].len()).max(400);
+    (0..n)
+        .flat_map(|i| {
+            [
+                num[0][i % num[0].len()],
+                num[1][(i * 7 + 3) % num[1].len()],
+                cat[(i * 5 + i / 14) % cat.len()],
+            ]
+        })
+        .collect()
+}
