@@ -30,6 +30,9 @@ pub struct Walker<'a> {
     /// Per tree: its nodes as the walk reads them, or `None` when the tree fails
     /// [`Tree::walkable`] (and is walked row by row, checked).
     nodes: Vec<Option<Vec<WalkNode>>>,
+    /// Per tree with categorical nodes: each node's set when it fits one word (a
+    /// categorical feature of at most 63 categories), else 0.
+    masks: Vec<Vec<u64>>,
 }
 
 /// A node of the batch walk: 16 bytes, so four share a cache line.
@@ -45,9 +48,12 @@ struct WalkNode {
     right: Child,
 }
 
+/// A categorical node whose set spans several words of `cat_bits`.
 const CAT_NODE: u32 = 1 << 30;
+/// A categorical node whose set is one word ([`Walker::masks`]).
+const SMALL_CAT: u32 = 1 << 29;
 const BIAS_LEFT: u32 = 1 << 31;
-const FEATURE_MASK: u32 = CAT_NODE - 1;
+const FEATURE_MASK: u32 = SMALL_CAT - 1;
 
 /// The order-keeping integer key of a numeric value: `a <= b` exactly when
 /// `key_of(a) <= key_of(b)` for values that are not `NaN`; `NaN` is `u32::MAX`.
@@ -78,7 +84,7 @@ impl<'a> Walker<'a> {
         let nodes = trees
             .iter()
             .map(|t| {
-                if !t.walkable(nf) || nf >= CAT_NODE as usize {
+                if !t.walkable(nf) || nf >= SMALL_CAT as usize {
                     return None;
                 }
                 t.nodes
@@ -89,9 +95,10 @@ impl<'a> Walker<'a> {
                             // The set must cover the feature's bins and its missing bin.
                             let nb = nbins[f as usize]?;
                             let end = nd.cat_set as usize + nb as usize / 64 + 1;
+                            let kind = if nb < 64 { SMALL_CAT } else { CAT_NODE };
                             (end <= t.cat_bits.len()).then_some(WalkNode {
                                 key: nd.cat_set,
-                                feature: f | CAT_NODE,
+                                feature: f | kind,
                                 left: nd.left,
                                 right: nd.right,
                             })
@@ -110,10 +117,28 @@ impl<'a> Walker<'a> {
                     .collect()
             })
             .collect();
+        let masks = trees
+            .iter()
+            .map(|t| {
+                if t.cat_bits.is_empty() {
+                    return Vec::new();
+                }
+                t.nodes
+                    .iter()
+                    .map(|nd| match nbins.get(nd.feature as usize) {
+                        Some(Some(nb)) if nd.cat_set != u32::MAX && *nb < 64 => {
+                            t.cat_bits.get(nd.cat_set as usize).copied().unwrap_or(0)
+                        }
+                        _ => 0,
+                    })
+                    .collect()
+            })
+            .collect();
         Walker {
             trees,
             features,
             nf,
+            masks,
             shift: nf.max(1).next_power_of_two().trailing_zeros(),
             nbins,
             nodes,
@@ -179,9 +204,11 @@ impl<'a> Walker<'a> {
                     continue;
                 }
                 Some(nodes) if tree.cat_bits.is_empty() => {
-                    block_walk::<false>(nodes, &tree.cat_bits, self.shift, n, walk)
+                    block_walk::<false>(nodes, &[], &tree.cat_bits, self.shift, n, walk)
                 }
-                Some(nodes) => block_walk::<true>(nodes, &tree.cat_bits, self.shift, n, walk),
+                Some(nodes) => {
+                    block_walk::<true>(nodes, &self.masks[t], &tree.cat_bits, self.shift, n, walk)
+                }
             }
             for (r, &c) in walk.cur[..n].iter().enumerate() {
                 visit(t, r, !c as usize);
@@ -198,6 +225,7 @@ impl<'a> Walker<'a> {
 #[inline(always)]
 fn block_walk<const CAT: bool>(
     nodes: &[WalkNode],
+    masks: &[u64],
     cat_bits: &[u64],
     shift: u32,
     n: usize,
@@ -205,6 +233,7 @@ fn block_walk<const CAT: bool>(
 ) {
     assert!(n <= walk.cur.len() && n <= walk.row.len() && n <= walk.node.len());
     assert!(walk.keys.len() >= n << shift && !nodes.is_empty());
+    assert!(!CAT || masks.len() == nodes.len());
     for r in 0..n {
         walk.row[r] = r as u16;
         walk.node[r] = 0;
@@ -219,10 +248,13 @@ fn block_walk<const CAT: bool>(
             // bound by their lengths. Nodes in `walk.node` are the root or children,
             // which `walkable` bounds by `nodes.len()`; a node's feature is below
             // `nf <= 1 << shift`, so the key index is below `n << shift`.
-            let (r, nd) = unsafe {
-                let r = *walk.row.get_unchecked(j) as usize;
-                (r, nodes.get_unchecked(*walk.node.get_unchecked(j) as usize))
+            let (r, at) = unsafe {
+                (
+                    *walk.row.get_unchecked(j) as usize,
+                    *walk.node.get_unchecked(j) as usize,
+                )
             };
+            let nd = unsafe { nodes.get_unchecked(at) };
             let key = unsafe {
                 *walk
                     .keys
@@ -232,7 +264,17 @@ fn block_walk<const CAT: bool>(
                 // The key is a bin no larger than the missing bin, which the set covers.
                 cat_bits[nd.key as usize + (key >> 6) as usize] >> (key & 63) & 1 == 1
             } else {
-                key.wrapping_add(nd.feature >> 31) <= nd.key
+                let num_left = key.wrapping_add(nd.feature >> 31) <= nd.key;
+                if CAT {
+                    // Numeric and one-word categorical nodes without a branch on their
+                    // kind, which is as hard to predict as the direction: both rules,
+                    // then a pick (a numeric node's mask is 0 and its verdict unused).
+                    let mask = unsafe { *masks.get_unchecked(at) };
+                    let cat_left = mask.wrapping_shr(key) & 1 == 1;
+                    select_unpredictable(nd.feature & SMALL_CAT != 0, cat_left, num_left)
+                } else {
+                    num_left
+                }
             };
             let c = select_unpredictable(left, nd.left, nd.right);
             unsafe {

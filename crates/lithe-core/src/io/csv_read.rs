@@ -212,10 +212,9 @@ fn sniff_delimiter(first: &[u8]) -> u8 {
     for &b in first {
         if b == b'"' {
             in_quote = !in_quote;
-        } else if !in_quote
-            && let Some(k) = DELIMITER_CANDIDATES.iter().position(|&d| d == b) {
-                counts[k] += 1;
-            }
+        } else if !in_quote && let Some(k) = DELIMITER_CANDIDATES.iter().position(|&d| d == b) {
+            counts[k] += 1;
+        }
     }
     let best = (0..4).max_by_key(|&k| (counts[k], 4 - k)).unwrap_or(0);
     if counts[best] == 0 {
