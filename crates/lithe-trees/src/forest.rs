@@ -23,7 +23,7 @@ use lithe_core::{Column, Error, Result, Table};
 use crate::data::{BinColumn, Binned, Feature, FeatureKind, feature_matrix};
 use crate::gbdt::{Prepared, SplitMix, class_indices};
 use crate::params::Objective;
-use crate::tree::{Child, Node, Tree, Walker, partition_by};
+use crate::tree::{Child, Node, Tree, partition_by};
 
 /// How many features each split looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -929,13 +929,12 @@ impl ForestModel {
         let n = m.len() / nf;
         let mut out = vec![0f64; n * k];
         let t = self.trees.len().max(1) as f64;
-        let walker = Walker::new(&self.trees, &self.features, nf);
         out.par_chunks_mut(k * ROW_BLOCK)
             .zip(m.par_chunks(nf * ROW_BLOCK))
             .for_each(|(o, rows)| {
                 // Each row adds its trees in order, as `predict_raw_row` does.
                 let trees = &self.trees;
-                walker.for_each_leaf(rows, |i, r, leaf| {
+                Tree::for_each_leaf_grouped(trees, rows, nf, &self.features, |i, r, leaf| {
                     add_leaf(&mut o[r * k..(r + 1) * k], &trees[i], leaf);
                 });
                 for v in o.iter_mut() {

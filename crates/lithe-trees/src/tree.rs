@@ -441,12 +441,25 @@ impl Tree {
         rows: &[f32],
         nf: usize,
         features: &[Feature],
-        mut visit: impl FnMut(usize, usize, usize),
+        visit: impl FnMut(usize, usize, usize),
     ) {
         if rows.len() >= BLOCK_MIN_ROWS * nf {
             Walker::new(trees, features, nf).for_each_leaf(rows, visit);
             return;
         }
+        Self::for_each_leaf_grouped(trees, rows, nf, features, visit);
+    }
+
+    /// [`Self::for_each_leaf`] by groups of four trees ([`Self::leaves_of`]), each
+    /// group over all the rows before the next.
+    #[inline]
+    pub fn for_each_leaf_grouped(
+        trees: &[Tree],
+        rows: &[f32],
+        nf: usize,
+        features: &[Feature],
+        mut visit: impl FnMut(usize, usize, usize),
+    ) {
         let mut groups = trees.chunks_exact(4);
         let mut t = 0;
         for four in &mut groups {
