@@ -391,7 +391,8 @@ impl Tree {
         let f = nd.feature as usize;
         let v = row[f];
         if nd.cat_set == u32::MAX {
-            (v <= nd.threshold) | (v.is_nan() & nd.default_left)
+            // (Integer arithmetic: no branch on the node's default direction.)
+            (u8::from(v <= nd.threshold) | (u8::from(v.is_nan()) & u8::from(nd.default_left))) != 0
         } else {
             let bin = cat_bin(v, features[f].n_value_bins() as u32);
             in_set(&self.cat_bits, nd.cat_set, bin as usize)
