@@ -86,6 +86,16 @@ pub struct ModelFile {
 
 /// Encode a model file into bytes.
 pub fn encode(header: &Header, payload: &[u8]) -> Result<Vec<u8>> {
+    let mut out = prefix(header, payload.len())?;
+    out.extend_from_slice(payload);
+    let sum = xxhash_rust::xxh3::xxh3_64(&out);
+    out.extend_from_slice(&sum.to_le_bytes());
+    Ok(out)
+}
+
+/// Everything of the file before the payload: magic, version, kind, header, and the
+/// payload's length.
+fn prefix(header: &Header, payload_len: usize) -> Result<Vec<u8>> {
     let kind = header.kind.as_bytes();
     if kind.is_empty() || kind.len() > 255 || !kind.iter().all(|b| b.is_ascii_graphic()) {
         return Err(Error::Runtime(format!(
@@ -95,7 +105,7 @@ pub fn encode(header: &Header, payload: &[u8]) -> Result<Vec<u8>> {
     }
     let json = serde_json::to_vec(header)
         .map_err(|e| Error::Runtime(format!("encoding the model header: {e}")))?;
-    let mut out = Vec::with_capacity(64 + kind.len() + json.len() + payload.len());
+    let mut out = Vec::with_capacity(64 + kind.len() + json.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&FORMAT_MAJOR.to_le_bytes());
     out.extend_from_slice(&FORMAT_MINOR.to_le_bytes());
@@ -103,19 +113,25 @@ pub fn encode(header: &Header, payload: &[u8]) -> Result<Vec<u8>> {
     out.extend_from_slice(kind);
     out.extend_from_slice(&(json.len() as u64).to_le_bytes());
     out.extend_from_slice(&json);
-    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    out.extend_from_slice(payload);
-    let sum = xxhash_rust::xxh3::xxh3_64(&out);
-    out.extend_from_slice(&sum.to_le_bytes());
+    out.extend_from_slice(&(payload_len as u64).to_le_bytes());
     Ok(out)
 }
 
-/// Write a model file atomically: it appears whole or not at all.
+/// Write a model file atomically: it appears whole or not at all. The bytes are those
+/// of [`encode`], written piece by piece (a forest's payload can be tens of MB; it is
+/// not copied again).
 pub fn write(path: &Path, header: &Header, payload: &[u8]) -> Result<()> {
-    let bytes = encode(header, payload)?;
+    let head = prefix(header, payload.len())?;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(&head);
+    hasher.update(payload);
+    let sum = hasher.digest().to_le_bytes();
     crate::io::atomic_write(path, |f| {
         use std::io::Write;
-        f.write_all(&bytes).map_err(|e| Error::io(path, e))
+        f.write_all(&head)
+            .and_then(|()| f.write_all(payload))
+            .and_then(|()| f.write_all(&sum))
+            .map_err(|e| Error::io(path, e))
     })
 }
 
@@ -259,6 +275,17 @@ mod tests {
         let mut h = Header::new("test.thing");
         h.params = serde_json::json!({"rounds": 3});
         (h, vec![1, 2, 3, 4, 5])
+    }
+
+    #[test]
+    fn write_puts_the_encoded_bytes_on_disk() {
+        let (h, _) = sample();
+        let p: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.lithe");
+        write(&path, &h, &p).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), encode(&h, &p).unwrap());
+        assert_eq!(read(&path).unwrap().payload, p);
     }
 
     #[test]
