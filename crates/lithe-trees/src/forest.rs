@@ -934,7 +934,7 @@ impl ForestModel {
             .for_each(|(o, rows)| {
                 // Each row adds its trees in order, as `predict_raw_row` does.
                 let trees = &self.trees;
-                Tree::for_each_leaf_grouped(trees, rows, nf, &self.features, |i, r, leaf| {
+                Tree::for_each_leaf(trees, rows, nf, &self.features, |i, r, leaf| {
                     add_leaf(&mut o[r * k..(r + 1) * k], &trees[i], leaf);
                 });
                 for v in o.iter_mut() {

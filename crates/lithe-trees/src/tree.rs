@@ -9,8 +9,8 @@ use crate::data::{BinColumn, Binned, Feature, FeatureKind};
 use crate::hist::{self, HistBin, Layout, Rule, Split};
 use crate::params::GbdtParams;
 
-/// Batch prediction's walk of many rows through many trees, set up once for a model
-/// (see [`Tree::for_each_leaf`], which it serves for all but a few rows).
+/// Batch prediction's walk of many rows through many trees, set up once for a call
+/// (gradient boosting's `predict_matrix`; [`Tree::for_each_leaf`] is the one-row walk).
 ///
 /// Rows are turned into integer keys a block at a time ([`key_of`]): numeric values
 /// keep their order and `NaN` becomes `u32::MAX`; categorical values become their bin.
@@ -30,8 +30,8 @@ pub struct Walker<'a> {
     /// Per tree: its nodes as the walk reads them, or `None` when the tree fails
     /// [`Tree::walkable`] (and is walked row by row, checked).
     nodes: Vec<Option<Vec<WalkNode>>>,
-    /// Per tree with categorical nodes: each node's set when it fits one word (a
-    /// categorical feature of at most 63 categories), else 0.
+    /// Per walkable tree with categorical nodes: each node's set when it fits one word
+    /// (a categorical feature of at most 63 categories), else 0; empty otherwise.
     masks: Vec<Vec<u64>>,
 }
 
@@ -41,8 +41,9 @@ struct WalkNode {
     /// Numeric: the threshold's key plus `bias`. Categorical: where its set starts in
     /// the tree's `cat_bits`.
     key: u32,
-    /// The feature, with [`CAT_NODE`] set for categorical nodes and [`BIAS_LEFT`] for
-    /// numeric nodes whose missing values go left.
+    /// The feature, with [`SMALL_CAT`] set for categorical nodes whose set is one word,
+    /// [`CAT_NODE`] for wider ones, and [`BIAS_LEFT`] for numeric nodes whose missing
+    /// values go left.
     feature: u32,
     left: Child,
     right: Child,
@@ -81,59 +82,63 @@ impl<'a> Walker<'a> {
                 }
             }
         }
-        let nodes = trees
+        let (nodes, masks) = trees
             .iter()
             .map(|t| {
                 if !t.walkable(nf) || nf >= SMALL_CAT as usize {
-                    return None;
+                    return (None, Vec::new());
                 }
-                t.nodes
+                // Trees with categorical nodes keep a one-word set per node (0 where
+                // the set is wider or the node numeric).
+                let cat_tree = !t.cat_bits.is_empty();
+                let mut masks = Vec::with_capacity(if cat_tree { t.nodes.len() } else { 0 });
+                let nodes = t
+                    .nodes
                     .iter()
                     .map(|nd| {
                         let f = nd.feature;
-                        if nd.cat_set != u32::MAX {
-                            // The set must cover the feature's bins and its missing bin.
+                        let (node, mask) = if nd.cat_set != u32::MAX {
                             let nb = nbins[f as usize]?;
-                            let end = nd.cat_set as usize + nb as usize / 64 + 1;
-                            let kind = if nb < 64 { SMALL_CAT } else { CAT_NODE };
-                            (end <= t.cat_bits.len()).then_some(WalkNode {
+                            if nd.cat_set as usize + set_words(nb as usize) > t.cat_bits.len() {
+                                return None;
+                            }
+                            let small = nb < 64;
+                            let node = WalkNode {
                                 key: nd.cat_set,
-                                feature: f | kind,
+                                feature: f | if small { SMALL_CAT } else { CAT_NODE },
                                 left: nd.left,
                                 right: nd.right,
-                            })
-                        } else {
-                            let bias = u32::from(nd.default_left);
-                            (!nd.threshold.is_nan() && nbins[f as usize].is_none()).then_some(
-                                WalkNode {
-                                    key: key_of(nd.threshold) + bias,
-                                    feature: f | if nd.default_left { BIAS_LEFT } else { 0 },
-                                    left: nd.left,
-                                    right: nd.right,
+                            };
+                            (
+                                node,
+                                if small {
+                                    t.cat_bits[nd.cat_set as usize]
+                                } else {
+                                    0
                                 },
                             )
+                        } else {
+                            if nd.threshold.is_nan() || nbins[f as usize].is_some() {
+                                return None;
+                            }
+                            let node = WalkNode {
+                                key: key_of(nd.threshold) + u32::from(nd.default_left),
+                                feature: f | if nd.default_left { BIAS_LEFT } else { 0 },
+                                left: nd.left,
+                                right: nd.right,
+                            };
+                            (node, 0)
+                        };
+                        if cat_tree {
+                            masks.push(mask);
                         }
+                        Some(node)
                     })
-                    .collect()
+                    .collect::<Option<Vec<WalkNode>>>();
+                let masks = if nodes.is_some() { masks } else { Vec::new() };
+                (nodes, masks)
             })
-            .collect();
-        let masks = trees
-            .iter()
-            .map(|t| {
-                if t.cat_bits.is_empty() {
-                    return Vec::new();
-                }
-                t.nodes
-                    .iter()
-                    .map(|nd| match nbins.get(nd.feature as usize) {
-                        Some(Some(nb)) if nd.cat_set != u32::MAX && *nb < 64 => {
-                            t.cat_bits.get(nd.cat_set as usize).copied().unwrap_or(0)
-                        }
-                        _ => 0,
-                    })
-                    .collect()
-            })
-            .collect();
+            .unzip();
         Walker {
             trees,
             features,
@@ -146,7 +151,7 @@ impl<'a> Walker<'a> {
     }
 
     /// Every tree's leaf for every row of a row-major block: `visit(tree, row, leaf)`,
-    /// each row seeing its trees in order (as [`Tree::for_each_leaf`]). Rows go in
+    /// each row seeing its trees in order (the sums match [`Tree::for_each_leaf`]'s). Rows go in
     /// blocks of [`BLOCK_ROWS`], and each tree walks a whole block before the next.
     pub fn for_each_leaf(&self, rows: &[f32], mut visit: impl FnMut(usize, usize, usize)) {
         let nf = self.nf.max(1);
@@ -289,10 +294,8 @@ fn block_walk<const CAT: bool>(
     }
 }
 
-/// Rows per block of the tree-at-a-time walk ([`Tree::for_each_leaf`]).
+/// Rows per block of the tree-at-a-time walk ([`Walker::for_each_leaf`]).
 const BLOCK_ROWS: usize = 256;
-/// Fewer rows than this take the interleaved walk of [`Tree::leaves_of`] instead.
-const BLOCK_MIN_ROWS: usize = 16;
 
 /// A block's keys, the rows of the block still walking down a tree and the node each
 /// is at.
@@ -340,6 +343,12 @@ pub struct Tree {
 #[inline]
 fn in_set(bits: &[u64], start: u32, bin: usize) -> bool {
     bits[start as usize + (bin >> 6)] >> (bin & 63) & 1 == 1
+}
+
+/// Words of a categorical node's set: it covers the feature's value bins and its
+/// missing bin.
+fn set_words(n_value_bins: usize) -> usize {
+    n_value_bins / 64 + 1
 }
 
 /// The bin of a categorical feature's raw value: the category index `v` when it is
@@ -431,30 +440,13 @@ impl Tree {
     }
 
     /// Every tree's leaf for every row of a row-major block (`nf` values a row):
-    /// `visit(tree, row, leaf)`. Each row sees its trees in order, so sums built by
-    /// `visit` are the same as walking one tree at a time. From [`BLOCK_MIN_ROWS`] rows
-    /// on, a [`Walker`] takes the rows; fewer (one row, above all) go through the trees
-    /// in groups of four ([`Self::leaves_of`]), each group over all the rows before the
-    /// next.
+    /// `visit(tree, row, leaf)`. Trees go in groups of four ([`Self::leaves_of`]), each
+    /// group over all the rows before the next; each row still sees its trees in order,
+    /// so sums built by `visit` are the same as walking one tree at a time. This is the
+    /// one-row path of both learners and the batch path of forests; gradient boosting's
+    /// batch prediction uses a [`Walker`].
     #[inline]
     pub fn for_each_leaf(
-        trees: &[Tree],
-        rows: &[f32],
-        nf: usize,
-        features: &[Feature],
-        visit: impl FnMut(usize, usize, usize),
-    ) {
-        if rows.len() >= BLOCK_MIN_ROWS * nf {
-            Walker::new(trees, features, nf).for_each_leaf(rows, visit);
-            return;
-        }
-        Self::for_each_leaf_grouped(trees, rows, nf, features, visit);
-    }
-
-    /// [`Self::for_each_leaf`] by groups of four trees ([`Self::leaves_of`]), each
-    /// group over all the rows before the next.
-    #[inline]
-    pub fn for_each_leaf_grouped(
         trees: &[Tree],
         rows: &[f32],
         nf: usize,
@@ -504,7 +496,7 @@ impl Tree {
             return Err("a node reads an unknown feature or points outside the tree".into());
         }
         for nd in self.nodes.iter().filter(|nd| nd.cat_set != u32::MAX) {
-            let words = features[nd.feature as usize].n_value_bins() / 64 + 1;
+            let words = set_words(features[nd.feature as usize].n_value_bins());
             if nd.cat_set as usize + words > self.cat_bits.len() {
                 return Err("a categorical set lies outside the tree".into());
             }
