@@ -44,30 +44,26 @@ impl Layout {
     }
 }
 
-/// Fill `hist` with the sums of the rows `idx` (gradients `g`, hessians `h` indexed by
-/// row). Features are done in parallel, each by one thread, so sums are in a fixed
-/// order whatever the thread count.
+/// A row's gradient and hessian, kept beside the row index as the rows move between
+/// leaves, so a leaf's gradients are always contiguous and in its row order.
+pub type GradPair = (f32, f32);
+
+/// Fill `hist` with the sums of the rows `idx`, whose gradients and hessians are `gh`
+/// (in the same order). Features are done in parallel, each by one thread, so sums
+/// are in a fixed order whatever the thread count.
 pub fn build(
     hist: &mut [HistBin],
     layout: &Layout,
     b: &Binned,
     idx: &[u32],
-    g: &[f32],
-    h: &[f32],
+    gh: &[GradPair],
     active: &[bool],
 ) {
-    // A leaf holding every row in order (the root) reads everything sequentially;
-    // otherwise gather the leaf's gradients once, in its row order.
+    debug_assert_eq!(idx.len(), gh.len());
+    // A leaf holding every row in order (the root) reads its columns sequentially.
     let all_rows = idx.len() == b.n_rows
         && idx.first() == Some(&0)
         && idx.last().map(|&r| r as usize + 1) == Some(b.n_rows);
-    let ordered: Vec<(f32, f32)> = if all_rows {
-        Vec::new()
-    } else {
-        idx.iter()
-            .map(|&r| (g[r as usize], h[r as usize]))
-            .collect()
-    };
     let mut chunks: Vec<(usize, &mut [HistBin])> = Vec::with_capacity(b.features.len());
     let mut rest = hist;
     for f in 0..b.features.len() {
@@ -80,29 +76,36 @@ pub fn build(
     // index and gradients are read once per group, not once per feature), with enough
     // groups to keep every thread busy. Each feature's sums are still added in row
     // order, so the grouping never changes the result.
-    let n_active = (0..b.features.len()).filter(|&f| active[f]).count();
-    let per_group = (n_active / (2 * rayon::current_num_threads())).clamp(1, 4);
+    let threads = rayon::current_num_threads();
+    let mut bytes: Vec<(usize, &mut [HistBin])> = Vec::new();
     let mut groups: Vec<Vec<(usize, &mut [HistBin])>> = Vec::new();
     for (f, chunk) in chunks {
         if !active[f] {
             chunk.fill(HistBin::default());
-            continue;
-        }
-        let byte = matches!(b.bins[f], BinColumn::U8(_));
-        match groups.last_mut() {
-            Some(g)
-                if byte && g.len() < per_group && matches!(b.bins[g[0].0], BinColumn::U8(_)) =>
-            {
-                g.push((f, chunk))
-            }
-            _ => groups.push(vec![(f, chunk)]),
+        } else if matches!(b.bins[f], BinColumn::U8(_)) {
+            bytes.push((f, chunk));
+        } else {
+            groups.push(vec![(f, chunk)]);
         }
     }
-    let rows = if all_rows {
-        None
-    } else {
-        Some((idx, &ordered[..]))
-    };
+    // At most four features per group, at least two groups per thread when there are
+    // features enough, and a whole number of groups per thread, of sizes that differ
+    // by at most one, the larger ones spread out (so halving the list halves the work).
+    let nb = bytes.len();
+    if nb > 0 {
+        let mut n_groups = nb.div_ceil(4).max(nb.min(2 * threads));
+        n_groups = (n_groups.div_ceil(threads) * threads).min(nb);
+        let (base, extra) = (nb / n_groups, nb % n_groups);
+        let evens = n_groups.div_ceil(2);
+        let mut it = bytes.into_iter();
+        for i in 0..n_groups {
+            // Slots 0, 2, 4, … take the extra features first, then 1, 3, 5, ….
+            let rank = if i % 2 == 0 { i / 2 } else { evens + i / 2 };
+            let size = base + usize::from(rank < extra);
+            groups.push(it.by_ref().take(size).collect());
+        }
+    }
+    let rows = if all_rows { None } else { Some(idx) };
     let one = |group: Vec<(usize, &mut [HistBin])>| {
         if let BinColumn::U16(col) = &b.bins[group[0].0] {
             let (_, chunk) = group.into_iter().next().expect("a group has a feature");
@@ -115,12 +118,12 @@ pub fn build(
             };
             match rows {
                 None => {
-                    for ((&bin, &gr), &hr) in col.iter().zip(g).zip(h) {
+                    for (&bin, &(gr, hr)) in col.iter().zip(gh) {
                         add(bin, gr, hr);
                     }
                 }
-                Some((idx, ordered)) => {
-                    for (&r, &(gr, hr)) in idx.iter().zip(ordered) {
+                Some(idx) => {
+                    for (&r, &(gr, hr)) in idx.iter().zip(gh) {
                         add(col[r as usize], gr, hr);
                     }
                 }
@@ -136,10 +139,10 @@ pub fn build(
             .collect();
         let outs: Vec<&mut [HistBin]> = group.into_iter().map(|(_, c)| c).collect();
         match cols.len() {
-            1 => byte_group::<1>(&cols, outs, rows, g, h),
-            2 => byte_group::<2>(&cols, outs, rows, g, h),
-            3 => byte_group::<3>(&cols, outs, rows, g, h),
-            _ => byte_group::<4>(&cols, outs, rows, g, h),
+            1 => byte_group::<1>(&cols, outs, rows, gh),
+            2 => byte_group::<2>(&cols, outs, rows, gh),
+            3 => byte_group::<3>(&cols, outs, rows, gh),
+            _ => byte_group::<4>(&cols, outs, rows, gh),
         }
     };
     // Small leaves are not worth handing to other threads.
@@ -150,17 +153,14 @@ pub fn build(
     }
 }
 
-/// A leaf's rows and their gradients and hessians gathered in the same order.
-type LeafRows<'a> = (&'a [u32], &'a [(f32, f32)]);
-
 /// Histograms of `G` byte-binned features in one pass over the rows (all rows in
-/// order when `rows` is `None`, else the leaf's rows with their gathered gradients).
+/// order when `rows` is `None`, else the leaf's rows); `gh` holds the rows' gradients
+/// in the same order.
 fn byte_group<const G: usize>(
     cols: &[&[u8]],
     outs: Vec<&mut [HistBin]>,
-    rows: Option<LeafRows>,
-    g: &[f32],
-    h: &[f32],
+    rows: Option<&[u32]>,
+    gh: &[GradPair],
 ) {
     let cols: [&[u8]; G] = std::array::from_fn(|j| cols[j]);
     // Full 256-slot arrays: a u8 bin indexes them without checks.
@@ -176,12 +176,12 @@ fn byte_group<const G: usize>(
     };
     match rows {
         None => {
-            for (r, (&gr, &hr)) in g.iter().zip(h).enumerate() {
+            for (r, &(gr, hr)) in gh.iter().enumerate() {
                 add(r, gr, hr);
             }
         }
-        Some((idx, ordered)) => {
-            for (&r, &(gr, hr)) in idx.iter().zip(ordered) {
+        Some(idx) => {
+            for (&r, &(gr, hr)) in idx.iter().zip(gh) {
                 add(r as usize, gr, hr);
             }
         }

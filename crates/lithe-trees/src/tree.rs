@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{BinColumn, Binned, Feature, FeatureKind};
 
-use crate::hist::{self, HistBin, Layout, Rule, Split};
+use crate::hist::{self, GradPair, HistBin, Layout, Rule, Split};
 use crate::params::GbdtParams;
+use rayon::prelude::*;
 
 /// Batch prediction's walk of many rows through many trees, set up once for a call
 /// (gradient boosting's `predict_matrix`; [`Tree::for_each_leaf`] is the one-row walk).
@@ -560,6 +561,10 @@ pub struct Grower<'a> {
     pub layout: Layout,
     pub params: &'a GbdtParams,
     scratch: Vec<u32>,
+    /// The gradient pairs of the rows in `idx` order (see [`GradPair`]), and scratch
+    /// space for moving them.
+    gh: Vec<GradPair>,
+    scratch_gh: Vec<GradPair>,
     /// Histogram buffers to reuse (fresh ones cost page faults).
     pool: Vec<Vec<HistBin>>,
 }
@@ -571,6 +576,8 @@ impl<'a> Grower<'a> {
             layout: Layout::new(b),
             params,
             scratch: Vec::new(),
+            gh: Vec::new(),
+            scratch_gh: Vec::new(),
             pool: Vec::new(),
         }
     }
@@ -598,9 +605,19 @@ impl<'a> Grower<'a> {
         active: &[bool],
     ) -> (Tree, Vec<(usize, usize)>) {
         let p = self.params;
+        let mut gh = std::mem::take(&mut self.gh);
+        gh.clear();
+        gh.resize(idx.len(), (0.0, 0.0));
+        gh.par_chunks_mut(PAR_CHUNK)
+            .zip(idx.par_chunks(PAR_CHUNK))
+            .for_each(|(d, rows)| {
+                for (d, &r) in d.iter_mut().zip(rows) {
+                    *d = (g[r as usize], h[r as usize]);
+                }
+            });
         let mut root_hist = self.take_hist();
-        hist::build(&mut root_hist, &self.layout, self.b, idx, g, h, active);
-        let sum = root_sum(&root_hist, &self.layout, idx, g, h);
+        hist::build(&mut root_hist, &self.layout, self.b, idx, &gh, active);
+        let sum = root_sum(&root_hist, &self.layout, &gh);
         let mut leaves = vec![Leaf {
             start: 0,
             end: idx.len(),
@@ -641,9 +658,11 @@ impl<'a> Grower<'a> {
                 .map(|bin| split.rule.goes_left(bin, missing_bin))
                 .collect();
             let rows = &mut idx[start..end];
+            let pairs = &mut gh[start..end];
+            let (sr, sg) = (&mut self.scratch, &mut self.scratch_gh);
             let left = match &self.b.bins[f] {
-                BinColumn::U8(col) => partition(rows, col, &lut, &mut self.scratch),
-                BinColumn::U16(col) => partition(rows, col, &lut, &mut self.scratch),
+                BinColumn::U8(col) => partition_leaf(rows, pairs, col, &lut, sr, sg),
+                BinColumn::U16(col) => partition_leaf(rows, pairs, col, &lut, sr, sg),
             };
             let w = start + left;
             let mid = w;
@@ -691,8 +710,7 @@ impl<'a> Grower<'a> {
                 &self.layout,
                 self.b,
                 &idx[small_range.0..small_range.1],
-                g,
-                h,
+                &gh[small_range.0..small_range.1],
                 active,
             );
             let mut large_hist = parent_hist;
@@ -731,6 +749,7 @@ impl<'a> Grower<'a> {
             leaves[li] = left;
             leaves.push(right);
         }
+        self.gh = gh;
         // Leaves are numbered in `leaves` order; point the parents at them.
         let mut ranges = Vec::with_capacity(leaves.len());
         for (i, leaf) in leaves.iter_mut().enumerate() {
@@ -751,16 +770,21 @@ impl<'a> Grower<'a> {
     }
 }
 
-/// Reorder `rows` so the ones whose bin `go_left` marks come first, both sides in
-/// their original order; returns how many went left. Branch-free: every row is
-/// written to both sides and only the side it belongs to advances.
-pub fn partition<T: Copy + Into<usize>>(
+/// Rows per piece when a leaf's rows are split across threads.
+const PAR_CHUNK: usize = 1 << 15;
+
+/// Reorder a leaf's `rows`, and their gradient `pairs` with them, so the rows whose
+/// bin `go_left` marks come first, both sides in their original order; returns how
+/// many went left. A stable partition has one answer, so splitting a large leaf into
+/// pieces done in parallel gives the same order for any thread count.
+fn partition_leaf<T: Copy + Into<usize> + Sync>(
     rows: &mut [u32],
+    pairs: &mut [GradPair],
     col: &[T],
     go_left: &[bool],
     scratch: &mut Vec<u32>,
+    scratch_pairs: &mut Vec<GradPair>,
 ) -> usize {
-    // A 256-entry table for byte bins lets the compiler drop the bounds check.
     let mut small = [0usize; 256];
     let big: Vec<usize>;
     let lut: &[usize] = if go_left.len() <= 256 {
@@ -772,10 +796,81 @@ pub fn partition<T: Copy + Into<usize>>(
         big = go_left.iter().map(|&g| usize::from(g)).collect();
         &big
     };
-    partition_by(rows, col, |b| lut[b], scratch)
+    let n = rows.len();
+    scratch.clear();
+    scratch.resize(n, 0);
+    scratch_pairs.clear();
+    scratch_pairs.resize(n, (0.0, 0.0));
+    // Each piece partitions itself in place (its right rows parked in its share of the
+    // scratch space) ...
+    let piece =
+        |(rows, pairs, sr, sp): (&mut [u32], &mut [GradPair], &mut [u32], &mut [GradPair])| {
+            let (mut w, mut s) = (0usize, 0usize);
+            for k in 0..rows.len() {
+                let (r, gh) = (rows[k], pairs[k]);
+                let go = lut[col[r as usize].into()];
+                rows[w] = r;
+                pairs[w] = gh;
+                sr[s] = r;
+                sp[s] = gh;
+                w += go;
+                s += 1 - go;
+            }
+            rows[w..].copy_from_slice(&sr[..s]);
+            pairs[w..].copy_from_slice(&sp[..s]);
+            w
+        };
+    if n < 2 * PAR_CHUNK {
+        return piece((rows, pairs, scratch, scratch_pairs));
+    }
+    let lefts: Vec<usize> = rows
+        .par_chunks_mut(PAR_CHUNK)
+        .zip(pairs.par_chunks_mut(PAR_CHUNK))
+        .zip(scratch.par_chunks_mut(PAR_CHUNK))
+        .zip(scratch_pairs.par_chunks_mut(PAR_CHUNK))
+        .map(|(((r, p), sr), sp)| piece((r, p, sr, sp)))
+        .collect();
+    // ... then every piece's left rows go to the front and its right rows to the back,
+    // in piece order, through the scratch space.
+    let total_left: usize = lefts.iter().sum();
+    let (front_r, back_r) = scratch.split_at_mut(total_left);
+    let (front_p, back_p) = scratch_pairs.split_at_mut(total_left);
+    let mut dest = Vec::with_capacity(lefts.len());
+    let (mut fr, mut br, mut fp, mut bp) = (front_r, back_r, front_p, back_p);
+    for (c, &l) in lefts.iter().enumerate() {
+        let len = PAR_CHUNK.min(n - c * PAR_CHUNK);
+        let (a, rest) = fr.split_at_mut(l);
+        fr = rest;
+        let (b, rest) = br.split_at_mut(len - l);
+        br = rest;
+        let (ap, rest) = fp.split_at_mut(l);
+        fp = rest;
+        let (bpp, rest) = bp.split_at_mut(len - l);
+        bp = rest;
+        dest.push((l, a, b, ap, bpp));
+    }
+    rows.par_chunks(PAR_CHUNK)
+        .zip(pairs.par_chunks(PAR_CHUNK))
+        .zip(dest)
+        .for_each(|((r, p), (l, a, b, ap, bp))| {
+            a.copy_from_slice(&r[..l]);
+            b.copy_from_slice(&r[l..]);
+            ap.copy_from_slice(&p[..l]);
+            bp.copy_from_slice(&p[l..]);
+        });
+    rows.par_chunks_mut(PAR_CHUNK)
+        .zip(scratch.par_chunks(PAR_CHUNK))
+        .for_each(|(d, s)| d.copy_from_slice(s));
+    pairs
+        .par_chunks_mut(PAR_CHUNK)
+        .zip(scratch_pairs.par_chunks(PAR_CHUNK))
+        .for_each(|(d, s)| d.copy_from_slice(s));
+    total_left
 }
 
-/// As [`partition`], with the rule as a function of the bin (1 = left, 0 = right).
+/// Reorder `rows` so the ones the rule `go` sends left (1 = left, 0 = right) come
+/// first, both sides in their original order; returns how many went left. Branch-free:
+/// every row is written to both sides and only the side it belongs to advances.
 #[inline]
 pub fn partition_by<T: Copy + Into<usize>>(
     rows: &mut [u32],
@@ -800,10 +895,10 @@ pub fn partition_by<T: Copy + Into<usize>>(
 
 /// Totals of the root, taken from the first active feature's histogram (every row
 /// falls in exactly one of its bins), or summed directly when no feature is active.
-fn root_sum(hist: &[HistBin], layout: &Layout, idx: &[u32], g: &[f32], h: &[f32]) -> HistBin {
+fn root_sum(hist: &[HistBin], layout: &Layout, gh: &[GradPair]) -> HistBin {
     let mut s = HistBin::default();
     let f0 = &hist[layout.offsets[0]..layout.offsets[1]];
-    if f0.iter().map(|b| b.n).sum::<u64>() == idx.len() as u64 {
+    if f0.iter().map(|b| b.n).sum::<u64>() == gh.len() as u64 {
         for b in f0 {
             s.g += b.g;
             s.h += b.h;
@@ -811,10 +906,68 @@ fn root_sum(hist: &[HistBin], layout: &Layout, idx: &[u32], g: &[f32], h: &[f32]
         }
         return s;
     }
-    for &r in idx {
-        s.g += g[r as usize] as f64;
-        s.h += h[r as usize] as f64;
+    for &(g, h) in gh {
+        s.g += g as f64;
+        s.h += h as f64;
         s.n += 1;
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stable partition the leaf partition must produce, done the plain way.
+    fn reference(rows: &[u32], col: &[u8], go_left: &[bool]) -> Vec<u32> {
+        let left = rows.iter().filter(|&&r| go_left[col[r as usize] as usize]);
+        let right = rows.iter().filter(|&&r| !go_left[col[r as usize] as usize]);
+        left.chain(right).copied().collect()
+    }
+
+    #[test]
+    fn leaf_partition_is_the_stable_partition_in_pieces_or_whole() {
+        let n = 5 * PAR_CHUNK + 123;
+        let mut state = 7u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as u32
+        };
+        let col: Vec<u8> = (0..n).map(|_| (next() % 256) as u8).collect();
+        let go_left: Vec<bool> = (0..256).map(|_| next() % 3 == 0).collect();
+        // Every other row, then a slice small enough for one piece.
+        let all: Vec<u32> = (0..n as u32).filter(|r| r % 2 == 0 || r % 7 == 0).collect();
+        for rows in [&all[..], &all[..1000]] {
+            let expect = reference(rows, &col, &go_left);
+            for threads in [1, 2, 3] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let mut got = rows.to_vec();
+                let mut pairs: Vec<GradPair> =
+                    got.iter().map(|&r| (r as f32, -(r as f32))).collect();
+                let (mut s, mut sp) = (Vec::new(), Vec::new());
+                let left = pool.install(|| {
+                    partition_leaf(&mut got, &mut pairs, &col, &go_left, &mut s, &mut sp)
+                });
+                assert_eq!(got, expect, "{threads} threads, {} rows", rows.len());
+                assert_eq!(
+                    left,
+                    expect
+                        .iter()
+                        .filter(|&&r| go_left[col[r as usize] as usize])
+                        .count()
+                );
+                // The gradient pairs moved with their rows.
+                assert!(
+                    got.iter()
+                        .zip(&pairs)
+                        .all(|(&r, &(g, h))| g == r as f32 && h == -(r as f32))
+                );
+            }
+        }
+    }
 }
