@@ -226,10 +226,16 @@ pub fn atomic_write(
             dir.display()
         )));
     }
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".lithe-tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(path, e))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".lithe-tmp-");
+    // The finished file gets the permissions any newly created file gets (0666 less
+    // the umask), not the owner-only ones of a temporary file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(dir).map_err(|e| Error::io(path, e))?;
     write(tmp.as_file_mut())?;
     tmp.as_file_mut()
         .sync_all()
