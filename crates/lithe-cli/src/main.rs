@@ -3,6 +3,7 @@
 
 mod demo;
 mod describe;
+mod forecast;
 mod inspect;
 mod progress;
 mod tabular;
@@ -45,6 +46,8 @@ enum Command {
     /// Tree ensembles for tables: train, predict, eval, inspect
     #[command(subcommand)]
     Tabular(tabular::TabularCommand),
+    /// Forecast many time series with StatsForecast's models; score forecasts (eval)
+    Forecast(Box<forecast::ForecastCommand>),
     /// Run lithe on embedded sample data and print a scoreboard
     Demo(demo::DemoArgs),
 }
@@ -159,6 +162,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Describe(a) => describe::run(a, &cli.global),
         Command::Inspect(a) => inspect::run(a),
         Command::Tabular(c) => tabular::run(c, &cli.global),
+        Command::Forecast(c) => forecast::run(*c, &cli.global),
         Command::Demo(a) => demo::run(a, &cli.global),
     }
 }

@@ -166,7 +166,11 @@ pub fn run(cmd: TabularCommand, g: &GlobalArgs) -> anyhow::Result<()> {
     }
 }
 
-fn read(path: &std::path::Path, data: &DataArgs, g: Option<&GlobalArgs>) -> anyhow::Result<Table> {
+pub(crate) fn read(
+    path: &std::path::Path,
+    data: &DataArgs,
+    g: Option<&GlobalArgs>,
+) -> anyhow::Result<Table> {
     let mut opts = data.read_options();
     let bar = g.and_then(|g| crate::progress::file_bar(g, path));
     opts.progress = crate::progress::callback(&bar);

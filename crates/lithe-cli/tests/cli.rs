@@ -65,9 +65,9 @@ fn help_lists_only_working_commands() {
         .collect();
     assert_eq!(
         commands,
-        vec!["describe", "inspect", "tabular", "demo", "help"]
+        vec!["describe", "inspect", "tabular", "forecast", "demo", "help"]
     );
-    for c in ["describe", "inspect", "tabular", "demo"] {
+    for c in ["describe", "inspect", "tabular", "forecast", "demo"] {
         let o = lithe(&[c, "--help"]);
         assert_eq!(o.status.code(), Some(0), "{c}");
         assert!(stdout(&o).contains("Usage: lithe"), "{c}");

@@ -1,0 +1,253 @@
+//! `lithe forecast [run]|eval`
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Args, Subcommand};
+use lithe_forecast::eval::evaluate;
+use lithe_forecast::{ForecastParams, Freq, Model, SeriesColumns, SeriesStore, Settings};
+use serde_json::{Map, Value, json};
+
+use crate::tabular::read;
+use crate::{DataArgs, GlobalArgs, UsageError, emit};
+
+/// Forecast many time series (long format: id, time, value), or score forecasts
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct ForecastCommand {
+    #[command(subcommand)]
+    sub: Option<ForecastSub>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum ForecastSub {
+    /// Forecast every series with every model (the default when no subcommand is given)
+    Run(RunArgs),
+    /// Score a forecast file against actual values: sMAPE, MASE and OWA per model (JSON)
+    Eval(EvalArgs),
+}
+
+/// Which columns hold the series id, the time and the value.
+#[derive(Args, Debug, Clone)]
+struct ColumnArgs {
+    /// The series id column
+    #[arg(long, default_value = "unique_id", value_name = "COL")]
+    id_col: String,
+    /// The time column: integers, dates or datetimes
+    #[arg(long, default_value = "ds", value_name = "COL")]
+    time_col: String,
+    /// The value column
+    #[arg(long, default_value = "y", value_name = "COL")]
+    target_col: String,
+}
+
+impl ColumnArgs {
+    fn columns(&self) -> SeriesColumns {
+        SeriesColumns {
+            id: self.id_col.clone(),
+            time: self.time_col.clone(),
+            target: self.target_col.clone(),
+        }
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+struct RunArgs {
+    /// Training data in long format (CSV, gzip CSV or Parquet)
+    #[arg(long, required = true)]
+    data: Option<PathBuf>,
+    /// Steps to forecast past the end of each series
+    #[arg(long, required = true, value_parser = clap::value_parser!(u32).range(1..))]
+    horizon: Option<u32>,
+    /// Where to write the forecasts: id, time, one column per model
+    #[arg(long, required = true)]
+    out: Option<PathBuf>,
+    /// Season length (StatsForecast's season_length); 1 for none
+    #[arg(long, default_value = "1", value_delimiter = ',', value_name = "M",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    season: Vec<u32>,
+    /// Models to run, comma-separated (snake_case names; see the README)
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "naive,seasonal_naive",
+        value_name = "NAMES"
+    )]
+    models: Vec<String>,
+    /// Prediction-interval levels in percent, comma-separated (models that define
+    /// intervals get <Model>-lo-<level> and <Model>-hi-<level> columns)
+    #[arg(long, value_delimiter = ',', value_name = "LEVELS")]
+    level: Vec<f64>,
+    /// The time step: an integer for integer time, else D, W, h, min, s, M, Q, Y
+    /// with an optional multiple (default: inferred from the data)
+    #[arg(long, value_name = "F")]
+    freq: Option<String>,
+    /// window_size of window_average and seasonal_window_average
+    #[arg(long, value_name = "N")]
+    window_size: Option<usize>,
+    /// TSB's smoothing parameter for demand sizes
+    #[arg(long, value_name = "A")]
+    alpha_d: Option<f64>,
+    /// TSB's smoothing parameter for the probability of demand
+    #[arg(long, value_name = "A")]
+    alpha_p: Option<f64>,
+    #[command(flatten)]
+    cols: ColumnArgs,
+    #[command(flatten)]
+    data_args: DataArgs,
+}
+
+#[derive(Args, Debug)]
+struct EvalArgs {
+    /// Forecasts: id, time and one column per model (as `lithe forecast` writes them)
+    #[arg(long)]
+    forecast: PathBuf,
+    /// The actual values over the horizon, long format
+    #[arg(long)]
+    actual: PathBuf,
+    /// The training data (for MASE's scale and the Naive2 benchmark), long format
+    #[arg(long)]
+    train: PathBuf,
+    /// Season length for MASE and Naive2 (M4: Hourly 24, Weekly 1)
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    season: u32,
+    #[command(flatten)]
+    cols: ColumnArgs,
+    #[command(flatten)]
+    data_args: DataArgs,
+}
+
+pub fn run(cmd: ForecastCommand, g: &GlobalArgs) -> anyhow::Result<()> {
+    match cmd.sub {
+        Some(ForecastSub::Run(a)) => forecast(a, g),
+        Some(ForecastSub::Eval(a)) => eval(a),
+        None => forecast(cmd.run, g),
+    }
+}
+
+fn parse_models(names: &[String]) -> anyhow::Result<Vec<Model>> {
+    let mut models = Vec::new();
+    for n in names {
+        let n = n.trim();
+        let m = Model::parse(n).ok_or_else(|| {
+            let known: Vec<&str> = Model::ALL.iter().map(|m| m.cli_name()).collect();
+            UsageError(format!(
+                "--models: unknown model '{n}' (available: {})",
+                known.join(", ")
+            ))
+        })?;
+        if !models.contains(&m) {
+            models.push(m);
+        }
+    }
+    Ok(models)
+}
+
+fn forecast(a: RunArgs, g: &GlobalArgs) -> anyhow::Result<()> {
+    let (Some(data), Some(horizon), Some(out)) = (&a.data, a.horizon, &a.out) else {
+        return Err(UsageError("--data, --horizon and --out are required".into()).into());
+    };
+    let models = parse_models(&a.models)?;
+    let t0 = Instant::now();
+    let table = read(data, &a.data_args, Some(g))?;
+    let read_s = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let cols = a.cols.columns();
+    let store = SeriesStore::from_table(&table, &cols)?;
+    drop(table);
+    let freq = a
+        .freq
+        .as_deref()
+        .map(|f| Freq::parse(f, store.time_kind))
+        .transpose()?;
+    let params = ForecastParams {
+        horizon: horizon as usize,
+        models: models.clone(),
+        settings: Settings {
+            season: a.season.first().copied().unwrap_or(1) as usize,
+            levels: a.level.clone(),
+            window: a.window_size,
+            alpha_d: a.alpha_d,
+            alpha_p: a.alpha_p,
+        },
+        freq,
+    };
+    let (result, report) = lithe_forecast::forecast(&store, &params, &cols.id, &cols.time)?;
+    let forecast_s = t1.elapsed().as_secs_f64();
+    lithe_core::write_table(out, &result)?;
+    if !g.quiet {
+        for ((model, why, used), n) in &report.fallbacks {
+            eprintln!("warning: {model}: {n} series {why}; forecast by {used} instead");
+        }
+        if report.filled > 0 {
+            eprintln!(
+                "warning: {} series had missing values (leading ones dropped, later ones \
+                 filled with the last observed value)",
+                report.filled
+            );
+        }
+        if report.gappy > 0 {
+            eprintln!(
+                "warning: {} series skip time steps; their values were used in order",
+                report.gappy
+            );
+        }
+        let no_iv: Vec<&str> = models
+            .iter()
+            .filter(|m| !m.has_intervals())
+            .map(|m| m.column())
+            .collect();
+        if !a.level.is_empty() && !no_iv.is_empty() {
+            eprintln!(
+                "note: {} define no prediction intervals; --level adds none for them",
+                no_iv.join(", ")
+            );
+        }
+    }
+    let fallbacks: Vec<Value> = report
+        .fallbacks
+        .iter()
+        .map(|((model, why, used), n)| {
+            json!({"model": model, "reason": why, "used": used, "series": n})
+        })
+        .collect();
+    let summary = json!({
+        "series": report.series,
+        "horizon": horizon,
+        "models": models.iter().map(|m| m.column()).collect::<Vec<_>>(),
+        "out": out,
+        "read_seconds": read_s,
+        "forecast_seconds": forecast_s,
+        "fell_back": report.fell_back(),
+        "fallbacks": fallbacks,
+        "filled": report.filled,
+        "gappy": report.gappy,
+        "empty": report.empty,
+    });
+    emit(&format!("{}\n", serde_json::to_string_pretty(&summary)?))
+}
+
+fn eval(a: EvalArgs) -> anyhow::Result<()> {
+    let cols = a.cols.columns();
+    let forecast = read(&a.forecast, &a.data_args, None)?;
+    let actual = read(&a.actual, &a.data_args, None)?;
+    let train = read(&a.train, &a.data_args, None)?;
+    let e = evaluate(&forecast, &actual, &train, &cols, a.season as usize)?;
+    let num = |v: f64| if v.is_finite() { json!(v) } else { Value::Null };
+    let mut models = Map::new();
+    for s in &e.models {
+        models.insert(
+            s.model.clone(),
+            json!({"smape": num(s.smape), "mase": num(s.mase), "owa": num(s.owa)}),
+        );
+    }
+    let out = json!({
+        "series": e.series,
+        "models": models,
+        "naive2": {"smape": num(e.naive2_smape), "mase": num(e.naive2_mase)},
+        "mase_skipped": e.mase_skipped,
+    });
+    emit(&format!("{}\n", serde_json::to_string_pretty(&out)?))
+}

@@ -1,0 +1,197 @@
+//! `lithe forecast` and `lithe forecast eval` end to end.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn lithe(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lithe"))
+        .args(args)
+        .output()
+        .expect("run lithe")
+}
+
+fn file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Two series, "a" seasonal with period 3, "b" short.
+const TRAIN: &str =
+    "unique_id,ds,y\na,1,10\na,2,20\na,3,30\na,4,11\na,5,21\na,6,31\nb,1,5\nb,2,7\n";
+
+fn assert_bad_input(o: &Output, needle: &str, out: &Path) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
+    assert!(err.contains(needle), "expected '{needle}' in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!out.exists(), "{} was written", out.display());
+}
+
+#[test]
+fn forecast_writes_statsforecast_shaped_output_and_reports_fallbacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = file(dir.path(), "train.csv", TRAIN);
+    let out = dir.path().join("fc.csv");
+    let o = lithe(&[
+        "forecast",
+        "--data",
+        s(&train),
+        "--horizon",
+        "3",
+        "--season",
+        "3",
+        "--models",
+        "seasonal_naive,naive",
+        "--level",
+        "90",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["series"], 2);
+    assert_eq!(summary["fell_back"], 1);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("SeasonalNaive: 1 series"));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "unique_id,ds,SeasonalNaive,SeasonalNaive-lo-90,SeasonalNaive-hi-90,Naive,Naive-lo-90,Naive-hi-90"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 6);
+    // Series a repeats its last season; b (too short for it) falls back to naive.
+    let firsts: Vec<(&str, &str, &str)> = rows.iter().map(|r| (r[0], r[1], r[2])).collect();
+    assert_eq!(
+        firsts,
+        [
+            ("a", "7", "11"),
+            ("a", "8", "21"),
+            ("a", "9", "31"),
+            ("b", "3", "7"),
+            ("b", "4", "7"),
+            ("b", "5", "7")
+        ]
+    );
+    // The same through the explicit `run` subcommand.
+    let out2 = dir.path().join("fc2.csv");
+    let o = lithe(&[
+        "forecast",
+        "run",
+        "--data",
+        s(&train),
+        "--horizon",
+        "3",
+        "--season",
+        "3",
+        "--models",
+        "seasonal_naive,naive",
+        "--level",
+        "90",
+        "--out",
+        s(&out2),
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stderr.is_empty());
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&out2).unwrap());
+}
+
+#[test]
+fn eval_scores_models_against_naive2() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = file(dir.path(), "train.csv", TRAIN);
+    let fc = file(
+        dir.path(),
+        "fc.csv",
+        "unique_id,ds,Good,Good-lo-80\na,7,10,0\na,8,20,0\nb,3,8,0\n",
+    );
+    let actual = file(
+        dir.path(),
+        "test.csv",
+        "unique_id,ds,y\na,7,12\na,8,20\nb,3,8\n",
+    );
+    let o = lithe(&[
+        "forecast",
+        "eval",
+        "--forecast",
+        s(&fc),
+        "--actual",
+        s(&actual),
+        "--train",
+        s(&train),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    // Only the model column is scored (interval bounds are not models).
+    assert_eq!(v["models"].as_object().unwrap().len(), 1);
+    // sMAPE: a: (200·2/22 + 0)/2, b: 0 → mean over the two series.
+    let smape_a = (200.0 * 2.0 / 22.0) / 2.0;
+    let got = v["models"]["Good"]["smape"].as_f64().unwrap();
+    assert!((got - smape_a / 2.0).abs() < 1e-9, "{got}");
+    // Naive2 without a season is the naive forecast: a → 31, b → 7.
+    let n2 = v["naive2"]["smape"].as_f64().unwrap();
+    let want = ((200.0 * 19.0 / 43.0 + 200.0 * 11.0 / 51.0) / 2.0 + 200.0 / 15.0) / 2.0;
+    assert!((n2 - want).abs() < 1e-9, "{n2} vs {want}");
+    assert!(v["models"]["Good"]["owa"].as_f64().unwrap() < 0.2);
+}
+
+#[test]
+fn bad_forecast_input_is_exit_2_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = file(dir.path(), "train.csv", TRAIN);
+    let out = dir.path().join("fc.csv");
+    let run = |args: &[&str]| {
+        let mut all = vec!["forecast", "--out", s(&out)];
+        all.extend_from_slice(args);
+        lithe(&all)
+    };
+    let o = run(&["--data", s(&train), "--horizon", "0"]);
+    assert_bad_input(&o, "--horizon", &out);
+    let o = run(&["--data", s(&train), "--horizon", "2", "--season", "0"]);
+    assert_bad_input(&o, "--season", &out);
+    let o = run(&["--data", s(&train), "--horizon", "2", "--models", "prophet"]);
+    assert_bad_input(&o, "unknown model 'prophet'", &out);
+    let o = run(&[
+        "--data",
+        s(&train),
+        "--horizon",
+        "2",
+        "--target-col",
+        "sales",
+    ]);
+    assert_bad_input(&o, "sales", &out);
+    let text = file(
+        dir.path(),
+        "text.csv",
+        "unique_id,ds,y\na,1,high\na,2,low\n",
+    );
+    let o = run(&["--data", s(&text), "--horizon", "2"]);
+    assert_bad_input(&o, "must be numeric", &out);
+    let dup = file(
+        dir.path(),
+        "dup.csv",
+        "unique_id,ds,y\na,1,3\na,2,4\na,2,5\n",
+    );
+    let o = run(&["--data", s(&dup), "--horizon", "2"]);
+    assert_bad_input(&o, "two rows with ds = 2", &out);
+    let o = run(&["--data", s(&train), "--horizon", "2", "--models", "tsb"]);
+    assert_bad_input(&o, "--alpha-d", &out);
+    let o = run(&["--data", s(&train), "--horizon", "2", "--freq", "W"]);
+    assert_bad_input(&o, "--freq", &out);
+}

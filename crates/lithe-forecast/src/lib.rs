@@ -1,0 +1,15 @@
+//! Statistical forecasting for many series: a CSR-style series store, the models
+//! StatsForecast users know, per-series fallbacks, and the M4 accuracy measures.
+
+pub mod eval;
+pub mod interval;
+pub mod metrics;
+pub mod models;
+pub mod run;
+pub mod store;
+pub mod time;
+
+pub use models::{Model, Settings};
+pub use run::{ForecastParams, RunReport, forecast};
+pub use store::{SeriesColumns, SeriesStore};
+pub use time::{Freq, TimeKind};

@@ -1,0 +1,186 @@
+//! The models, by the names users know from StatsForecast.
+
+pub mod baseline;
+pub mod intermittent;
+pub mod ses;
+
+use crate::interval::Intervals;
+
+/// A model's forecast for one series: `h` means and, when asked for and defined, the
+/// intervals at each level.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    pub mean: Vec<f64>,
+    pub intervals: Option<Intervals>,
+}
+
+/// Why a model could not be fitted to a series (the run falls back and counts it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Unfit {
+    /// Fewer observations than the model needs.
+    TooShort { need: usize },
+    /// No observed value at all.
+    NoData,
+    /// Nonzero values but no positive demand (intermittent models).
+    NoDemand,
+}
+
+impl std::fmt::Display for Unfit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unfit::TooShort { need } => write!(f, "shorter than the {need} values it needs"),
+            Unfit::NoData => f.write_str("no observed values"),
+            Unfit::NoDemand => f.write_str("no positive demand"),
+        }
+    }
+}
+
+/// Settings every model may read.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// StatsForecast's `season_length` (1 = no season).
+    pub season: usize,
+    /// Interval levels in percent, e.g. `[80.0, 95.0]`; empty for none.
+    pub levels: Vec<f64>,
+    /// `WindowAverage` / `SeasonalWindowAverage`'s `window_size` (required by them,
+    /// as in StatsForecast).
+    pub window: Option<usize>,
+    /// TSB's smoothing of demand sizes and of demand probability (required by it).
+    pub alpha_d: Option<f64>,
+    pub alpha_p: Option<f64>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            season: 1,
+            levels: Vec::new(),
+            window: None,
+            alpha_d: None,
+            alpha_p: None,
+        }
+    }
+}
+
+/// The models lithe forecasts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Model {
+    Naive,
+    SeasonalNaive,
+    HistoricAverage,
+    RandomWalkWithDrift,
+    WindowAverage,
+    SeasonalWindowAverage,
+    CrostonClassic,
+    CrostonOptimized,
+    CrostonSba,
+    Tsb,
+    Adida,
+    Imapa,
+}
+
+impl Model {
+    pub const ALL: [Model; 12] = [
+        Model::Naive,
+        Model::SeasonalNaive,
+        Model::HistoricAverage,
+        Model::RandomWalkWithDrift,
+        Model::WindowAverage,
+        Model::SeasonalWindowAverage,
+        Model::CrostonClassic,
+        Model::CrostonOptimized,
+        Model::CrostonSba,
+        Model::Tsb,
+        Model::Adida,
+        Model::Imapa,
+    ];
+
+    /// The command-line name (snake_case).
+    pub fn cli_name(self) -> &'static str {
+        match self {
+            Model::Naive => "naive",
+            Model::SeasonalNaive => "seasonal_naive",
+            Model::HistoricAverage => "historic_average",
+            Model::RandomWalkWithDrift => "random_walk_with_drift",
+            Model::WindowAverage => "window_average",
+            Model::SeasonalWindowAverage => "seasonal_window_average",
+            Model::CrostonClassic => "croston_classic",
+            Model::CrostonOptimized => "croston_optimized",
+            Model::CrostonSba => "croston_sba",
+            Model::Tsb => "tsb",
+            Model::Adida => "adida",
+            Model::Imapa => "imapa",
+        }
+    }
+
+    /// The output column name (StatsForecast's alias).
+    pub fn column(self) -> &'static str {
+        match self {
+            Model::Naive => "Naive",
+            Model::SeasonalNaive => "SeasonalNaive",
+            Model::HistoricAverage => "HistoricAverage",
+            Model::RandomWalkWithDrift => "RWD",
+            Model::WindowAverage => "WindowAverage",
+            Model::SeasonalWindowAverage => "SeasWA",
+            Model::CrostonClassic => "CrostonClassic",
+            Model::CrostonOptimized => "CrostonOptimized",
+            Model::CrostonSba => "CrostonSBA",
+            Model::Tsb => "TSB",
+            Model::Adida => "ADIDA",
+            Model::Imapa => "IMAPA",
+        }
+    }
+
+    /// Whether the model defines (normal) prediction intervals.
+    pub fn has_intervals(self) -> bool {
+        matches!(
+            self,
+            Model::Naive
+                | Model::SeasonalNaive
+                | Model::HistoricAverage
+                | Model::RandomWalkWithDrift
+        )
+    }
+
+    /// What the model needs in `s` that has no default, as the flag that gives it.
+    pub fn missing_setting(self, s: &Settings) -> Option<&'static str> {
+        match self {
+            Model::WindowAverage | Model::SeasonalWindowAverage if s.window.is_none() => {
+                Some("--window-size")
+            }
+            Model::Tsb if s.alpha_d.is_none() => Some("--alpha-d"),
+            Model::Tsb if s.alpha_p.is_none() => Some("--alpha-p"),
+            _ => None,
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Model> {
+        Model::ALL.into_iter().find(|m| m.cli_name() == name)
+    }
+
+    /// Forecast `h` steps of the series `y` (no missing values).
+    pub fn forecast(self, y: &[f64], h: usize, s: &Settings) -> Result<Output, Unfit> {
+        use baseline as b;
+        use intermittent as i;
+        if y.is_empty() {
+            return Err(Unfit::NoData);
+        }
+        let m = s.season.max(1);
+        match self {
+            Model::Naive => b::naive(y, h, &s.levels),
+            Model::SeasonalNaive => b::seasonal_naive(y, h, m, &s.levels),
+            Model::HistoricAverage => b::historic_average(y, h, &s.levels),
+            Model::RandomWalkWithDrift => b::random_walk_with_drift(y, h, &s.levels),
+            Model::WindowAverage => b::window_average(y, h, s.window.unwrap_or(1)),
+            Model::SeasonalWindowAverage => {
+                b::seasonal_window_average(y, h, m, s.window.unwrap_or(1))
+            }
+            Model::CrostonClassic => Ok(i::croston(y, h, i::Croston::Classic)),
+            Model::CrostonOptimized => Ok(i::croston(y, h, i::Croston::Optimized)),
+            Model::CrostonSba => Ok(i::croston(y, h, i::Croston::Sba)),
+            Model::Tsb => i::tsb(y, h, s.alpha_d.unwrap_or(0.1), s.alpha_p.unwrap_or(0.1)),
+            Model::Adida => Ok(i::adida(y, h)),
+            Model::Imapa => Ok(i::imapa(y, h)),
+        }
+    }
+}

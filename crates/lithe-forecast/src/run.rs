@@ -1,0 +1,306 @@
+//! Forecasting every series of a store with every requested model, in parallel, with
+//! a per-series fallback when a model cannot be fitted.
+
+use std::collections::BTreeMap;
+
+use arrow_array::{Date32Array, Int64Array, TimestampMicrosecondArray};
+use lithe_core::{Column, ColumnData, Error, Result, Table};
+use rayon::prelude::*;
+
+use crate::models::{Model, Output, Settings, Unfit};
+use crate::store::SeriesStore;
+use crate::time::{Freq, TimeKind};
+
+/// What to forecast.
+#[derive(Debug, Clone)]
+pub struct ForecastParams {
+    pub horizon: usize,
+    pub models: Vec<Model>,
+    pub settings: Settings,
+    /// The stamps' frequency; inferred from the data when `None`.
+    pub freq: Option<Freq>,
+}
+
+impl ForecastParams {
+    pub fn validate(&self) -> Result<()> {
+        if self.horizon == 0 {
+            return Err(Error::input("the horizon must be at least 1"));
+        }
+        if self.settings.season == 0 {
+            return Err(Error::input("the season length must be at least 1"));
+        }
+        if self.models.is_empty() {
+            return Err(Error::input("no models to run"));
+        }
+        for m in &self.models {
+            if let Some(flag) = m.missing_setting(&self.settings) {
+                return Err(Error::input(format!(
+                    "{} needs {flag} (it has no default)",
+                    m.cli_name()
+                )));
+            }
+        }
+        if self.settings.window == Some(0) {
+            return Err(Error::input("--window-size must be at least 1"));
+        }
+        for a in [self.settings.alpha_d, self.settings.alpha_p]
+            .into_iter()
+            .flatten()
+        {
+            if !(0.0..=1.0).contains(&a) {
+                return Err(Error::input(format!(
+                    "smoothing parameter {a} must be in [0, 1]"
+                )));
+            }
+        }
+        for &l in &self.settings.levels {
+            if !(l > 0.0 && l < 100.0) {
+                return Err(Error::input(format!(
+                    "interval level {l} must be above 0 and below 100 (percent)"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How a run went: per model, the series that fell back, by reason and the model
+/// that forecast them instead.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunReport {
+    pub series: usize,
+    /// (model, why, used instead) → number of series.
+    pub fallbacks: BTreeMap<(String, String, String), usize>,
+    /// Series with missing values that were filled before fitting.
+    pub filled: usize,
+    /// Series whose stamps skip steps of the frequency (values are used in order).
+    pub gappy: usize,
+    /// Series with no observed value (their forecasts are missing).
+    pub empty: usize,
+}
+
+impl RunReport {
+    pub fn fell_back(&self) -> usize {
+        self.fallbacks.values().sum()
+    }
+}
+
+/// The order a series falls back along when a model cannot be fitted to it: the
+/// seasonal naive forecast (for a seasonal run), then the naive one.
+pub fn fallback_chain(model: Model, season: usize) -> Vec<Model> {
+    let mut chain = vec![model];
+    if season > 1 && model != Model::SeasonalNaive && model != Model::Naive {
+        chain.push(Model::SeasonalNaive);
+    }
+    if model != Model::Naive {
+        chain.push(Model::Naive);
+    }
+    chain
+}
+
+/// A series ready for the models: leading missing values dropped, later ones filled
+/// with the last observed value. Returns the values and whether any were filled.
+pub fn clean(y: &[f64]) -> (Vec<f64>, bool) {
+    let start = y.iter().position(|v| v.is_finite()).unwrap_or(y.len());
+    let mut filled = false;
+    let mut last = f64::NAN;
+    let out = y[start..]
+        .iter()
+        .map(|&v| {
+            if v.is_finite() {
+                last = v;
+                v
+            } else {
+                filled = true;
+                last
+            }
+        })
+        .collect();
+    (out, filled || (start > 0 && start < y.len()))
+}
+
+struct SeriesResult {
+    outputs: Vec<Output>,
+    /// (model index, why, used instead)
+    fallbacks: Vec<(usize, Unfit, Option<Model>)>,
+    filled: bool,
+    gappy: bool,
+    empty: bool,
+}
+
+fn one_series(store: &SeriesStore, s: usize, freq: Freq, p: &ForecastParams) -> SeriesResult {
+    let (y, filled) = clean(store.values(s));
+    let st = store.stamps(s);
+    let gappy = st
+        .windows(2)
+        .any(|w| !freq.is_next(store.time_kind, w[0], w[1]));
+    let h = p.horizon;
+    let nan_output = || Output {
+        mean: vec![f64::NAN; h],
+        intervals: None,
+    };
+    let mut outputs = Vec::with_capacity(p.models.len());
+    let mut fallbacks = Vec::new();
+    for (mi, &model) in p.models.iter().enumerate() {
+        let mut first_err = None;
+        let mut out = None;
+        for (step, m) in fallback_chain(model, p.settings.season)
+            .into_iter()
+            .enumerate()
+        {
+            match m.forecast(&y, h, &p.settings) {
+                Ok(o) => {
+                    if let Some(e) = first_err.take() {
+                        fallbacks.push((mi, e, Some(m)));
+                    }
+                    out = Some(o);
+                    break;
+                }
+                Err(e) => {
+                    if step == 0 {
+                        first_err = Some(e);
+                    }
+                }
+            }
+        }
+        if let Some(e) = first_err {
+            fallbacks.push((mi, e, None));
+        }
+        outputs.push(out.unwrap_or_else(nan_output));
+    }
+    SeriesResult {
+        outputs,
+        fallbacks,
+        filled,
+        gappy,
+        empty: y.is_empty(),
+    }
+}
+
+/// Forecast every series with every model: a table `id, time, <Model>…` (and
+/// `<Model>-lo-<level>`, `<Model>-hi-<level>` for the models that define intervals),
+/// `horizon` rows per series in store order, and a report.
+pub fn forecast(
+    store: &SeriesStore,
+    p: &ForecastParams,
+    id_name: &str,
+    time_name: &str,
+) -> Result<(Table, RunReport)> {
+    p.validate()?;
+    let freq = store.freq(p.freq);
+    let results: Vec<SeriesResult> = (0..store.len())
+        .into_par_iter()
+        .with_min_len(16)
+        .map(|s| one_series(store, s, freq, p))
+        .collect();
+    let h = p.horizon;
+    let n_rows = store.len() * h;
+    let mut report = RunReport {
+        series: store.len(),
+        ..Default::default()
+    };
+    for r in &results {
+        report.filled += usize::from(r.filled);
+        report.gappy += usize::from(r.gappy);
+        report.empty += usize::from(r.empty);
+        for (mi, why, used) in &r.fallbacks {
+            let used = used.map_or("nothing (missing forecasts)", |m| m.column());
+            *report
+                .fallbacks
+                .entry((
+                    p.models[*mi].column().to_string(),
+                    why.to_string(),
+                    used.to_string(),
+                ))
+                .or_default() += 1;
+        }
+    }
+    let mut columns = Vec::new();
+    columns.push(id_column(store, id_name, h)?);
+    columns.push(time_column(store, time_name, freq, h));
+    let levels = &p.settings.levels;
+    for (mi, &model) in p.models.iter().enumerate() {
+        let mut mean = Vec::with_capacity(n_rows);
+        for r in &results {
+            mean.extend_from_slice(&r.outputs[mi].mean);
+        }
+        columns.push(Column::from_f64(model.column(), mean));
+        if levels.is_empty() || !model.has_intervals() {
+            continue;
+        }
+        // StatsForecast's order: every lower bound, then every upper bound, each by
+        // increasing level.
+        let mut order: Vec<usize> = (0..levels.len()).collect();
+        order.sort_by(|&a, &b| levels[a].total_cmp(&levels[b]));
+        let bound = |li: usize, upper: bool| -> Vec<f64> {
+            let mut v = Vec::with_capacity(n_rows);
+            for r in &results {
+                match &r.outputs[mi].intervals {
+                    Some(iv) => v.extend_from_slice(if upper { &iv.hi[li] } else { &iv.lo[li] }),
+                    None => v.extend(std::iter::repeat_n(f64::NAN, h)),
+                }
+            }
+            v
+        };
+        for &li in &order {
+            let name = format!("{}-lo-{}", model.column(), level_name(levels[li]));
+            columns.push(Column::from_f64(name, bound(li, false)));
+        }
+        for &li in &order {
+            let name = format!("{}-hi-{}", model.column(), level_name(levels[li]));
+            columns.push(Column::from_f64(name, bound(li, true)));
+        }
+    }
+    Ok((Table::new(columns)?, report))
+}
+
+/// `80` for 80.0, `99.5` for 99.5.
+pub fn level_name(l: f64) -> String {
+    if l.fract() == 0.0 {
+        format!("{}", l as i64)
+    } else {
+        format!("{l}")
+    }
+}
+
+fn id_column(store: &SeriesStore, name: &str, h: usize) -> Result<Column> {
+    if store.ids_are_ints {
+        let ids: Vec<Option<i64>> = store
+            .ids
+            .iter()
+            .flat_map(|id| std::iter::repeat_n(id.parse::<i64>().ok(), h))
+            .collect();
+        return Ok(Column::from_i64(name, ids));
+    }
+    let ids: Vec<Option<&str>> = store
+        .ids
+        .iter()
+        .flat_map(|id| std::iter::repeat_n(Some(id.as_str()), h))
+        .collect();
+    Column::from_strings(name, &ids)
+}
+
+fn time_column(store: &SeriesStore, name: &str, freq: Freq, h: usize) -> Column {
+    let kind = store.time_kind;
+    let mut stamps = Vec::with_capacity(store.len() * h);
+    for s in 0..store.len() {
+        let last = store.stamps(s).last().copied().unwrap_or(0);
+        stamps.extend((1..=h as i64).map(|k| freq.advance(kind, last, k)));
+    }
+    match kind {
+        TimeKind::Int => Column::new(name, ColumnData::Int(Int64Array::from(stamps))),
+        TimeKind::Date => Column::new(
+            name,
+            ColumnData::Date(Date32Array::from(
+                stamps
+                    .into_iter()
+                    .map(|d| d.clamp(i32::MIN as i64, i32::MAX as i64) as i32)
+                    .collect::<Vec<_>>(),
+            )),
+        ),
+        TimeKind::Datetime => Column::new(
+            name,
+            ColumnData::Datetime(TimestampMicrosecondArray::from(stamps)),
+        ),
+    }
+}

@@ -1,0 +1,235 @@
+//! Many series in one store: values of all series back to back (CSR-style, one
+//! `Vec<f64>` and an offsets array), each series sorted by time.
+
+use std::collections::HashMap;
+
+use lithe_core::{Column, ColumnData, ColumnType, Error, Result, Table};
+
+use crate::time::{Freq, TimeKind};
+
+/// Which columns hold the series id, the time stamp and the value.
+#[derive(Debug, Clone)]
+pub struct SeriesColumns {
+    pub id: String,
+    pub time: String,
+    pub target: String,
+}
+
+impl Default for SeriesColumns {
+    fn default() -> Self {
+        SeriesColumns {
+            id: "unique_id".into(),
+            time: "ds".into(),
+            target: "y".into(),
+        }
+    }
+}
+
+/// Series in long format, grouped: series `s` owns `values[offsets[s]..offsets[s + 1]]`
+/// and the same range of `stamps`, in time order. Missing values are `NaN`.
+#[derive(Debug, Clone)]
+pub struct SeriesStore {
+    pub ids: Vec<String>,
+    /// Whether the ids were integers in the input (they are written back as such).
+    pub ids_are_ints: bool,
+    pub offsets: Vec<usize>,
+    pub values: Vec<f64>,
+    pub stamps: Vec<i64>,
+    pub time_kind: TimeKind,
+}
+
+impl SeriesStore {
+    /// Group a long table (`id, time, target` columns; others ignored) into series,
+    /// sorted by id (numerically for integer ids) as StatsForecast orders them, each
+    /// sorted by time.
+    pub fn from_table(table: &Table, cols: &SeriesColumns) -> Result<Self> {
+        let id_col = table.require(&cols.id)?;
+        let time_col = table.require(&cols.time)?;
+        let y_col = table.require(&cols.target)?;
+        if table.n_rows() == 0 {
+            return Err(Error::input("the data has no rows"));
+        }
+        if !y_col.column_type().is_numeric() {
+            return Err(Error::input(format!(
+                "target column '{}' must be numeric, but it holds {} values (for example '{}')",
+                cols.target,
+                y_col.column_type(),
+                first_value(y_col).unwrap_or_default()
+            )));
+        }
+        let (time_kind, stamps) = stamps_of(time_col, &cols.time)?;
+        let y = y_col.to_f64();
+        let (mut series_of_row, ids, ids_are_ints) = group_ids(id_col, &cols.id)?;
+        let n_series = ids.len();
+        // Renumber the series in id order.
+        let mut by_id: Vec<u32> = (0..n_series as u32).collect();
+        if ids_are_ints {
+            by_id.sort_by_key(|&s| ids[s as usize].parse::<i64>().unwrap_or(i64::MAX));
+        } else {
+            by_id.sort_by(|&a, &b| ids[a as usize].cmp(&ids[b as usize]));
+        }
+        let mut rank = vec![0u32; n_series];
+        for (r, &s) in by_id.iter().enumerate() {
+            rank[s as usize] = r as u32;
+        }
+        for s in &mut series_of_row {
+            *s = rank[*s as usize];
+        }
+        let ids: Vec<String> = by_id.iter().map(|&s| ids[s as usize].clone()).collect();
+        // Counting sort of rows by series, keeping file order within a series.
+        let mut offsets = vec![0usize; n_series + 1];
+        for &s in &series_of_row {
+            offsets[s as usize + 1] += 1;
+        }
+        for s in 0..n_series {
+            offsets[s + 1] += offsets[s];
+        }
+        let mut next = offsets.clone();
+        let mut order = vec![0u32; series_of_row.len()];
+        for (row, &s) in series_of_row.iter().enumerate() {
+            order[next[s as usize]] = row as u32;
+            next[s as usize] += 1;
+        }
+        let mut values = Vec::with_capacity(order.len());
+        let mut sorted_stamps = Vec::with_capacity(order.len());
+        for s in 0..n_series {
+            let rows = &mut order[offsets[s]..offsets[s + 1]];
+            rows.sort_by_key(|&r| stamps[r as usize]);
+            for w in rows.windows(2) {
+                if stamps[w[0] as usize] == stamps[w[1] as usize] {
+                    return Err(Error::input(format!(
+                        "series '{}' has two rows with {} = {} (rows {} and {} of the data); \
+                         each (id, time) pair must appear once",
+                        ids[s],
+                        cols.time,
+                        time_col.value_string(w[0] as usize).unwrap_or_default(),
+                        w[0] + 1,
+                        w[1] + 1
+                    )));
+                }
+            }
+            values.extend(rows.iter().map(|&r| y[r as usize]));
+            sorted_stamps.extend(rows.iter().map(|&r| stamps[r as usize]));
+        }
+        Ok(SeriesStore {
+            ids,
+            ids_are_ints,
+            offsets,
+            values,
+            stamps: sorted_stamps,
+            time_kind,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    pub fn values(&self, s: usize) -> &[f64] {
+        &self.values[self.offsets[s]..self.offsets[s + 1]]
+    }
+
+    pub fn stamps(&self, s: usize) -> &[i64] {
+        &self.stamps[self.offsets[s]..self.offsets[s + 1]]
+    }
+
+    /// The frequency: `given` if set, else the most common step between stamps
+    /// (a store of one-point series steps by 1 for integers and by a day otherwise).
+    pub fn freq(&self, given: Option<Freq>) -> Freq {
+        given
+            .or_else(|| Freq::infer(self.time_kind, (0..self.len()).map(|s| self.stamps(s))))
+            .unwrap_or(match self.time_kind {
+                TimeKind::Datetime => Freq::Step(86_400_000_000),
+                _ => Freq::Step(1),
+            })
+    }
+}
+
+fn first_value(c: &Column) -> Option<String> {
+    (0..c.len()).find_map(|r| c.value_string(r))
+}
+
+/// The time column as integers, with its kind.
+fn stamps_of(c: &Column, name: &str) -> Result<(TimeKind, Vec<i64>)> {
+    let kind = match c.column_type() {
+        ColumnType::Int | ColumnType::Float => TimeKind::Int,
+        ColumnType::Date => TimeKind::Date,
+        ColumnType::Datetime => TimeKind::Datetime,
+        ColumnType::Categorical => {
+            return Err(Error::input(format!(
+                "time column '{name}' must hold integers, dates or datetimes, \
+                 but it holds text (for example '{}')",
+                first_value(c).unwrap_or_default()
+            )));
+        }
+    };
+    let mut out = Vec::with_capacity(c.len());
+    for (row, v) in c.to_f64().into_iter().enumerate() {
+        if v.is_nan() {
+            return Err(Error::input(format!(
+                "time column '{name}' is missing on row {} of the data",
+                row + 1
+            )));
+        }
+        if v.fract() != 0.0 || v.abs() > 9.0e15 {
+            return Err(Error::input(format!(
+                "time column '{name}' must hold integers, dates or datetimes, \
+                 but row {} holds {v}",
+                row + 1
+            )));
+        }
+        out.push(v as i64);
+    }
+    Ok((kind, out))
+}
+
+/// Each row's series index, the ids in order of first appearance, and whether the
+/// ids are integers.
+fn group_ids(c: &Column, name: &str) -> Result<(Vec<u32>, Vec<String>, bool)> {
+    let missing = |row: usize| {
+        Error::input(format!(
+            "id column '{name}' is missing on row {} of the data",
+            row + 1
+        ))
+    };
+    let mut ids = Vec::new();
+    let mut out = Vec::with_capacity(c.len());
+    match c.data() {
+        ColumnData::Categorical(_) => {
+            let cat = c
+                .as_categorical()
+                .ok_or_else(|| Error::Runtime("categorical".into()))?;
+            let mut of_code = vec![u32::MAX; cat.n_categories()];
+            for (row, &code) in cat.codes().iter().enumerate() {
+                if cat.is_null(row) {
+                    return Err(missing(row));
+                }
+                let slot = &mut of_code[code as usize];
+                if *slot == u32::MAX {
+                    *slot = ids.len() as u32;
+                    ids.push(cat.dictionary().value(code as usize).to_string());
+                }
+                out.push(*slot);
+            }
+            Ok((out, ids, false))
+        }
+        _ => {
+            let ints = c.column_type() == ColumnType::Int;
+            let mut of_key: HashMap<String, u32> = HashMap::new();
+            for row in 0..c.len() {
+                let key = c.value_string(row).ok_or_else(|| missing(row))?;
+                let next = of_key.len() as u32;
+                let s = *of_key.entry(key.clone()).or_insert_with(|| {
+                    ids.push(key);
+                    next
+                });
+                out.push(s);
+            }
+            Ok((out, ids, ints))
+        }
+    }
+}

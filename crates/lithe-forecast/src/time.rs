@@ -1,0 +1,233 @@
+//! Time stamps of series: integer indices, dates or datetimes, a frequency, and the
+//! stamps of the forecast horizon.
+
+use lithe_core::{Error, Result};
+
+/// How the `ds` column counts time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeKind {
+    /// Plain integers (1, 2, 3, …).
+    Int,
+    /// Days since 1970-01-01.
+    Date,
+    /// Microseconds since 1970-01-01T00:00:00 UTC.
+    Datetime,
+}
+
+/// The spacing of consecutive stamps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freq {
+    /// A fixed step in the stamp's own unit (1 for integer indices, days for dates,
+    /// microseconds for datetimes).
+    Step(i64),
+    /// Calendar months (quarters are 3, years 12); dates and datetimes only.
+    Months(i32),
+}
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+impl Freq {
+    /// Parse `--freq`: an integer step for integer stamps, or a pandas-style alias with
+    /// an optional multiple (`D`, `W`, `h`/`H`, `min`/`T`, `s`/`S`, `ms`, `M`/`MS`/`ME`,
+    /// `Q`/`QS`/`QE`, `Y`/`YS`/`YE`/`A`, e.g. `15min`, `2W`).
+    pub fn parse(s: &str, kind: TimeKind) -> Result<Freq> {
+        let s = s.trim();
+        let digits = s.bytes().take_while(|b| b.is_ascii_digit()).count();
+        let (num, unit) = s.split_at(digits);
+        let mult: i64 = if num.is_empty() {
+            1
+        } else {
+            num.parse()
+                .ok()
+                .filter(|&m| m > 0)
+                .ok_or_else(|| Error::input(format!("--freq {s}: the multiple must be positive")))?
+        };
+        let bad = || {
+            Error::input(format!(
+                "--freq {s}: unknown frequency (use D, W, h, min, s, ms, M, Q, Y, optionally \
+                 with a multiple such as 15min{})",
+                if kind == TimeKind::Int {
+                    ", or an integer step for integer ds"
+                } else {
+                    ""
+                }
+            ))
+        };
+        if kind == TimeKind::Int {
+            return if unit.is_empty() {
+                Ok(Freq::Step(mult))
+            } else {
+                Err(bad())
+            };
+        }
+        let unit_micros = |u: i64| -> Result<Freq> {
+            let micros = mult
+                .checked_mul(u)
+                .ok_or_else(|| Error::input(format!("--freq {s}: too large")))?;
+            match kind {
+                TimeKind::Date if micros % MICROS_PER_DAY != 0 => Err(Error::input(format!(
+                    "--freq {s}: ds holds dates, so the step must be whole days"
+                ))),
+                TimeKind::Date => Ok(Freq::Step(micros / MICROS_PER_DAY)),
+                _ => Ok(Freq::Step(micros)),
+            }
+        };
+        let months = |m: i64| -> Result<Freq> {
+            i32::try_from(mult * m)
+                .map(Freq::Months)
+                .map_err(|_| Error::input(format!("--freq {s}: too large")))
+        };
+        match unit {
+            "D" | "d" => unit_micros(MICROS_PER_DAY),
+            "W" | "w" => unit_micros(7 * MICROS_PER_DAY),
+            "h" | "H" => unit_micros(3_600_000_000),
+            "min" | "T" => unit_micros(60_000_000),
+            "s" | "S" => unit_micros(1_000_000),
+            "ms" | "L" => unit_micros(1_000),
+            "M" | "MS" | "ME" => months(1),
+            "Q" | "QS" | "QE" => months(3),
+            "Y" | "YS" | "YE" | "A" | "AS" => months(12),
+            "" => Err(Error::input(format!(
+                "--freq {s}: ds holds dates or datetimes, so give a unit such as D or h"
+            ))),
+            _ => Err(bad()),
+        }
+    }
+
+    /// The frequency the stamps of all series show most often (ties: the smaller
+    /// step); `None` when no series has two stamps.
+    pub fn infer(
+        kind: TimeKind,
+        series_stamps: impl Iterator<Item = impl AsRef<[i64]>>,
+    ) -> Option<Freq> {
+        let mut counts: std::collections::HashMap<i64, usize> = Default::default();
+        for st in series_stamps {
+            for w in st.as_ref().windows(2) {
+                *counts.entry(w[1] - w[0]).or_default() += 1;
+            }
+        }
+        let (&step, _) = counts
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))?;
+        let days = match kind {
+            TimeKind::Int => return Some(Freq::Step(step)),
+            TimeKind::Date => Some(step),
+            TimeKind::Datetime if step % MICROS_PER_DAY == 0 => Some(step / MICROS_PER_DAY),
+            TimeKind::Datetime => None,
+        };
+        // Calendar steps have uneven lengths in days.
+        Some(match days {
+            Some(28..=31) => Freq::Months(1),
+            Some(89..=92) => Freq::Months(3),
+            Some(181..=184) => Freq::Months(6),
+            Some(365 | 366) => Freq::Months(12),
+            _ => Freq::Step(step),
+        })
+    }
+
+    /// The stamp `k` steps after `t`.
+    pub fn advance(self, kind: TimeKind, t: i64, k: i64) -> i64 {
+        match self {
+            Freq::Step(s) => t.saturating_add(s.saturating_mul(k)),
+            Freq::Months(m) => match kind {
+                TimeKind::Int => t.saturating_add(i64::from(m) * k),
+                TimeKind::Date => add_months_to_day(t, i64::from(m) * k),
+                TimeKind::Datetime => {
+                    let day = t.div_euclid(MICROS_PER_DAY);
+                    let rest = t.rem_euclid(MICROS_PER_DAY);
+                    add_months_to_day(day, i64::from(m) * k) * MICROS_PER_DAY + rest
+                }
+            },
+        }
+    }
+
+    /// Whether `b` is the stamp right after `a`.
+    pub fn is_next(self, kind: TimeKind, a: i64, b: i64) -> bool {
+        self.advance(kind, a, 1) == b
+    }
+}
+
+/// Days since the epoch → (year, month 1–12, day 1–31), proleptic Gregorian.
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// (year, month, day) → days since the epoch.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from(if m > 2 { m - 3 } else { m + 9 });
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        4 | 6 | 9 | 11 => 30,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+/// `months` calendar months after the day `day`: the same day of the month, or the
+/// month's last day when the start was a month end or the month is shorter.
+fn add_months_to_day(day: i64, months: i64) -> i64 {
+    let (y, m, d) = civil_from_days(day);
+    let month_end = d == days_in_month(y, m);
+    let idx = y * 12 + i64::from(m) - 1 + months;
+    let (ny, nm) = (idx.div_euclid(12), (idx.rem_euclid(12) + 1) as u32);
+    let last = days_in_month(ny, nm);
+    days_from_civil(ny, nm, if month_end { last } else { d.min(last) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_round_trip_and_month_steps() {
+        for z in [-800_000i64, -1, 0, 59, 10_957, 19_000, 2_932_896] {
+            let (y, m, d) = civil_from_days(z);
+            assert_eq!(days_from_civil(y, m, d), z);
+        }
+        let jan31 = days_from_civil(2024, 1, 31);
+        assert_eq!(add_months_to_day(jan31, 1), days_from_civil(2024, 2, 29));
+        assert_eq!(add_months_to_day(jan31, 2), days_from_civil(2024, 3, 31));
+        let jan15 = days_from_civil(2023, 1, 15);
+        assert_eq!(add_months_to_day(jan15, 13), days_from_civil(2024, 2, 15));
+        assert_eq!(add_months_to_day(jan15, -1), days_from_civil(2022, 12, 15));
+    }
+
+    #[test]
+    fn frequencies_parse_and_infer() {
+        assert_eq!(Freq::parse("W", TimeKind::Date).unwrap(), Freq::Step(7));
+        assert_eq!(
+            Freq::parse("15min", TimeKind::Datetime).unwrap(),
+            Freq::Step(900_000_000)
+        );
+        assert_eq!(Freq::parse("QS", TimeKind::Date).unwrap(), Freq::Months(3));
+        assert_eq!(Freq::parse("3", TimeKind::Int).unwrap(), Freq::Step(3));
+        assert!(Freq::parse("h", TimeKind::Date).is_err());
+        assert!(Freq::parse("D", TimeKind::Int).is_err());
+        assert!(Freq::parse("0D", TimeKind::Date).is_err());
+        let months: Vec<i64> = (1..=12).map(|m| days_from_civil(2020, m, 1)).collect();
+        assert_eq!(
+            Freq::infer(TimeKind::Date, [months].iter()),
+            Some(Freq::Months(1))
+        );
+        let ints = [vec![1i64, 2, 3, 5], vec![10, 11]];
+        assert_eq!(Freq::infer(TimeKind::Int, ints.iter()), Some(Freq::Step(1)));
+    }
+}
