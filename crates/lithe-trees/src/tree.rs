@@ -565,6 +565,11 @@ pub struct Grower<'a> {
     /// space for moving them.
     gh: Vec<GradPair>,
     scratch_gh: Vec<GradPair>,
+    /// Whether the gradient pairs move with the rows (large data: reading a leaf's
+    /// gradients from scattered rows misses the cache), or a leaf's are gathered into
+    /// `gathered` when its histogram is built (small data, where moving them costs more).
+    carry: bool,
+    gathered: Vec<GradPair>,
     /// Histogram buffers to reuse (fresh ones cost page faults).
     pool: Vec<Vec<HistBin>>,
 }
@@ -578,6 +583,8 @@ impl<'a> Grower<'a> {
             scratch: Vec::new(),
             gh: Vec::new(),
             scratch_gh: Vec::new(),
+            carry: b.n_rows >= CARRY_FROM_ROWS,
+            gathered: Vec::new(),
             pool: Vec::new(),
         }
     }
@@ -658,11 +665,18 @@ impl<'a> Grower<'a> {
                 .map(|bin| split.rule.goes_left(bin, missing_bin))
                 .collect();
             let rows = &mut idx[start..end];
-            let pairs = &mut gh[start..end];
             let (sr, sg) = (&mut self.scratch, &mut self.scratch_gh);
-            let left = match &self.b.bins[f] {
-                BinColumn::U8(col) => partition_leaf(rows, pairs, col, &lut, sr, sg),
-                BinColumn::U16(col) => partition_leaf(rows, pairs, col, &lut, sr, sg),
+            let left = if self.carry {
+                let pairs = &mut gh[start..end];
+                with_lut(&lut, |lut| match &self.b.bins[f] {
+                    BinColumn::U8(col) => partition_leaf(rows, pairs, col, lut, sr, sg),
+                    BinColumn::U16(col) => partition_leaf(rows, pairs, col, lut, sr, sg),
+                })
+            } else {
+                with_lut(&lut, |lut| match &self.b.bins[f] {
+                    BinColumn::U8(col) => partition_by(rows, col, |b| lut[b], sr),
+                    BinColumn::U16(col) => partition_by(rows, col, |b| lut[b], sr),
+                })
             };
             let w = start + left;
             let mid = w;
@@ -705,12 +719,21 @@ impl<'a> Grower<'a> {
                 ((mid, end), false)
             };
             let mut small_hist = self.take_hist();
+            let small_rows = &idx[small_range.0..small_range.1];
+            let small_gh = if self.carry {
+                &gh[small_range.0..small_range.1]
+            } else {
+                self.gathered.clear();
+                self.gathered
+                    .extend(small_rows.iter().map(|&r| (g[r as usize], h[r as usize])));
+                &self.gathered[..]
+            };
             hist::build(
                 &mut small_hist,
                 &self.layout,
                 self.b,
-                &idx[small_range.0..small_range.1],
-                &gh[small_range.0..small_range.1],
+                small_rows,
+                small_gh,
                 active,
             );
             let mut large_hist = parent_hist;
@@ -773,34 +796,47 @@ impl<'a> Grower<'a> {
 /// Rows per piece when a leaf's rows are split across threads.
 const PAR_CHUNK: usize = 1 << 15;
 
+/// From this many rows on, gradient pairs travel with the rows ([`Grower`]'s `carry`).
+/// Measured: electricity (36k rows) fits 0.23 s carrying vs 0.16 s gathering;
+/// synthetic_1m (800k) 6.1 s vs 6.8 s.
+const CARRY_FROM_ROWS: usize = 1 << 17;
+
+/// Call `f` with the split rule as a 0/1 table over bins (a 256-entry array for byte
+/// bins, so indexing it with a byte needs no bounds check).
+fn with_lut<R>(go_left: &[bool], f: impl FnOnce(&[usize]) -> R) -> R {
+    if go_left.len() <= 256 {
+        let mut small = [0usize; 256];
+        for (d, &g) in small.iter_mut().zip(go_left) {
+            *d = usize::from(g);
+        }
+        f(&small)
+    } else {
+        let big: Vec<usize> = go_left.iter().map(|&g| usize::from(g)).collect();
+        f(&big)
+    }
+}
+
 /// Reorder a leaf's `rows`, and their gradient `pairs` with them, so the rows whose
-/// bin `go_left` marks come first, both sides in their original order; returns how
+/// bin `lut` marks (1 = left) come first, both sides in their original order; returns how
 /// many went left. A stable partition has one answer, so splitting a large leaf into
 /// pieces done in parallel gives the same order for any thread count.
 fn partition_leaf<T: Copy + Into<usize> + Sync>(
     rows: &mut [u32],
     pairs: &mut [GradPair],
     col: &[T],
-    go_left: &[bool],
+    lut: &[usize],
     scratch: &mut Vec<u32>,
     scratch_pairs: &mut Vec<GradPair>,
 ) -> usize {
-    let mut small = [0usize; 256];
-    let big: Vec<usize>;
-    let lut: &[usize] = if go_left.len() <= 256 {
-        for (d, &g) in small.iter_mut().zip(go_left) {
-            *d = usize::from(g);
-        }
-        &small
-    } else {
-        big = go_left.iter().map(|&g| usize::from(g)).collect();
-        &big
-    };
     let n = rows.len();
-    scratch.clear();
-    scratch.resize(n, 0);
-    scratch_pairs.clear();
-    scratch_pairs.resize(n, (0.0, 0.0));
+    // (Grown, never shrunk or cleared: every slot used is written before it is read.)
+    if scratch.len() < n {
+        scratch.resize(n, 0);
+    }
+    if scratch_pairs.len() < n {
+        scratch_pairs.resize(n, (0.0, 0.0));
+    }
+    let (scratch, scratch_pairs) = (&mut scratch[..n], &mut scratch_pairs[..n]);
     // Each piece partitions itself in place (its right rows parked in its share of the
     // scratch space) ...
     let piece =
@@ -951,7 +987,9 @@ mod tests {
                     got.iter().map(|&r| (r as f32, -(r as f32))).collect();
                 let (mut s, mut sp) = (Vec::new(), Vec::new());
                 let left = pool.install(|| {
-                    partition_leaf(&mut got, &mut pairs, &col, &go_left, &mut s, &mut sp)
+                    with_lut(&go_left, |lut| {
+                        partition_leaf(&mut got, &mut pairs, &col, lut, &mut s, &mut sp)
+                    })
                 });
                 assert_eq!(got, expect, "{threads} threads, {} rows", rows.len());
                 assert_eq!(

@@ -173,6 +173,21 @@ fn thread_count_does_not_change_the_model() {
     assert_eq!(a, b);
 }
 
+/// Past 131,072 rows the gradient pairs travel with the rows and large leaves are
+/// partitioned in parallel pieces; the model must still not depend on the threads.
+#[test]
+fn large_data_model_does_not_depend_on_threads() {
+    let t = binary_table(140_000, 11);
+    let params = GbdtParams {
+        rounds: 4,
+        ..Default::default()
+    };
+    let fit = |threads| on_threads(threads, || GbdtModel::fit(&params, &t, "y").unwrap());
+    let (a, b) = (fit(1), fit(3));
+    assert_eq!(a, b);
+    assert!(auc_of(&a, &t) > 0.8);
+}
+
 #[test]
 fn unseen_category_is_treated_as_missing() {
     let train = binary_table(2000, 6);
