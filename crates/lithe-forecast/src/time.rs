@@ -1,6 +1,7 @@
 //! Time stamps of series: integer indices, dates or datetimes, a frequency, and the
 //! stamps of the forecast horizon.
 
+use lithe_core::io::parse::{civil_from_days, days_from_civil};
 use lithe_core::{Error, Result};
 
 /// How the `ds` column counts time.
@@ -145,31 +146,6 @@ impl Freq {
     pub fn is_next(self, kind: TimeKind, a: i64, b: i64) -> bool {
         self.advance(kind, a, 1) == b
     }
-}
-
-/// Days since the epoch → (year, month 1–12, day 1–31), proleptic Gregorian.
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// (year, month, day) → days since the epoch.
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = i64::from(if m > 2 { m - 3 } else { m + 9 });
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 fn days_in_month(y: i64, m: u32) -> u32 {
