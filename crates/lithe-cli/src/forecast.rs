@@ -1,4 +1,4 @@
-//! `lithe forecast [run]|eval`
+//! `lithe forecast [run]|cv|eval`
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -25,6 +25,9 @@ pub struct ForecastCommand {
 enum ForecastSub {
     /// Forecast every series with every model (the default when no subcommand is given)
     Run(RunArgs),
+    /// Cross-validate: forecast from several cutoffs inside each series (StatsForecast's
+    /// cross_validation shape: id, time, cutoff, y, one column per model)
+    Cv(CvArgs),
     /// Score a forecast file against actual values: sMAPE, MASE and OWA per model (JSON)
     Eval(EvalArgs),
 }
@@ -100,6 +103,18 @@ struct RunArgs {
 }
 
 #[derive(Args, Debug)]
+struct CvArgs {
+    /// Number of cutoffs per series; the last window ends at the series' end
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    windows: u32,
+    /// Steps between consecutive cutoffs
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    step: u32,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Args, Debug)]
 struct EvalArgs {
     /// Forecasts: id, time and one column per model (as `lithe forecast` writes them)
     #[arg(long)]
@@ -121,9 +136,10 @@ struct EvalArgs {
 
 pub fn run(cmd: ForecastCommand, g: &GlobalArgs) -> anyhow::Result<()> {
     match cmd.sub {
-        Some(ForecastSub::Run(a)) => forecast(a, g),
+        Some(ForecastSub::Run(a)) => forecast(a, None, g),
+        Some(ForecastSub::Cv(a)) => forecast(a.run, Some((a.windows, a.step)), g),
         Some(ForecastSub::Eval(a)) => eval(a),
-        None => forecast(cmd.run, g),
+        None => forecast(cmd.run, None, g),
     }
 }
 
@@ -145,7 +161,8 @@ fn parse_models(names: &[String]) -> anyhow::Result<Vec<Model>> {
     Ok(models)
 }
 
-fn forecast(a: RunArgs, g: &GlobalArgs) -> anyhow::Result<()> {
+/// Forecast (or, with `cv = Some((windows, step))`, cross-validate) and write the table.
+fn forecast(a: RunArgs, cv: Option<(u32, u32)>, g: &GlobalArgs) -> anyhow::Result<()> {
     let (Some(data), Some(horizon), Some(out)) = (&a.data, a.horizon, &a.out) else {
         return Err(UsageError("--data, --horizon and --out are required".into()).into());
     };
@@ -174,7 +191,17 @@ fn forecast(a: RunArgs, g: &GlobalArgs) -> anyhow::Result<()> {
         },
         freq,
     };
-    let (result, report) = lithe_forecast::forecast(&store, &params, &cols.id, &cols.time)?;
+    let (result, report) = match cv {
+        None => lithe_forecast::forecast(&store, &params, &cols.id, &cols.time)?,
+        Some((windows, step)) => lithe_forecast::cross_validation(
+            &store,
+            &params,
+            windows as usize,
+            step as usize,
+            &cols.id,
+            &cols.time,
+        )?,
+    };
     let forecast_s = t1.elapsed().as_secs_f64();
     lithe_core::write_table(out, &result)?;
     if !g.quiet {
@@ -186,6 +213,12 @@ fn forecast(a: RunArgs, g: &GlobalArgs) -> anyhow::Result<()> {
                 "warning: {} series had missing values (leading ones dropped, later ones \
                  filled with the last observed value)",
                 report.filled
+            );
+        }
+        if report.skipped_windows > 0 {
+            eprintln!(
+                "warning: {} cross-validation windows left out (their series are too short)",
+                report.skipped_windows
             );
         }
         if report.gappy > 0 {
@@ -225,6 +258,7 @@ fn forecast(a: RunArgs, g: &GlobalArgs) -> anyhow::Result<()> {
         "filled": report.filled,
         "gappy": report.gappy,
         "empty": report.empty,
+        "skipped_windows": report.skipped_windows,
     });
     emit(&format!("{}\n", serde_json::to_string_pretty(&summary)?))
 }

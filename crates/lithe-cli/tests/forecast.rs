@@ -195,3 +195,55 @@ fn bad_forecast_input_is_exit_2_and_writes_nothing() {
     let o = run(&["--data", s(&train), "--horizon", "2", "--freq", "W"]);
     assert_bad_input(&o, "--freq", &out);
 }
+
+#[test]
+fn cross_validation_has_statsforecast_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = file(dir.path(), "train.csv", TRAIN);
+    let out = dir.path().join("cv.csv");
+    let o = lithe(&[
+        "forecast",
+        "cv",
+        "--data",
+        s(&train),
+        "--horizon",
+        "2",
+        "--windows",
+        "2",
+        "--step",
+        "1",
+        "--models",
+        "naive",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    // Series b (two values) has no history before its only possible cutoffs.
+    assert_eq!(summary["skipped_windows"], 2);
+    let text = std::fs::read_to_string(&out).unwrap();
+    // a = 10 20 30 11 21 31: cutoffs at ds 3 (naive 30 for ds 4, 5) and ds 4 (11 for 5, 6).
+    assert_eq!(
+        text,
+        "unique_id,ds,cutoff,y,Naive\na,4,3,11,30\na,5,3,21,30\na,5,4,21,11\na,6,4,31,11\n"
+    );
+    let o = lithe(&[
+        "forecast",
+        "cv",
+        "--data",
+        s(&train),
+        "--horizon",
+        "2",
+        "--windows",
+        "0",
+        "--out",
+        s(&dir.path().join("none.csv")),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!dir.path().join("none.csv").exists());
+}

@@ -10,6 +10,6 @@ pub mod store;
 pub mod time;
 
 pub use models::{Model, Settings};
-pub use run::{ForecastParams, RunReport, forecast};
+pub use run::{ForecastParams, RunReport, cross_validation, forecast};
 pub use store::{SeriesColumns, SeriesStore};
 pub use time::{Freq, TimeKind};

@@ -77,6 +77,8 @@ pub struct RunReport {
     pub gappy: usize,
     /// Series with no observed value (their forecasts are missing).
     pub empty: usize,
+    /// Cross-validation windows left out because they would leave a series no history.
+    pub skipped_windows: usize,
 }
 
 impl RunReport {
@@ -119,28 +121,32 @@ pub fn clean(y: &[f64]) -> (Vec<f64>, bool) {
     (out, filled || (start > 0 && start < y.len()))
 }
 
-struct SeriesResult {
+/// `h` consecutive output rows of one series: their stamps, the cutoff and actual
+/// values (cross-validation only), and every model's forecasts.
+struct Block {
+    stamps: Vec<i64>,
+    cutoff: Option<i64>,
+    actual: Vec<f64>,
     outputs: Vec<Output>,
+}
+
+struct SeriesResult {
+    blocks: Vec<Block>,
     /// (model index, why, used instead)
     fallbacks: Vec<(usize, Unfit, Option<Model>)>,
     filled: bool,
     gappy: bool,
     empty: bool,
+    skipped_windows: usize,
 }
 
-fn one_series(store: &SeriesStore, s: usize, freq: Freq, p: &ForecastParams) -> SeriesResult {
-    let (y, filled) = clean(store.values(s));
-    let st = store.stamps(s);
-    let gappy = st
-        .windows(2)
-        .any(|w| !freq.is_next(store.time_kind, w[0], w[1]));
+type Fallbacks = Vec<(usize, Unfit, Option<Model>)>;
+
+/// Every model's forecast of the clean series `y`, each falling back along
+/// [`fallback_chain`] when it cannot fit.
+fn fit_all(y: &[f64], p: &ForecastParams, fallbacks: &mut Fallbacks) -> Vec<Output> {
     let h = p.horizon;
-    let nan_output = || Output {
-        mean: vec![f64::NAN; h],
-        intervals: None,
-    };
     let mut outputs = Vec::with_capacity(p.models.len());
-    let mut fallbacks = Vec::new();
     for (mi, &model) in p.models.iter().enumerate() {
         let mut first_err = None;
         let mut out = None;
@@ -148,7 +154,7 @@ fn one_series(store: &SeriesStore, s: usize, freq: Freq, p: &ForecastParams) -> 
             .into_iter()
             .enumerate()
         {
-            match m.forecast(&y, h, &p.settings) {
+            match m.forecast(y, h, &p.settings) {
                 Ok(o) => {
                     if let Some(e) = first_err.take() {
                         fallbacks.push((mi, e, Some(m)));
@@ -166,15 +172,83 @@ fn one_series(store: &SeriesStore, s: usize, freq: Freq, p: &ForecastParams) -> 
         if let Some(e) = first_err {
             fallbacks.push((mi, e, None));
         }
-        outputs.push(out.unwrap_or_else(nan_output));
+        outputs.push(out.unwrap_or_else(|| Output {
+            mean: vec![f64::NAN; h],
+            intervals: None,
+        }));
     }
+    outputs
+}
+
+fn is_gappy(store: &SeriesStore, s: usize, freq: Freq) -> bool {
+    store
+        .stamps(s)
+        .windows(2)
+        .any(|w| !freq.is_next(store.time_kind, w[0], w[1]))
+}
+
+fn one_series(store: &SeriesStore, s: usize, freq: Freq, p: &ForecastParams) -> SeriesResult {
+    let (y, filled) = clean(store.values(s));
+    let mut fallbacks = Vec::new();
+    let outputs = fit_all(&y, p, &mut fallbacks);
+    let last = store.stamps(s).last().copied().unwrap_or(0);
+    let stamps = (1..=p.horizon as i64)
+        .map(|k| freq.advance(store.time_kind, last, k))
+        .collect();
     SeriesResult {
-        outputs,
+        blocks: vec![Block {
+            stamps,
+            cutoff: None,
+            actual: Vec::new(),
+            outputs,
+        }],
         fallbacks,
         filled,
-        gappy,
+        gappy: is_gappy(store, s, freq),
         empty: y.is_empty(),
+        skipped_windows: 0,
     }
+}
+
+/// Cross-validation windows of one series: window `w` of `windows` trains on the values
+/// up to `n − h − (windows − 1 − w)·step` and forecasts the `h` after them.
+fn cv_series(
+    store: &SeriesStore,
+    s: usize,
+    freq: Freq,
+    p: &ForecastParams,
+    windows: usize,
+    step: usize,
+) -> SeriesResult {
+    let (values, stamps) = (store.values(s), store.stamps(s));
+    let (n, h) = (values.len(), p.horizon);
+    let mut res = SeriesResult {
+        blocks: Vec::with_capacity(windows),
+        fallbacks: Vec::new(),
+        filled: false,
+        gappy: is_gappy(store, s, freq),
+        empty: true,
+        skipped_windows: 0,
+    };
+    for w in 0..windows {
+        let back = h + (windows - 1 - w) * step;
+        if back >= n {
+            res.skipped_windows += 1;
+            continue;
+        }
+        let end = n - back;
+        let (y, filled) = clean(&values[..end]);
+        res.filled |= filled;
+        res.empty &= y.is_empty();
+        let outputs = fit_all(&y, p, &mut res.fallbacks);
+        res.blocks.push(Block {
+            stamps: stamps[end..end + h].to_vec(),
+            cutoff: Some(stamps[end - 1]),
+            actual: values[end..end + h].to_vec(),
+            outputs,
+        });
+    }
+    res
 }
 
 /// Forecast every series with every model: a table `id, time, <Model>…` (and
@@ -193,16 +267,51 @@ pub fn forecast(
         .with_min_len(16)
         .map(|s| one_series(store, s, freq, p))
         .collect();
-    let h = p.horizon;
-    let n_rows = store.len() * h;
+    assemble(store, p, &results, id_name, time_name, false)
+}
+
+/// StatsForecast's `cross_validation`: for each series, `windows` forecasts of
+/// `horizon` steps from cutoffs `step` apart, the last one ending at the series' end;
+/// a table `id, time, cutoff, y, <Model>…`. Windows that would leave a series no
+/// history are skipped (and counted).
+pub fn cross_validation(
+    store: &SeriesStore,
+    p: &ForecastParams,
+    windows: usize,
+    step: usize,
+    id_name: &str,
+    time_name: &str,
+) -> Result<(Table, RunReport)> {
+    p.validate()?;
+    if windows == 0 || step == 0 {
+        return Err(Error::input("--windows and --step must be at least 1"));
+    }
+    let freq = store.freq(p.freq);
+    let results: Vec<SeriesResult> = (0..store.len())
+        .into_par_iter()
+        .with_min_len(16)
+        .map(|s| cv_series(store, s, freq, p, windows, step))
+        .collect();
+    assemble(store, p, &results, id_name, time_name, true)
+}
+
+fn assemble(
+    store: &SeriesStore,
+    p: &ForecastParams,
+    results: &[SeriesResult],
+    id_name: &str,
+    time_name: &str,
+    cv: bool,
+) -> Result<(Table, RunReport)> {
     let mut report = RunReport {
         series: store.len(),
         ..Default::default()
     };
-    for r in &results {
+    for r in results {
         report.filled += usize::from(r.filled);
         report.gappy += usize::from(r.gappy);
         report.empty += usize::from(r.empty);
+        report.skipped_windows += r.skipped_windows;
         for (mi, why, used) in &r.fallbacks {
             let used = used.map_or("nothing (missing forecasts)", |m| m.column());
             *report
@@ -215,14 +324,37 @@ pub fn forecast(
                 .or_default() += 1;
         }
     }
+    let blocks = || {
+        results
+            .iter()
+            .enumerate()
+            .flat_map(|(s, r)| r.blocks.iter().map(move |b| (s, b)))
+    };
+    let n_rows: usize = blocks().map(|(_, b)| b.stamps.len()).sum();
     let mut columns = Vec::new();
-    columns.push(id_column(store, id_name, h)?);
-    columns.push(time_column(store, time_name, freq, h));
+    let series_of_rows: Vec<usize> = blocks()
+        .flat_map(|(s, b)| std::iter::repeat_n(s, b.stamps.len()))
+        .collect();
+    columns.push(id_column(store, id_name, &series_of_rows)?);
+    let stamps: Vec<i64> = blocks()
+        .flat_map(|(_, b)| b.stamps.iter().copied())
+        .collect();
+    columns.push(time_column(store.time_kind, time_name, stamps));
+    if cv {
+        let cutoffs: Vec<i64> = blocks()
+            .flat_map(|(_, b)| std::iter::repeat_n(b.cutoff.unwrap_or(0), b.stamps.len()))
+            .collect();
+        columns.push(time_column(store.time_kind, "cutoff", cutoffs));
+        let actual: Vec<f64> = blocks()
+            .flat_map(|(_, b)| b.actual.iter().copied())
+            .collect();
+        columns.push(Column::from_f64("y", actual));
+    }
     let levels = &p.settings.levels;
     for (mi, &model) in p.models.iter().enumerate() {
         let mut mean = Vec::with_capacity(n_rows);
-        for r in &results {
-            mean.extend_from_slice(&r.outputs[mi].mean);
+        for (_, b) in blocks() {
+            mean.extend_from_slice(&b.outputs[mi].mean);
         }
         columns.push(Column::from_f64(model.column(), mean));
         if levels.is_empty() || !model.has_intervals() {
@@ -234,10 +366,10 @@ pub fn forecast(
         order.sort_by(|&a, &b| levels[a].total_cmp(&levels[b]));
         let bound = |li: usize, upper: bool| -> Vec<f64> {
             let mut v = Vec::with_capacity(n_rows);
-            for r in &results {
-                match &r.outputs[mi].intervals {
+            for (_, b) in blocks() {
+                match &b.outputs[mi].intervals {
                     Some(iv) => v.extend_from_slice(if upper { &iv.hi[li] } else { &iv.lo[li] }),
-                    None => v.extend(std::iter::repeat_n(f64::NAN, h)),
+                    None => v.extend(std::iter::repeat_n(f64::NAN, b.stamps.len())),
                 }
             }
             v
@@ -263,30 +395,22 @@ pub fn level_name(l: f64) -> String {
     }
 }
 
-fn id_column(store: &SeriesStore, name: &str, h: usize) -> Result<Column> {
+fn id_column(store: &SeriesStore, name: &str, series_of_rows: &[usize]) -> Result<Column> {
     if store.ids_are_ints {
-        let ids: Vec<Option<i64>> = store
-            .ids
+        let ids: Vec<Option<i64>> = series_of_rows
             .iter()
-            .flat_map(|id| std::iter::repeat_n(id.parse::<i64>().ok(), h))
+            .map(|&s| store.ids[s].parse::<i64>().ok())
             .collect();
         return Ok(Column::from_i64(name, ids));
     }
-    let ids: Vec<Option<&str>> = store
-        .ids
+    let ids: Vec<Option<&str>> = series_of_rows
         .iter()
-        .flat_map(|id| std::iter::repeat_n(Some(id.as_str()), h))
+        .map(|&s| Some(store.ids[s].as_str()))
         .collect();
     Column::from_strings(name, &ids)
 }
 
-fn time_column(store: &SeriesStore, name: &str, freq: Freq, h: usize) -> Column {
-    let kind = store.time_kind;
-    let mut stamps = Vec::with_capacity(store.len() * h);
-    for s in 0..store.len() {
-        let last = store.stamps(s).last().copied().unwrap_or(0);
-        stamps.extend((1..=h as i64).map(|k| freq.advance(kind, last, k)));
-    }
+fn time_column(kind: TimeKind, name: &str, stamps: Vec<i64>) -> Column {
     match kind {
         TimeKind::Int => Column::new(name, ColumnData::Int(Int64Array::from(stamps))),
         TimeKind::Date => Column::new(
