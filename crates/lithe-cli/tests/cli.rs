@@ -269,6 +269,8 @@ fn demo_runs_and_prints_a_scoreboard() {
         "Scoreboard",
         "lithe (typed columns, parallel)",
         "values identical: yes",
+        "Time series: 1000 generated hourly series",
+        "benchmark: Naive2",
         "lithe describe",
     ] {
         assert!(out.contains(want), "missing {want}: {out}");
