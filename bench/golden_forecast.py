@@ -7,7 +7,9 @@ intermittent, short; integer ds), writes them to
 crates/lithe-forecast/tests/golden/series.csv, runs StatsForecast's baseline and
 intermittent-demand models on them (horizon 7, season 4, levels 80 and 95 where the
 model defines intervals) and writes the forecasts to
-crates/lithe-forecast/tests/golden/statsforecast.csv. Numbers only: the tests compare
+crates/lithe-forecast/tests/golden/statsforecast.csv; then conformal intervals
+(ConformalIntervals(h=7, n_windows=2), levels 80 and 95) for four models on the series
+long enough for them, to statsforecast_conformal.csv. Numbers only: the tests compare
 lithe's forecasts with these.
 """
 import pathlib
@@ -15,6 +17,7 @@ import pathlib
 import numpy as np
 import pandas as pd
 from statsforecast import StatsForecast
+from statsforecast.utils import ConformalIntervals
 from statsforecast.models import (ADIDA, IMAPA, TSB, CrostonClassic, CrostonOptimized, CrostonSBA,
                                   HistoricAverage, Naive, RandomWalkWithDrift, SeasonalNaive,
                                   SeasonalWindowAverage, WindowAverage)
@@ -59,6 +62,13 @@ def main():
     out = a.merge(b, on=["unique_id", "ds"])
     out.to_csv(OUT / "statsforecast.csv", index=False, float_format="%.10g")
     print(f"{out['unique_id'].nunique()} series, {len(out)} rows, columns: {', '.join(out.columns)}")
+    ci = ConformalIntervals(h=H, n_windows=2)
+    conformal = [Naive(prediction_intervals=ci), WindowAverage(window_size=3, prediction_intervals=ci),
+                 CrostonClassic(prediction_intervals=ci), ADIDA(prediction_intervals=ci)]
+    long_enough = df.groupby("unique_id")["y"].transform("size") >= 2 * H + 1
+    c = StatsForecast(models=conformal, freq=1, n_jobs=1).forecast(df=df[long_enough], h=H, level=[80, 95])
+    c.to_csv(OUT / "statsforecast_conformal.csv", index=False, float_format="%.10g")
+    print(f"conformal: {c['unique_id'].nunique()} series, columns: {', '.join(c.columns)}")
 
 
 if __name__ == "__main__":

@@ -96,6 +96,10 @@ struct RunArgs {
     /// TSB's smoothing parameter for the probability of demand
     #[arg(long, value_name = "A")]
     alpha_p: Option<f64>,
+    /// Conformal prediction intervals for every model, from this many windows of
+    /// --horizon steps at the end of each series (StatsForecast's ConformalIntervals)
+    #[arg(long, value_name = "N")]
+    conformal_windows: Option<usize>,
     #[command(flatten)]
     cols: ColumnArgs,
     #[command(flatten)]
@@ -188,6 +192,7 @@ fn forecast(a: RunArgs, cv: Option<(u32, u32)>, g: &GlobalArgs) -> anyhow::Resul
             window: a.window_size,
             alpha_d: a.alpha_d,
             alpha_p: a.alpha_p,
+            conformal_windows: a.conformal_windows,
         },
         freq,
     };
@@ -229,12 +234,13 @@ fn forecast(a: RunArgs, cv: Option<(u32, u32)>, g: &GlobalArgs) -> anyhow::Resul
         }
         let no_iv: Vec<&str> = models
             .iter()
-            .filter(|m| !m.has_intervals())
+            .filter(|m| !m.gives_intervals(&params.settings))
             .map(|m| m.column())
             .collect();
         if !a.level.is_empty() && !no_iv.is_empty() {
             eprintln!(
-                "note: {} define no prediction intervals; --level adds none for them",
+                "note: {} define no prediction intervals of their own; --level adds none for \
+                 them (--conformal-windows N gives conformal ones)",
                 no_iv.join(", ")
             );
         }

@@ -194,6 +194,70 @@ fn bad_forecast_input_is_exit_2_and_writes_nothing() {
     assert_bad_input(&o, "--alpha-d", &out);
     let o = run(&["--data", s(&train), "--horizon", "2", "--freq", "W"]);
     assert_bad_input(&o, "--freq", &out);
+    let o = run(&[
+        "--data",
+        s(&train),
+        "--horizon",
+        "2",
+        "--conformal-windows",
+        "1",
+        "--level",
+        "80",
+    ]);
+    assert_bad_input(&o, "at least 2", &out);
+    let o = run(&[
+        "--data",
+        s(&train),
+        "--horizon",
+        "2",
+        "--conformal-windows",
+        "2",
+    ]);
+    assert_bad_input(&o, "needs --level", &out);
+}
+
+#[test]
+fn conformal_windows_give_every_model_intervals() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = file(dir.path(), "train.csv", TRAIN);
+    let out = dir.path().join("fc.csv");
+    let o = lithe(&[
+        "forecast",
+        "--data",
+        s(&train),
+        "--horizon",
+        "1",
+        "--models",
+        "window_average",
+        "--window-size",
+        "2",
+        "--level",
+        "80",
+        "--conformal-windows",
+        "2",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.starts_with("unique_id,ds,WindowAverage,WindowAverage-lo-80,WindowAverage-hi-80\n"),
+        "{text}"
+    );
+    // a: windows end at 21 (from 30, 11: 20.5 → |20.5 − 21| = 0.5) and 31 (from 11, 21:
+    // 16 → 15); forecast 26 ± {0.5, 15}, 10 % and 90 % quantiles of {11, 25.5, 26.5, 41}.
+    let a: Vec<&str> = text.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(&a[..3], &["a", "7", "26"]);
+    let (lo, hi): (f64, f64) = (a[3].parse().unwrap(), a[4].parse().unwrap());
+    assert!(
+        (lo - 15.35).abs() < 1e-9 && (hi - 36.65).abs() < 1e-9,
+        "{lo} {hi}"
+    );
 }
 
 #[test]

@@ -40,6 +40,12 @@ impl ForecastParams {
                 )));
             }
         }
+        if self.settings.conformal_windows.is_some_and(|w| w < 2) {
+            return Err(Error::input("--conformal-windows must be at least 2"));
+        }
+        if self.settings.conformal_windows.is_some() && self.settings.levels.is_empty() {
+            return Err(Error::input("--conformal-windows needs --level"));
+        }
         if self.settings.window == Some(0) {
             return Err(Error::input("--window-size must be at least 1"));
         }
@@ -150,6 +156,7 @@ fn fit_all(y: &[f64], p: &ForecastParams, fallbacks: &mut Fallbacks) -> Vec<Outp
     for (mi, &model) in p.models.iter().enumerate() {
         let mut first_err = None;
         let mut out = None;
+        let mut used = None;
         for (step, m) in fallback_chain(model, p.settings.season)
             .into_iter()
             .enumerate()
@@ -160,6 +167,7 @@ fn fit_all(y: &[f64], p: &ForecastParams, fallbacks: &mut Fallbacks) -> Vec<Outp
                         fallbacks.push((mi, e, Some(m)));
                     }
                     out = Some(o);
+                    used = Some(m);
                     break;
                 }
                 Err(e) => {
@@ -172,12 +180,73 @@ fn fit_all(y: &[f64], p: &ForecastParams, fallbacks: &mut Fallbacks) -> Vec<Outp
         if let Some(e) = first_err {
             fallbacks.push((mi, e, None));
         }
-        outputs.push(out.unwrap_or_else(|| Output {
+        let mut out = out.unwrap_or_else(|| Output {
             mean: vec![f64::NAN; h],
             intervals: None,
-        }));
+        });
+        if let (Some(windows), Some(m)) = (p.settings.conformal_windows, used) {
+            out.intervals = conformal(y, m, &out.mean, windows, p);
+        }
+        outputs.push(out);
     }
     outputs
+}
+
+/// Conformal intervals (StatsForecast's "conformal distribution"): the model forecasts
+/// the last `windows` stretches of `h` values from the history before each; at every
+/// step the forecast ± each window's absolute error makes a sample whose quantiles
+/// (linear interpolation) bound the interval. `None` when the series is too short
+/// for two windows or the model cannot fit a window's history.
+fn conformal(
+    y: &[f64],
+    model: Model,
+    mean: &[f64],
+    windows: usize,
+    p: &ForecastParams,
+) -> Option<crate::interval::Intervals> {
+    let h = p.horizon;
+    let n_w = windows.min(y.len().saturating_sub(1) / h);
+    if n_w < 2 {
+        return None;
+    }
+    let mut errors = Vec::with_capacity(n_w);
+    for i in 0..n_w {
+        let end = y.len() - (n_w - i) * h;
+        let f = model.forecast(&y[..end], h, &p.settings).ok()?;
+        let e: Vec<f64> = f
+            .mean
+            .iter()
+            .zip(&y[end..end + h])
+            .map(|(a, b)| (a - b).abs())
+            .collect();
+        errors.push(e);
+    }
+    let mut lo = Vec::with_capacity(p.settings.levels.len());
+    let mut hi = Vec::with_capacity(p.settings.levels.len());
+    for &level in &p.settings.levels {
+        let q = (100.0 - level) / 200.0;
+        let (mut l, mut u) = (Vec::with_capacity(h), Vec::with_capacity(h));
+        for (k, &m) in mean.iter().enumerate() {
+            let mut sample: Vec<f64> = errors.iter().flat_map(|e| [m - e[k], m + e[k]]).collect();
+            sample.sort_by(f64::total_cmp);
+            l.push(linear_quantile(&sample, q));
+            u.push(linear_quantile(&sample, 1.0 - q));
+        }
+        lo.push(l);
+        hi.push(u);
+    }
+    Some(crate::interval::Intervals { lo, hi })
+}
+
+/// The `q` quantile of sorted values by linear interpolation (numpy's default).
+fn linear_quantile(sorted: &[f64], q: f64) -> f64 {
+    let pos = q * (sorted.len() - 1) as f64;
+    let i = pos.floor() as usize;
+    let frac = pos - i as f64;
+    match sorted.get(i + 1) {
+        Some(&next) => sorted[i] + frac * (next - sorted[i]),
+        None => sorted[i],
+    }
 }
 
 fn is_gappy(store: &SeriesStore, s: usize, freq: Freq) -> bool {
@@ -357,7 +426,7 @@ fn assemble(
             mean.extend_from_slice(&b.outputs[mi].mean);
         }
         columns.push(Column::from_f64(model.column(), mean));
-        if levels.is_empty() || !model.has_intervals() {
+        if levels.is_empty() || !model.gives_intervals(&p.settings) {
             continue;
         }
         // StatsForecast's order: every lower bound, then every upper bound, each by

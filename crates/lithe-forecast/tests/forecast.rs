@@ -36,6 +36,7 @@ fn params(models: &[Model], h: usize, season: usize, levels: &[f64]) -> Forecast
             window: Some(2),
             alpha_d: Some(0.2),
             alpha_p: Some(0.3),
+            conformal_windows: None,
         },
         freq: None,
     }
@@ -276,4 +277,50 @@ fn forecasts_match_statsforecast() {
         }
     }
     assert!(checked > 2000, "{checked}");
+}
+
+/// StatsForecast's conformal intervals (ConformalIntervals(h=7, n_windows=2)) for four
+/// models, on the fixture series long enough for two windows.
+#[test]
+fn conformal_intervals_match_statsforecast() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let read = |f: &str| lithe_core::read_table(&dir.join(f), &Default::default()).unwrap();
+    let store = SeriesStore::from_table(&read("series.csv"), &SeriesColumns::default()).unwrap();
+    let expect = read("statsforecast_conformal.csv");
+    let models = [
+        Model::Naive,
+        Model::WindowAverage,
+        Model::CrostonClassic,
+        Model::Adida,
+    ];
+    let mut p = params(&models, 7, 4, &[80.0, 95.0]);
+    p.settings.window = Some(3);
+    p.settings.conformal_windows = Some(2);
+    let (got, _) = forecast(&store, &p, "unique_id", "ds").unwrap();
+    let key = |t: &Table, r: usize| {
+        (
+            t.column("unique_id").unwrap().value_string(r).unwrap(),
+            t.column("ds").unwrap().value_string(r).unwrap(),
+        )
+    };
+    let row_of: std::collections::HashMap<(String, String), usize> =
+        (0..got.n_rows()).map(|r| (key(&got, r), r)).collect();
+    let mut checked = 0;
+    for name in expect.names().filter(|n| *n != "unique_id" && *n != "ds") {
+        let want = expect.column(name).unwrap().to_f64();
+        let have = got
+            .column(name)
+            .unwrap_or_else(|| panic!("no {name}"))
+            .to_f64();
+        for (r, w) in want.iter().enumerate() {
+            let h = have[row_of[&key(&expect, r)]];
+            assert!(
+                (w - h).abs() <= 1e-6 * w.abs().max(1.0),
+                "{name} {:?}: StatsForecast {w}, lithe {h}",
+                key(&expect, r)
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 18 * 7 * 20);
 }

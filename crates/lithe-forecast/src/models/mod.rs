@@ -48,6 +48,9 @@ pub struct Settings {
     /// TSB's smoothing of demand sizes and of demand probability (required by it).
     pub alpha_d: Option<f64>,
     pub alpha_p: Option<f64>,
+    /// Conformal intervals from this many windows of `h` steps at the end of each series
+    /// (StatsForecast's `ConformalIntervals(h, n_windows)`), for every model.
+    pub conformal_windows: Option<usize>,
 }
 
 impl Default for Settings {
@@ -58,6 +61,7 @@ impl Default for Settings {
             window: None,
             alpha_d: None,
             alpha_p: None,
+            conformal_windows: None,
         }
     }
 }
@@ -131,7 +135,13 @@ impl Model {
         }
     }
 
-    /// Whether the model defines (normal) prediction intervals.
+    /// Whether the model gives prediction intervals under these settings: conformal
+    /// ones for every model when asked for, else the models' own normal intervals.
+    pub fn gives_intervals(self, s: &Settings) -> bool {
+        s.conformal_windows.is_some() || self.has_intervals()
+    }
+
+    /// Whether the model defines (normal) prediction intervals of its own.
     pub fn has_intervals(self) -> bool {
         matches!(
             self,
