@@ -19,8 +19,10 @@ import pandas as pd
 from statsforecast import StatsForecast
 from statsforecast.utils import ConformalIntervals
 from statsforecast.models import (ADIDA, IMAPA, TSB, CrostonClassic, CrostonOptimized, CrostonSBA,
-                                  HistoricAverage, Naive, RandomWalkWithDrift, SeasonalNaive,
-                                  SeasonalWindowAverage, WindowAverage)
+                                  HistoricAverage, Naive, RandomWalkWithDrift, SeasonalExponentialSmoothing,
+                                  SeasonalExponentialSmoothingOptimized, SeasonalNaive, SeasonalWindowAverage,
+                                  SimpleExponentialSmoothing, SimpleExponentialSmoothingOptimized,
+                                  WindowAverage)
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "crates/lithe-forecast/tests/golden"
 H, M = 7, 4
@@ -56,7 +58,9 @@ def main():
     with_intervals = [Naive(), SeasonalNaive(season_length=M), HistoricAverage(), RandomWalkWithDrift()]
     without = [WindowAverage(window_size=3), SeasonalWindowAverage(season_length=M, window_size=2),
                CrostonClassic(), CrostonOptimized(), CrostonSBA(), TSB(alpha_d=0.2, alpha_p=0.3),
-               ADIDA(), IMAPA()]
+               ADIDA(), IMAPA(), SimpleExponentialSmoothing(alpha=0.3), SimpleExponentialSmoothingOptimized(),
+               SeasonalExponentialSmoothing(season_length=M, alpha=0.3),
+               SeasonalExponentialSmoothingOptimized(season_length=M)]
     a = StatsForecast(models=with_intervals, freq=1, n_jobs=1).forecast(df=df, h=H, level=[80, 95])
     b = StatsForecast(models=without, freq=1, n_jobs=1).forecast(df=df, h=H)
     out = a.merge(b, on=["unique_id", "ds"])

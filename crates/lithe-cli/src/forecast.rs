@@ -90,6 +90,9 @@ struct RunArgs {
     /// window_size of window_average and seasonal_window_average
     #[arg(long, value_name = "N")]
     window_size: Option<usize>,
+    /// The smoothing parameter of ses and seasonal_ses
+    #[arg(long, value_name = "A")]
+    alpha: Option<f64>,
     /// TSB's smoothing parameter for demand sizes
     #[arg(long, value_name = "A")]
     alpha_d: Option<f64>,
@@ -190,6 +193,7 @@ fn forecast(a: RunArgs, cv: Option<(u32, u32)>, g: &GlobalArgs) -> anyhow::Resul
             season: a.season.first().copied().unwrap_or(1) as usize,
             levels: a.level.clone(),
             window: a.window_size,
+            alpha: a.alpha,
             alpha_d: a.alpha_d,
             alpha_p: a.alpha_p,
             conformal_windows: a.conformal_windows,

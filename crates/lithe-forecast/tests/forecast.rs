@@ -34,6 +34,7 @@ fn params(models: &[Model], h: usize, season: usize, levels: &[f64]) -> Forecast
             season,
             levels: levels.to_vec(),
             window: Some(2),
+            alpha: Some(0.3),
             alpha_d: Some(0.2),
             alpha_p: Some(0.3),
             conformal_windows: None,

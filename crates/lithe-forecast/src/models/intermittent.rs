@@ -1,7 +1,7 @@
 //! Intermittent-demand models: Croston (classic, optimised, SBA), TSB, ADIDA and
 //! IMAPA, defined as in StatsForecast 2.1.
 
-use super::{Output, Unfit, ses};
+use super::{Output, Unfit, flat, ses};
 
 /// Which Croston variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,13 +12,6 @@ pub enum Croston {
     Optimized,
     /// Classic times 0.95 (Syntetos–Boylan).
     Sba,
-}
-
-fn flat(v: f64, h: usize) -> Output {
-    Output {
-        mean: vec![v; h],
-        intervals: None,
-    }
 }
 
 /// Positive demand sizes, and the intervals between nonzero values (the first

@@ -14,6 +14,14 @@ pub struct Output {
     pub intervals: Option<Intervals>,
 }
 
+/// The same value at every step.
+fn flat(v: f64, h: usize) -> Output {
+    Output {
+        mean: vec![v; h],
+        intervals: None,
+    }
+}
+
 /// Why a model could not be fitted to a series (the run falls back and counts it).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Unfit {
@@ -45,6 +53,8 @@ pub struct Settings {
     /// `WindowAverage` / `SeasonalWindowAverage`'s `window_size` (required by them,
     /// as in StatsForecast).
     pub window: Option<usize>,
+    /// SES and seasonal SES's smoothing parameter (required by them).
+    pub alpha: Option<f64>,
     /// TSB's smoothing of demand sizes and of demand probability (required by it).
     pub alpha_d: Option<f64>,
     pub alpha_p: Option<f64>,
@@ -59,6 +69,7 @@ impl Default for Settings {
             season: 1,
             levels: Vec::new(),
             window: None,
+            alpha: None,
             alpha_d: None,
             alpha_p: None,
             conformal_windows: None,
@@ -75,6 +86,10 @@ pub enum Model {
     RandomWalkWithDrift,
     WindowAverage,
     SeasonalWindowAverage,
+    Ses,
+    SesOptimized,
+    SeasonalSes,
+    SeasonalSesOptimized,
     CrostonClassic,
     CrostonOptimized,
     CrostonSba,
@@ -84,13 +99,17 @@ pub enum Model {
 }
 
 impl Model {
-    pub const ALL: [Model; 12] = [
+    pub const ALL: [Model; 16] = [
         Model::Naive,
         Model::SeasonalNaive,
         Model::HistoricAverage,
         Model::RandomWalkWithDrift,
         Model::WindowAverage,
         Model::SeasonalWindowAverage,
+        Model::Ses,
+        Model::SesOptimized,
+        Model::SeasonalSes,
+        Model::SeasonalSesOptimized,
         Model::CrostonClassic,
         Model::CrostonOptimized,
         Model::CrostonSba,
@@ -108,6 +127,10 @@ impl Model {
             Model::RandomWalkWithDrift => "random_walk_with_drift",
             Model::WindowAverage => "window_average",
             Model::SeasonalWindowAverage => "seasonal_window_average",
+            Model::Ses => "ses",
+            Model::SesOptimized => "ses_optimized",
+            Model::SeasonalSes => "seasonal_ses",
+            Model::SeasonalSesOptimized => "seasonal_ses_optimized",
             Model::CrostonClassic => "croston_classic",
             Model::CrostonOptimized => "croston_optimized",
             Model::CrostonSba => "croston_sba",
@@ -126,6 +149,10 @@ impl Model {
             Model::RandomWalkWithDrift => "RWD",
             Model::WindowAverage => "WindowAverage",
             Model::SeasonalWindowAverage => "SeasWA",
+            Model::Ses => "SES",
+            Model::SesOptimized => "SESOpt",
+            Model::SeasonalSes => "SeasonalES",
+            Model::SeasonalSesOptimized => "SeasESOpt",
             Model::CrostonClassic => "CrostonClassic",
             Model::CrostonOptimized => "CrostonOptimized",
             Model::CrostonSba => "CrostonSBA",
@@ -158,6 +185,7 @@ impl Model {
             Model::WindowAverage | Model::SeasonalWindowAverage if s.window.is_none() => {
                 Some("--window-size")
             }
+            Model::Ses | Model::SeasonalSes if s.alpha.is_none() => Some("--alpha"),
             Model::Tsb if s.alpha_d.is_none() => Some("--alpha-d"),
             Model::Tsb if s.alpha_p.is_none() => Some("--alpha-p"),
             _ => None,
@@ -185,6 +213,10 @@ impl Model {
             Model::SeasonalWindowAverage => {
                 b::seasonal_window_average(y, h, m, s.window.unwrap_or(1))
             }
+            Model::Ses => Ok(flat(ses::forecast(y, s.alpha.unwrap_or(0.1)), h)),
+            Model::SesOptimized => Ok(flat(ses::optimized_forecast(y, 0.01, 0.99), h)),
+            Model::SeasonalSes => ses::seasonal(y, h, m, Some(s.alpha.unwrap_or(0.1))),
+            Model::SeasonalSesOptimized => ses::seasonal(y, h, m, None),
             Model::CrostonClassic => Ok(i::croston(y, h, i::Croston::Classic)),
             Model::CrostonOptimized => Ok(i::croston(y, h, i::Croston::Optimized)),
             Model::CrostonSba => Ok(i::croston(y, h, i::Croston::Sba)),

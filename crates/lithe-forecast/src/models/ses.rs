@@ -72,6 +72,35 @@ pub fn optimized_forecast(x: &[f64], lo: f64, hi: f64) -> f64 {
     forecast(x, best_alpha(x, lo, hi))
 }
 
+/// Seasonal exponential smoothing: each position of the season smoothed on its own
+/// (the values at that position, the first `n mod m` left out so the last value ends a
+/// season), with `alpha`, or each its best α in [0.01, 0.99] when `None`.
+pub fn seasonal(
+    y: &[f64],
+    h: usize,
+    m: usize,
+    alpha: Option<f64>,
+) -> Result<super::Output, super::Unfit> {
+    let n = y.len();
+    if n < m {
+        return Err(super::Unfit::TooShort { need: m });
+    }
+    let r = n % m;
+    let season: Vec<f64> = (0..m)
+        .map(|i| {
+            let sub: Vec<f64> = y[r + i..].iter().step_by(m).copied().collect();
+            match alpha {
+                Some(a) => forecast(&sub, a),
+                None => optimized_forecast(&sub, 0.01, 0.99),
+            }
+        })
+        .collect();
+    Ok(super::Output {
+        mean: (0..h).map(|k| season[k % m]).collect(),
+        intervals: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
