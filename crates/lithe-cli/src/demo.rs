@@ -163,7 +163,6 @@ fn tabular_section(table: &Table, out: &mut String) -> anyhow::Result<()> {
 /// days held out: lithe's seasonal models against the naive forecast, scored as the
 /// M4 competition scores (sMAPE, MASE, OWA against Naive2).
 fn forecast_section(out: &mut String) -> anyhow::Result<()> {
-    use lithe_forecast::metrics::{mase, mase_scale, naive2, smape};
     use lithe_forecast::{ForecastParams, Model, SeriesColumns, SeriesStore, Settings};
     let (n_series, len, h, m) = (1000usize, 24 * 14, 48usize, 24usize);
     let mut state = 2026u64;
@@ -173,7 +172,8 @@ fn forecast_section(out: &mut String) -> anyhow::Result<()> {
             .wrapping_add(1442695040888963407);
         (state >> 11) as f64 / (1u64 << 53) as f64
     };
-    let (mut ids, mut ds, mut y, mut actual) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut ids, mut ds, mut y) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut test_ids, mut test_ds, mut test_y) = (Vec::new(), Vec::new(), Vec::new());
     for s in 0..n_series {
         let level = 50.0 + 450.0 * unif();
         let drift = (unif() - 0.5) * 0.0004;
@@ -186,18 +186,26 @@ fn forecast_section(out: &mut String) -> anyhow::Result<()> {
             let v = level * (1.0 + drift * t as f64) * profile * (1.0 + noise * (unif() - 0.5));
             hist.push(v);
         }
-        for (t, &v) in hist[..len - h].iter().enumerate() {
+        for (t, &v) in hist.iter().enumerate() {
+            let (ids, ds, y) = if t < len - h {
+                (&mut ids, &mut ds, &mut y)
+            } else {
+                (&mut test_ids, &mut test_ds, &mut test_y)
+            };
             ids.push(Some(format!("s{s:04}")));
             ds.push(Some(t as i64 + 1));
             y.push(v);
         }
-        actual.push(hist[len - h..].to_vec());
     }
-    let table = Table::new(vec![
-        lithe_core::Column::from_strings("unique_id", &ids)?,
-        lithe_core::Column::from_i64("ds", ds),
-        lithe_core::Column::from_f64("y", y),
-    ])?;
+    let long = |ids: &[Option<String>], ds, y| -> anyhow::Result<Table> {
+        Ok(Table::new(vec![
+            lithe_core::Column::from_strings("unique_id", ids)?,
+            lithe_core::Column::from_i64("ds", ds),
+            lithe_core::Column::from_f64("y", y),
+        ])?)
+    };
+    let table = long(&ids, ds, y)?;
+    let test = long(&test_ids, test_ds, test_y)?;
     let models = [
         Model::SeasonalNaive,
         Model::SeasonalWindowAverage,
@@ -218,29 +226,7 @@ fn forecast_section(out: &mut String) -> anyhow::Result<()> {
     let store = SeriesStore::from_table(&table, &SeriesColumns::default())?;
     let (fc, _) = lithe_forecast::forecast(&store, &params, "unique_id", "ds")?;
     let secs = t0.elapsed().as_secs_f64();
-    // Ids sort in generation order (zero-padded), so forecast rows follow `actual`.
-    let mut scores = Vec::new();
-    let (mut n2_smape, mut n2_mase) = (0.0, 0.0);
-    for (s, a) in actual.iter().enumerate() {
-        let hist = store.values(s);
-        let scale = mase_scale(hist, m).unwrap_or(f64::NAN);
-        let f = naive2(hist, h, m);
-        n2_smape += smape(a, &f) / n_series as f64;
-        n2_mase += mase(a, &f, scale) / n_series as f64;
-    }
-    for model in models {
-        let col = fc
-            .column(model.column())
-            .and_then(|c| c.as_f64_slice())
-            .ok_or_else(|| anyhow::anyhow!("demo: no {} column", model.column()))?;
-        let (mut sm, mut ms_) = (0.0, 0.0);
-        for (s, a) in actual.iter().enumerate() {
-            let f = &col[s * h..(s + 1) * h];
-            sm += smape(a, f) / n_series as f64;
-            ms_ += mase(a, f, mase_scale(store.values(s), m).unwrap_or(f64::NAN)) / n_series as f64;
-        }
-        scores.push((model, sm, ms_, 0.5 * (sm / n2_smape + ms_ / n2_mase)));
-    }
+    let scores = lithe_forecast::eval::evaluate(&fc, &test, &table, &SeriesColumns::default(), m)?;
     let _ = writeln!(
         out,
         "── Time series: {n_series} generated hourly series, {} days each; the last {h} hours held out\n",
@@ -251,18 +237,25 @@ fn forecast_section(out: &mut String) -> anyhow::Result<()> {
         "   {:<44} {:>8} {:>8} {:>8}",
         "model", "sMAPE", "MASE", "OWA"
     );
-    for (model, sm, ms_, owa) in &scores {
+    for (model, score) in models.iter().zip(&scores.models) {
         let label = match model {
             Model::SeasonalWindowAverage => "lithe SeasWA (mean of the last 3 days)".to_string(),
             Model::Naive => "baseline: Naive (the last value)".to_string(),
             _ => format!("lithe {}", model.column()),
         };
-        let _ = writeln!(out, "   {label:<44} {sm:>8.2} {ms_:>8.3} {owa:>8.3}");
+        let _ = writeln!(
+            out,
+            "   {label:<44} {:>8.2} {:>8.3} {:>8.3}",
+            score.smape, score.mase, score.owa
+        );
     }
     let _ = writeln!(
         out,
-        "   {:<44} {n2_smape:>8.2} {n2_mase:>8.3} {:>8.3}",
-        "benchmark: Naive2 (M4, deseasonalised naive)", 1.0
+        "   {:<44} {:>8.2} {:>8.3} {:>8.3}",
+        "benchmark: Naive2 (M4, deseasonalised naive)",
+        scores.naive2_smape,
+        scores.naive2_mase,
+        1.0
     );
     let _ = writeln!(
         out,

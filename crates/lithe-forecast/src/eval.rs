@@ -1,8 +1,6 @@
 //! Scoring forecasts against actual values: sMAPE and MASE per series averaged over
 //! series, and OWA against Naive2, as the M4 competition scores them.
 
-use std::collections::HashMap;
-
 use lithe_core::{Error, Result, Table};
 
 use crate::metrics::{mase, mase_scale, naive2, smape};
@@ -58,12 +56,7 @@ pub fn evaluate(
             "--forecast has no model columns besides the id and time",
         ));
     }
-    let train_of: HashMap<&str, usize> = train
-        .ids
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.as_str(), i))
-        .collect();
+    let train_of = train.id_index();
     // Per actual series: its history, and the Naive2 scores.
     let mut histories = Vec::with_capacity(actual.len());
     for s in 0..actual.len() {
@@ -90,29 +83,27 @@ pub fn evaluate(
     let scaled = scales.iter().filter(|s| s.is_some()).count();
     let n2_smape = n2_smape / n;
     let n2_mase = n2_mase / scaled as f64;
+    // Group the forecast file once; every model column then takes the same layout.
+    let (fc, rows) = SeriesStore::group(
+        forecast,
+        &SeriesColumns {
+            target: models[0].clone(),
+            ..cols.clone()
+        },
+    )
+    .map_err(|e| e.context("--forecast"))?;
+    let fc_of = fc.id_index();
     let mut scores = Vec::with_capacity(models.len());
     for model in models {
-        let fc = SeriesStore::from_table(
-            forecast,
-            &SeriesColumns {
-                target: model.clone(),
-                ..cols.clone()
-            },
-        )
-        .map_err(|e| e.context("--forecast"))?;
-        let fc_of: HashMap<&str, usize> = fc
-            .ids
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.as_str(), i))
-            .collect();
+        let all =
+            SeriesStore::arrange(forecast, &model, &rows).map_err(|e| e.context("--forecast"))?;
         let (mut sm, mut ms) = (0.0, 0.0);
         for (s, scale) in scales.iter().enumerate() {
             let id = &actual.ids[s];
             let fs = *fc_of.get(id.as_str()).ok_or_else(|| {
                 Error::input(format!("--forecast has no {model} rows for series '{id}'"))
             })?;
-            let (stamps, values) = (fc.stamps(fs), fc.values(fs));
+            let (stamps, values) = (fc.stamps(fs), &all[fc.offsets[fs]..fc.offsets[fs + 1]]);
             let f: Vec<f64> = actual
                 .stamps(s)
                 .iter()

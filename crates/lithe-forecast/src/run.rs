@@ -138,14 +138,14 @@ struct Block {
 
 struct SeriesResult {
     blocks: Vec<Block>,
-    /// (model index, why, used instead)
-    fallbacks: Vec<(usize, Unfit, Option<Model>)>,
+    fallbacks: Fallbacks,
     filled: bool,
     gappy: bool,
     empty: bool,
     skipped_windows: usize,
 }
 
+/// Per fallback: the model's index, why it could not fit, and the model used instead.
 type Fallbacks = Vec<(usize, Unfit, Option<Model>)>;
 
 /// Every model's forecast of the clean series `y`, each falling back along

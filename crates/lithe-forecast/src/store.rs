@@ -43,22 +43,21 @@ impl SeriesStore {
     /// sorted by id (numerically for integer ids) as StatsForecast orders them, each
     /// sorted by time.
     pub fn from_table(table: &Table, cols: &SeriesColumns) -> Result<Self> {
+        Ok(Self::group(table, cols)?.0)
+    }
+
+    /// [`Self::from_table`], and the table row behind each stored value, so further
+    /// value columns of the same table can be laid out the same way
+    /// ([`Self::arrange`]) without grouping again.
+    pub fn group(table: &Table, cols: &SeriesColumns) -> Result<(Self, Vec<u32>)> {
         let id_col = table.require(&cols.id)?;
         let time_col = table.require(&cols.time)?;
-        let y_col = table.require(&cols.target)?;
+        table.require(&cols.target)?;
         if table.n_rows() == 0 {
             return Err(Error::input("the data has no rows"));
         }
-        if !y_col.column_type().is_numeric() {
-            return Err(Error::input(format!(
-                "target column '{}' must be numeric, but it holds {} values (for example '{}')",
-                cols.target,
-                y_col.column_type(),
-                first_value(y_col).unwrap_or_default()
-            )));
-        }
+        let y = numeric_values(table, &cols.target)?;
         let (time_kind, stamps) = stamps_of(time_col, &cols.time)?;
-        let y = y_col.to_f64();
         let (mut series_of_row, ids, ids_are_ints) = group_ids(id_col, &cols.id)?;
         let n_series = ids.len();
         // Renumber the series in id order.
@@ -111,14 +110,33 @@ impl SeriesStore {
             values.extend(rows.iter().map(|&r| y[r as usize]));
             sorted_stamps.extend(rows.iter().map(|&r| stamps[r as usize]));
         }
-        Ok(SeriesStore {
-            ids,
-            ids_are_ints,
-            offsets,
-            values,
-            stamps: sorted_stamps,
-            time_kind,
-        })
+        Ok((
+            SeriesStore {
+                ids,
+                ids_are_ints,
+                offsets,
+                values,
+                stamps: sorted_stamps,
+                time_kind,
+            },
+            order,
+        ))
+    }
+
+    /// The values of another column of the table this store was grouped from, in the
+    /// store's layout (`rows` from [`Self::group`]).
+    pub fn arrange(table: &Table, column: &str, rows: &[u32]) -> Result<Vec<f64>> {
+        let v = numeric_values(table, column)?;
+        Ok(rows.iter().map(|&r| v[r as usize]).collect())
+    }
+
+    /// Each id's series index.
+    pub fn id_index(&self) -> HashMap<&str, usize> {
+        self.ids
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.as_str(), i))
+            .collect()
     }
 
     pub fn len(&self) -> usize {
@@ -147,6 +165,19 @@ impl SeriesStore {
                 _ => Freq::Step(1),
             })
     }
+}
+
+/// A numeric column's values as `f64` (`NaN` = missing); an input error for any other.
+fn numeric_values(table: &Table, name: &str) -> Result<Vec<f64>> {
+    let c = table.require(name)?;
+    if !c.column_type().is_numeric() {
+        return Err(Error::input(format!(
+            "target column '{name}' must be numeric, but it holds {} values (for example '{}')",
+            c.column_type(),
+            first_value(c).unwrap_or_default()
+        )));
+    }
+    Ok(c.to_f64())
 }
 
 fn first_value(c: &Column) -> Option<String> {
