@@ -192,6 +192,17 @@ fn bad_forecast_input_is_exit_2_and_writes_nothing() {
     assert_bad_input(&o, "two rows with ds = 2", &out);
     let o = run(&["--data", s(&train), "--horizon", "2", "--models", "tsb"]);
     assert_bad_input(&o, "--alpha-d", &out);
+    let o = run(&[
+        "--data",
+        s(&train),
+        "--horizon",
+        "2",
+        "--models",
+        "ses",
+        "--alpha",
+        "1.5",
+    ]);
+    assert_bad_input(&o, "smoothing parameter 1.5 must be in [0, 1]", &out);
     let o = run(&["--data", s(&train), "--horizon", "2", "--freq", "W"]);
     assert_bad_input(&o, "--freq", &out);
     let o = run(&[

@@ -49,9 +49,13 @@ impl ForecastParams {
         if self.settings.window == Some(0) {
             return Err(Error::input("--window-size must be at least 1"));
         }
-        for a in [self.settings.alpha_d, self.settings.alpha_p]
-            .into_iter()
-            .flatten()
+        for a in [
+            self.settings.alpha,
+            self.settings.alpha_d,
+            self.settings.alpha_p,
+        ]
+        .into_iter()
+        .flatten()
         {
             if !(0.0..=1.0).contains(&a) {
                 return Err(Error::input(format!(
