@@ -103,6 +103,13 @@ struct RunArgs {
     /// --horizon steps at the end of each series (StatsForecast's ConformalIntervals)
     #[arg(long, value_name = "N")]
     conformal_windows: Option<usize>,
+    /// AutoETS's model: error, trend, season letters (A additive, M multiplicative,
+    /// N none, Z choose), e.g. ZZZ (default), AAN, MAM, ZZN
+    #[arg(long, default_value = "ZZZ", value_name = "ETS")]
+    ets_model: String,
+    /// AutoETS's damping of the trend: auto (try both), true or false
+    #[arg(long, default_value = "auto", value_name = "auto|true|false")]
+    damped: String,
     #[command(flatten)]
     cols: ColumnArgs,
     #[command(flatten)]
@@ -197,6 +204,7 @@ fn forecast(a: RunArgs, cv: Option<(u32, u32)>, g: &GlobalArgs) -> anyhow::Resul
             alpha_d: a.alpha_d,
             alpha_p: a.alpha_p,
             conformal_windows: a.conformal_windows,
+            ets: ets_spec(&a.ets_model, &a.damped)?,
         },
         freq,
     };
@@ -294,4 +302,26 @@ fn eval(a: EvalArgs) -> anyhow::Result<()> {
         "mase_skipped": e.mase_skipped,
     });
     emit(&format!("{}\n", serde_json::to_string_pretty(&out)?))
+}
+
+/// AutoETS's model string and damping from the command line.
+fn ets_spec(model: &str, damped: &str) -> lithe_core::Result<lithe_forecast::models::ets::Spec> {
+    let mut spec =
+        lithe_forecast::models::ets::Spec::parse(model).map_err(lithe_core::Error::input)?;
+    spec.damped = match damped {
+        "auto" => None,
+        "true" => Some(true),
+        "false" => Some(false),
+        other => {
+            return Err(lithe_core::Error::input(format!(
+                "--damped must be auto, true or false, not '{other}'"
+            )));
+        }
+    };
+    if spec.damped == Some(true) && spec.trend == Some(lithe_forecast::models::ets::Comp::N) {
+        return Err(lithe_core::Error::input(
+            "--damped true needs a trend (the ETS model has trend N)",
+        ));
+    }
+    Ok(spec)
 }

@@ -3,8 +3,10 @@
 
 pub mod eval;
 pub mod interval;
+pub mod linalg;
 pub mod metrics;
 pub mod models;
+pub mod optim;
 pub mod run;
 pub mod store;
 pub mod time;

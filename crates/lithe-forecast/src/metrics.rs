@@ -70,6 +70,14 @@ pub fn is_seasonal(y: &[f64], m: usize) -> bool {
 /// a centred moving average of order `m` as the trend, the mean ratio to it per
 /// position (counted from the first value), normalised to average 1.
 pub fn seasonal_indices(y: &[f64], m: usize) -> Vec<f64> {
+    decompose_seasonal(y, m, true)
+}
+
+/// The seasonal component of a classical decomposition, one value per position
+/// (counted from the first observation): additive (differences from the centred
+/// moving average, centred to sum 0) or multiplicative (ratios, normalised to average
+/// 1). This is R's `decompose` and statsmodels' `seasonal_decompose`.
+pub fn decompose_seasonal(y: &[f64], m: usize, multiplicative: bool) -> Vec<f64> {
     let n = y.len();
     let weights: Vec<f64> = if m.is_multiple_of(2) {
         let mut w = vec![1.0 / m as f64; m + 1];
@@ -88,7 +96,11 @@ pub fn seasonal_indices(y: &[f64], m: usize) -> Vec<f64> {
             .enumerate()
             .map(|(j, w)| w * y[t + j - half])
             .sum();
-        let ratio = y[t] / trend;
+        let ratio = if multiplicative {
+            y[t] / trend
+        } else {
+            y[t] - trend
+        };
         if ratio.is_finite() {
             sums[t % m] += ratio;
             counts[t % m] += 1;
@@ -100,7 +112,11 @@ pub fn seasonal_indices(y: &[f64], m: usize) -> Vec<f64> {
         .map(|(s, &c)| s / c as f64)
         .collect();
     let mean = raw.iter().sum::<f64>() / m as f64;
-    raw.iter().map(|r| r / mean).collect()
+    if multiplicative {
+        raw.iter().map(|r| r / mean).collect()
+    } else {
+        raw.iter().map(|r| r - mean).collect()
+    }
 }
 
 /// The Naive2 benchmark: the naive forecast of the seasonally adjusted series (when

@@ -38,6 +38,7 @@ fn params(models: &[Model], h: usize, season: usize, levels: &[f64]) -> Forecast
             alpha_d: Some(0.2),
             alpha_p: Some(0.3),
             conformal_windows: None,
+            ..Settings::default()
         },
         freq: None,
     }

@@ -1,6 +1,7 @@
 //! The models, by the names users know from StatsForecast.
 
 pub mod baseline;
+pub mod ets;
 pub mod intermittent;
 pub mod ses;
 
@@ -31,6 +32,10 @@ pub enum Unfit {
     NoData,
     /// Nonzero values but no positive demand (intermittent models).
     NoDemand,
+    /// Zero or negative values where the model is multiplicative.
+    NotPositive,
+    /// None of the candidate models could be estimated.
+    NoFit,
 }
 
 impl std::fmt::Display for Unfit {
@@ -39,6 +44,8 @@ impl std::fmt::Display for Unfit {
             Unfit::TooShort { need } => write!(f, "shorter than the {need} values it needs"),
             Unfit::NoData => f.write_str("no observed values"),
             Unfit::NoDemand => f.write_str("no positive demand"),
+            Unfit::NotPositive => f.write_str("zero or negative values for a multiplicative model"),
+            Unfit::NoFit => f.write_str("no candidate model could be estimated"),
         }
     }
 }
@@ -61,6 +68,8 @@ pub struct Settings {
     /// Conformal intervals from this many windows of `h` steps at the end of each series
     /// (StatsForecast's `ConformalIntervals(h, n_windows)`), for every model.
     pub conformal_windows: Option<usize>,
+    /// AutoETS's model string (`ZZZ` = choose every component) and damping.
+    pub ets: ets::Spec,
 }
 
 impl Default for Settings {
@@ -73,6 +82,7 @@ impl Default for Settings {
             alpha_d: None,
             alpha_p: None,
             conformal_windows: None,
+            ets: ets::Spec::AUTO,
         }
     }
 }
@@ -80,6 +90,9 @@ impl Default for Settings {
 /// The models lithe forecasts with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Model {
+    AutoEts,
+    Holt,
+    HoltWinters,
     Naive,
     SeasonalNaive,
     HistoricAverage,
@@ -99,7 +112,10 @@ pub enum Model {
 }
 
 impl Model {
-    pub const ALL: [Model; 16] = [
+    pub const ALL: [Model; 19] = [
+        Model::AutoEts,
+        Model::Holt,
+        Model::HoltWinters,
         Model::Naive,
         Model::SeasonalNaive,
         Model::HistoricAverage,
@@ -121,6 +137,9 @@ impl Model {
     /// The command-line name (snake_case).
     pub fn cli_name(self) -> &'static str {
         match self {
+            Model::AutoEts => "auto_ets",
+            Model::Holt => "holt",
+            Model::HoltWinters => "holt_winters",
             Model::Naive => "naive",
             Model::SeasonalNaive => "seasonal_naive",
             Model::HistoricAverage => "historic_average",
@@ -143,6 +162,9 @@ impl Model {
     /// The output column name (StatsForecast's alias).
     pub fn column(self) -> &'static str {
         match self {
+            Model::AutoEts => "AutoETS",
+            Model::Holt => "Holt",
+            Model::HoltWinters => "HoltWinters",
             Model::Naive => "Naive",
             Model::SeasonalNaive => "SeasonalNaive",
             Model::HistoricAverage => "HistoricAverage",
@@ -172,7 +194,10 @@ impl Model {
     pub fn has_intervals(self) -> bool {
         matches!(
             self,
-            Model::Naive
+            Model::AutoEts
+                | Model::Holt
+                | Model::HoltWinters
+                | Model::Naive
                 | Model::SeasonalNaive
                 | Model::HistoricAverage
                 | Model::RandomWalkWithDrift
@@ -186,6 +211,10 @@ impl Model {
                 Some("--window-size")
             }
             Model::Ses | Model::SeasonalSes if s.alpha.is_none() => Some("--alpha"),
+            Model::HoltWinters if s.season < 2 => Some("--season (at least 2)"),
+            Model::AutoEts if s.ets.needs_season() && s.season < 2 => {
+                Some("--season (at least 2) for a seasonal --ets-model")
+            }
             Model::Tsb if s.alpha_d.is_none() => Some("--alpha-d"),
             Model::Tsb if s.alpha_p.is_none() => Some("--alpha-p"),
             _ => None,
@@ -204,7 +233,14 @@ impl Model {
             return Err(Unfit::NoData);
         }
         let m = s.season.max(1);
+        let ets_with = |spec: ets::Spec| -> Result<Output, Unfit> {
+            let fit = ets::select(y, m, spec)?;
+            Ok(ets::forecast(&fit, h, &s.levels))
+        };
         match self {
+            Model::AutoEts => ets_with(s.ets),
+            Model::Holt => ets_with(ets::Spec::HOLT),
+            Model::HoltWinters => ets_with(ets::Spec::HOLT_WINTERS),
             Model::Naive => b::naive(y, h, &s.levels),
             Model::SeasonalNaive => b::seasonal_naive(y, h, m, &s.levels),
             Model::HistoricAverage => b::historic_average(y, h, &s.levels),
