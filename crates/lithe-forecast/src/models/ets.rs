@@ -182,7 +182,8 @@ const NA: f64 = -99999.0;
 /// Run the model over `y` from the states `init` (`l, [b], s_0…s_{m-1}`): the
 /// objective `n·log Σe² (+ 2 Σ log|ŷ|)` and, when asked, the errors and final states.
 /// The seasonal states live in one history buffer (`seas`, `n + m` long), so no
-/// state is copied per step.
+/// state is copied per step. Dispatches to a copy of the loop compiled for the
+/// model's components.
 #[allow(clippy::too_many_arguments)]
 fn filter(
     y: &[f64],
@@ -191,11 +192,119 @@ fn filter(
     p: Par,
     m: usize,
     seas: &mut Vec<f64>,
+    errors: Option<&mut Vec<f64>>,
+    last: Option<&mut Vec<f64>>,
+) -> f64 {
+    const N: u8 = 0;
+    const A: u8 = 1;
+    const M: u8 = 2;
+    let code = |c: Comp| match c {
+        Comp::N => N,
+        Comp::A => A,
+        Comp::M => M,
+    };
+    macro_rules! go {
+        ($e:expr, $( ($t:ident, $s:ident) ),* ) => {
+            match (code(k.trend), code(k.season)) {
+                $( ($t, $s) => filter_as::<$e, $t, $s>(y, init, p, m, seas, errors, last), )*
+                _ => unreachable!(),
+            }
+        };
+    }
+    if k.error == Comp::M {
+        go!(
+            true,
+            (N, N),
+            (N, A),
+            (N, M),
+            (A, N),
+            (A, A),
+            (A, M),
+            (M, N),
+            (M, A),
+            (M, M)
+        )
+    } else {
+        go!(
+            false,
+            (N, N),
+            (N, A),
+            (N, M),
+            (A, N),
+            (A, A),
+            (A, M),
+            (M, N),
+            (M, A),
+            (M, M)
+        )
+    }
+}
+
+/// Σ log|f| over a run of values, as one logarithm per 32 values: the mantissas are
+/// multiplied and the binary exponents added, so the sum agrees with adding the
+/// logarithms one by one to rounding.
+struct LogSum {
+    mant: f64,
+    exp: i64,
+    count: u32,
+    extra: f64,
+}
+
+impl LogSum {
+    fn new() -> LogSum {
+        LogSum {
+            mant: 1.0,
+            exp: 0,
+            count: 0,
+            extra: 0.0,
+        }
+    }
+
+    #[inline(always)]
+    fn add(&mut self, v: f64) {
+        // Normal positive numbers split exactly into mantissa [1, 2) and exponent.
+        if v.is_normal() {
+            let bits = v.to_bits();
+            self.exp += ((bits >> 52) & 0x7ff) as i64 - 1023;
+            self.mant *= f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+            self.count += 1;
+            if self.count == 32 {
+                self.flush();
+            }
+        } else if v > 0.0 && v.is_finite() {
+            self.extra += v.ln();
+        } else if v == 0.0 {
+            self.extra += (v + 1e-8).ln();
+        } else {
+            self.extra += v.ln();
+        }
+    }
+
+    fn flush(&mut self) {
+        self.extra += self.mant.ln();
+        self.mant = 1.0;
+        self.count = 0;
+    }
+
+    fn total(mut self) -> f64 {
+        self.flush();
+        self.extra + self.exp as f64 * std::f64::consts::LN_2
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn filter_as<const ERR_M: bool, const TREND: u8, const SEASON: u8>(
+    y: &[f64],
+    init: &[f64],
+    p: Par,
+    m: usize,
+    seas: &mut Vec<f64>,
     mut errors: Option<&mut Vec<f64>>,
     last: Option<&mut Vec<f64>>,
 ) -> f64 {
-    let has_t = k.trend != Comp::N;
-    let has_s = k.season != Comp::N;
+    let has_t = TREND != 0;
+    let has_s = SEASON != 0;
     let mut l = init[0];
     let mut b = if has_t { init[1] } else { 0.0 };
     seas.clear();
@@ -206,17 +315,17 @@ fn filter(
     }
     let ratio = p.beta / p.alpha;
     let mut sse = 0.0;
-    let mut logf = 0.0;
+    let mut logf = LogSum::new();
     let n = y.len();
     for (i, &yi) in y.iter().enumerate() {
         let old_l = l;
         let old_b = b;
         let old_s = if has_s { seas[i] } else { 0.0 };
         // The one-step forecast, as the h-step forecast computes it.
-        let mut f0 = match k.trend {
-            Comp::N => old_l,
-            Comp::A => old_l + p.phi * old_b,
-            Comp::M => {
+        let mut f0 = match TREND {
+            0 => old_l,
+            1 => old_l + p.phi * old_b,
+            _ => {
                 if old_b < 0.0 {
                     f64::NAN
                 } else {
@@ -224,15 +333,15 @@ fn filter(
                 }
             }
         };
-        match k.season {
-            Comp::N => {}
-            Comp::A => f0 += old_s,
-            Comp::M => f0 *= old_s,
+        match SEASON {
+            0 => {}
+            1 => f0 += old_s,
+            _ => f0 *= old_s,
         }
         if (f0 - NA).abs() < TOL {
             return NA;
         }
-        let e = if k.error == Comp::A {
+        let e = if !ERR_M {
             yi - f0
         } else {
             let d = if f0.abs() < TOL { f0 + TOL } else { f0 };
@@ -242,13 +351,13 @@ fn filter(
             es.push(e);
         }
         // State update.
-        let (q, phi_b) = match k.trend {
-            Comp::N => (old_l, 0.0),
-            Comp::A => {
+        let (q, phi_b) = match TREND {
+            0 => (old_l, 0.0),
+            1 => {
                 let pb = p.phi * old_b;
                 (old_l + pb, pb)
             }
-            Comp::M => {
+            _ => {
                 let pb = if (p.phi - 1.0).abs() < TOL {
                     old_b
                 } else {
@@ -257,10 +366,10 @@ fn filter(
                 (old_l * pb, pb)
             }
         };
-        let pp = match k.season {
-            Comp::N => yi,
-            Comp::A => yi - old_s,
-            Comp::M => {
+        let pp = match SEASON {
+            0 => yi,
+            1 => yi - old_s,
+            _ => {
                 if old_s.abs() < TOL {
                     HUGE
                 } else {
@@ -270,8 +379,8 @@ fn filter(
         };
         l = q + p.alpha * (pp - q);
         if has_t {
-            let r = match k.trend {
-                Comp::A => l - old_l,
+            let r = match TREND {
+                1 => l - old_l,
                 _ => {
                     if old_l.abs() < TOL {
                         HUGE
@@ -283,8 +392,8 @@ fn filter(
             b = phi_b + ratio * (r - phi_b);
         }
         if has_s {
-            let t = match k.season {
-                Comp::A => yi - q,
+            let t = match SEASON {
+                1 => yi - q,
                 _ => {
                     if q.abs() < TOL {
                         HUGE
@@ -296,8 +405,9 @@ fn filter(
             seas.push(old_s + p.gamma * (t - old_s));
         }
         sse += e * e;
-        let v = f0.abs();
-        logf += if v > 0.0 { v.ln() } else { (v + 1e-8).ln() };
+        if ERR_M {
+            logf.add(f0.abs());
+        }
     }
     if let Some(out) = last {
         out.clear();
@@ -314,8 +424,8 @@ fn filter(
     } else {
         n as f64 * (sse + 1e-8).ln()
     };
-    if k.error == Comp::M {
-        lik += 2.0 * logf;
+    if ERR_M {
+        lik += 2.0 * logf.total();
     }
     lik
 }
