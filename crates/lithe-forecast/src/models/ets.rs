@@ -206,7 +206,11 @@ fn filter(
     macro_rules! go {
         ($e:expr, $( ($t:ident, $s:ident) ),* ) => {
             match (code(k.trend), code(k.season)) {
-                $( ($t, $s) => filter_as::<$e, $t, $s>(y, init, p, m, seas, errors, last), )*
+                $( ($t, $s) => if errors.is_some() || last.is_some() {
+                    filter_as::<$e, $t, $s, true>(y, init, p, m, seas, errors, last)
+                } else {
+                    filter_as::<$e, $t, $s, false>(y, init, p, m, seas, None, None)
+                }, )*
                 _ => unreachable!(),
             }
         };
@@ -294,7 +298,7 @@ impl LogSum {
 
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
-fn filter_as<const ERR_M: bool, const TREND: u8, const SEASON: u8>(
+fn filter_as<const ERR_M: bool, const TREND: u8, const SEASON: u8, const REC: bool>(
     y: &[f64],
     init: &[f64],
     p: Par,
@@ -347,7 +351,7 @@ fn filter_as<const ERR_M: bool, const TREND: u8, const SEASON: u8>(
             let d = if f0.abs() < TOL { f0 + TOL } else { f0 };
             (yi - f0) / d
         };
-        if let Some(es) = errors.as_deref_mut() {
+        if REC && let Some(es) = errors.as_deref_mut() {
             es.push(e);
         }
         // State update.
