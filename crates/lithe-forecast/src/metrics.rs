@@ -38,7 +38,7 @@ pub fn mase(actual: &[f64], forecast: &[f64], scale: f64) -> f64 {
 
 /// Sample autocorrelations at lags 1..=`max_lag` (demeaned, over the full-series
 /// variance, as R's `acf`).
-fn acf(y: &[f64], max_lag: usize) -> Vec<f64> {
+pub(crate) fn acf(y: &[f64], max_lag: usize) -> Vec<f64> {
     let n = y.len();
     let mean = y.iter().sum::<f64>() / n as f64;
     let dev: Vec<f64> = y.iter().map(|v| v - mean).collect();

@@ -4,6 +4,7 @@ pub mod baseline;
 pub mod ets;
 pub mod intermittent;
 pub mod ses;
+pub mod theta;
 
 use crate::interval::Intervals;
 
@@ -93,6 +94,11 @@ pub enum Model {
     AutoEts,
     Holt,
     HoltWinters,
+    AutoTheta,
+    Theta,
+    OptimizedTheta,
+    DynamicTheta,
+    DynamicOptimizedTheta,
     Naive,
     SeasonalNaive,
     HistoricAverage,
@@ -112,10 +118,15 @@ pub enum Model {
 }
 
 impl Model {
-    pub const ALL: [Model; 19] = [
+    pub const ALL: [Model; 24] = [
         Model::AutoEts,
         Model::Holt,
         Model::HoltWinters,
+        Model::AutoTheta,
+        Model::Theta,
+        Model::OptimizedTheta,
+        Model::DynamicTheta,
+        Model::DynamicOptimizedTheta,
         Model::Naive,
         Model::SeasonalNaive,
         Model::HistoricAverage,
@@ -140,6 +151,11 @@ impl Model {
             Model::AutoEts => "auto_ets",
             Model::Holt => "holt",
             Model::HoltWinters => "holt_winters",
+            Model::AutoTheta => "auto_theta",
+            Model::Theta => "theta",
+            Model::OptimizedTheta => "optimized_theta",
+            Model::DynamicTheta => "dynamic_theta",
+            Model::DynamicOptimizedTheta => "dynamic_optimized_theta",
             Model::Naive => "naive",
             Model::SeasonalNaive => "seasonal_naive",
             Model::HistoricAverage => "historic_average",
@@ -165,6 +181,11 @@ impl Model {
             Model::AutoEts => "AutoETS",
             Model::Holt => "Holt",
             Model::HoltWinters => "HoltWinters",
+            Model::AutoTheta => "AutoTheta",
+            Model::Theta => "Theta",
+            Model::OptimizedTheta => "OptimizedTheta",
+            Model::DynamicTheta => "DynamicTheta",
+            Model::DynamicOptimizedTheta => "DynamicOptimizedTheta",
             Model::Naive => "Naive",
             Model::SeasonalNaive => "SeasonalNaive",
             Model::HistoricAverage => "HistoricAverage",
@@ -197,6 +218,11 @@ impl Model {
             Model::AutoEts
                 | Model::Holt
                 | Model::HoltWinters
+                | Model::AutoTheta
+                | Model::Theta
+                | Model::OptimizedTheta
+                | Model::DynamicTheta
+                | Model::DynamicOptimizedTheta
                 | Model::Naive
                 | Model::SeasonalNaive
                 | Model::HistoricAverage
@@ -241,6 +267,17 @@ impl Model {
             Model::AutoEts => ets_with(s.ets),
             Model::Holt => ets_with(ets::Spec::HOLT),
             Model::HoltWinters => ets_with(ets::Spec::HOLT_WINTERS),
+            Model::AutoTheta => theta::forecast(y, h, m, None, &s.levels),
+            Model::Theta => theta::forecast(y, h, m, Some(theta::Variant::Standard), &s.levels),
+            Model::OptimizedTheta => {
+                theta::forecast(y, h, m, Some(theta::Variant::Optimized), &s.levels)
+            }
+            Model::DynamicTheta => {
+                theta::forecast(y, h, m, Some(theta::Variant::Dynamic), &s.levels)
+            }
+            Model::DynamicOptimizedTheta => {
+                theta::forecast(y, h, m, Some(theta::Variant::DynamicOptimized), &s.levels)
+            }
             Model::Naive => b::naive(y, h, &s.levels),
             Model::SeasonalNaive => b::seasonal_naive(y, h, m, &s.levels),
             Model::HistoricAverage => b::historic_average(y, h, &s.levels),

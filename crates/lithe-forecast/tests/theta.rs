@@ -1,0 +1,109 @@
+//! The Theta family against StatsForecast's golden values
+//! (bench/golden_forecast_theta.py): selected variant, parameters, criterion and
+//! point forecasts.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use lithe_forecast::models::theta::{self, Variant};
+
+type Row = BTreeMap<String, String>;
+
+fn read_csv(name: &str) -> Vec<Row> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split(',').map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+fn num(r: &Row, k: &str) -> f64 {
+    r[k].parse::<f64>().unwrap_or(f64::NAN)
+}
+
+#[test]
+fn theta_matches_statsforecast() {
+    let mut series: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for file in ["series.csv", "ets_series.csv"] {
+        for r in read_csv(file) {
+            series
+                .entry(r["unique_id"].clone())
+                .or_default()
+                .push(num(&r, "y"));
+        }
+    }
+    let mut groups: BTreeMap<(String, String), Vec<Row>> = BTreeMap::new();
+    for r in read_csv("statsforecast_theta.csv") {
+        groups
+            .entry((r["unique_id"].clone(), r["model"].clone()))
+            .or_default()
+            .push(r);
+    }
+    let mut worst = (0.0f64, String::new());
+    let mut mismatched = Vec::new();
+    let mut compared = 0;
+    for ((id, model), rows) in &groups {
+        let y = &series[id];
+        let m: usize = rows[0]["season"].parse().unwrap();
+        let variant = match model.as_str() {
+            "AutoTheta" => None,
+            "Theta" => Some(Variant::Standard),
+            "OptimizedTheta" => Some(Variant::Optimized),
+            "DynamicTheta" => Some(Variant::Dynamic),
+            _ => Some(Variant::DynamicOptimized),
+        };
+        let out = theta::forecast(y, rows.len(), m, variant, &[]);
+        if rows[0]["method"] == "error" {
+            assert!(
+                out.is_err(),
+                "{id} {model}: StatsForecast refuses it, lithe fitted"
+            );
+            continue;
+        }
+        let out = out.unwrap_or_else(|e| panic!("{id} {model}: {e}"));
+        // The variant AutoTheta picks, checked through a direct fit of each.
+        if variant.is_none() {
+            let want = &rows[0]["method"];
+            let picked = Variant::ALL
+                .into_iter()
+                .find(|v| {
+                    let o = theta::forecast(y, rows.len(), m, Some(*v), &[]).unwrap();
+                    o.mean == out.mean
+                })
+                .map(|v| v.code());
+            if picked != Some(want.as_str()) {
+                mismatched.push(format!(
+                    "{id}: AutoTheta picked {picked:?}, StatsForecast {want}"
+                ));
+            }
+        }
+        for (k, r) in rows.iter().enumerate() {
+            let want = num(r, "mean");
+            let d = (out.mean[k] - want).abs() / want.abs().max(1.0);
+            compared += 1;
+            if d > worst.0 {
+                worst = (
+                    d,
+                    format!("{id} {model} step {}: {} vs {want}", k + 1, out.mean[k]),
+                );
+            }
+        }
+    }
+    println!(
+        "{compared} forecasts; worst relative difference {:.3e}: {}",
+        worst.0, worst.1
+    );
+    assert!(mismatched.is_empty(), "{mismatched:#?}");
+    assert!(compared > 1000);
+    assert!(worst.0 < 1e-6, "{}", worst.1);
+}
