@@ -1,6 +1,7 @@
 //! The models, by the names users know from StatsForecast.
 
 pub mod baseline;
+pub mod ces;
 pub mod ets;
 pub mod intermittent;
 pub mod ses;
@@ -99,6 +100,7 @@ pub enum Model {
     OptimizedTheta,
     DynamicTheta,
     DynamicOptimizedTheta,
+    AutoCes,
     Naive,
     SeasonalNaive,
     HistoricAverage,
@@ -118,7 +120,7 @@ pub enum Model {
 }
 
 impl Model {
-    pub const ALL: [Model; 24] = [
+    pub const ALL: [Model; 25] = [
         Model::AutoEts,
         Model::Holt,
         Model::HoltWinters,
@@ -127,6 +129,7 @@ impl Model {
         Model::OptimizedTheta,
         Model::DynamicTheta,
         Model::DynamicOptimizedTheta,
+        Model::AutoCes,
         Model::Naive,
         Model::SeasonalNaive,
         Model::HistoricAverage,
@@ -156,6 +159,7 @@ impl Model {
             Model::OptimizedTheta => "optimized_theta",
             Model::DynamicTheta => "dynamic_theta",
             Model::DynamicOptimizedTheta => "dynamic_optimized_theta",
+            Model::AutoCes => "auto_ces",
             Model::Naive => "naive",
             Model::SeasonalNaive => "seasonal_naive",
             Model::HistoricAverage => "historic_average",
@@ -186,6 +190,8 @@ impl Model {
             Model::OptimizedTheta => "OptimizedTheta",
             Model::DynamicTheta => "DynamicTheta",
             Model::DynamicOptimizedTheta => "DynamicOptimizedTheta",
+            // StatsForecast's AutoCES writes its column as "CES".
+            Model::AutoCes => "CES",
             Model::Naive => "Naive",
             Model::SeasonalNaive => "SeasonalNaive",
             Model::HistoricAverage => "HistoricAverage",
@@ -223,6 +229,7 @@ impl Model {
                 | Model::OptimizedTheta
                 | Model::DynamicTheta
                 | Model::DynamicOptimizedTheta
+                | Model::AutoCes
                 | Model::Naive
                 | Model::SeasonalNaive
                 | Model::HistoricAverage
@@ -278,6 +285,7 @@ impl Model {
             Model::DynamicOptimizedTheta => {
                 theta::forecast(y, h, m, Some(theta::Variant::DynamicOptimized), &s.levels)
             }
+            Model::AutoCes => ces::forecast(y, h, m, None, &s.levels),
             Model::Naive => b::naive(y, h, &s.levels),
             Model::SeasonalNaive => b::seasonal_naive(y, h, m, &s.levels),
             Model::HistoricAverage => b::historic_average(y, h, &s.levels),

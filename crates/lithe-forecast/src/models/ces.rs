@@ -1,0 +1,582 @@
+//! Complex exponential smoothing (Svetunkov, Kourentzes & Ord, 2022) and AutoCES,
+//! which fits the non-seasonal, simple, partial and full seasonal forms and keeps the
+//! one with the smallest AICc, as StatsForecast's `AutoCES` does.
+//!
+//! As StatsForecast: the states start from the first values (or the first season
+//! and an additive classical decomposition), each likelihood evaluation runs the
+//! series forward, backward and forward again (backcasting the starting states),
+//! and the smoothing parameters are found by the same bounded Nelder–Mead on
+//! `n·log Σe²`.
+//!
+//! Prediction intervals: CES is a linear innovations state-space model, so the
+//! forecast errors are linear in the future innovations; their coefficients are
+//! carried through the model's recursion and give the exact forecast variance
+//! (StatsForecast instead perturbs every stored state with noise and simulates).
+
+use super::{Output, Unfit};
+use crate::interval::Intervals;
+use crate::metrics::decompose_seasonal;
+use crate::optim::NelderMead;
+
+/// The seasonal form of a CES model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Season {
+    /// No season.
+    None,
+    /// Simple: the complex level itself at lag m.
+    Simple,
+    /// Partial: a non-seasonal complex level plus a real seasonal component.
+    Partial,
+    /// Full: a non-seasonal complex level plus a complex seasonal component.
+    Full,
+}
+
+impl Season {
+    pub const ALL: [Season; 4] = [Season::None, Season::Simple, Season::Partial, Season::Full];
+
+    fn components(self) -> usize {
+        match self {
+            Season::None | Season::Simple => 2,
+            Season::Partial => 3,
+            Season::Full => 4,
+        }
+    }
+
+    pub fn code(self) -> char {
+        match self {
+            Season::None => 'N',
+            Season::Simple => 'S',
+            Season::Partial => 'P',
+            Season::Full => 'F',
+        }
+    }
+}
+
+/// Smoothing parameters: α₀ + iα₁ for the level, β₀ + iβ₁ for the season.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Par {
+    pub a0: f64,
+    pub a1: f64,
+    pub b0: f64,
+    pub b1: f64,
+}
+
+/// A fitted CES model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fit {
+    pub season: Season,
+    /// Lag of the seasonal states (1 without a season).
+    pub m: usize,
+    pub par: Par,
+    pub neg2loglik: f64,
+    pub aicc: f64,
+    pub sigma2: f64,
+    /// The last `m` state rows (`components` values each), oldest first.
+    last: Vec<f64>,
+}
+
+const TOL: f64 = 1e-10;
+const NA: f64 = -99999.0;
+
+/// The state rows live in one row-major buffer of `rows × c`.
+struct States {
+    v: Vec<f64>,
+    c: usize,
+}
+
+impl States {
+    #[inline(always)]
+    fn at(&self, i: usize, j: usize) -> f64 {
+        self.v[i * self.c + j]
+    }
+
+    #[inline(always)]
+    fn set(&mut self, i: usize, j: usize, x: f64) {
+        self.v[i * self.c + j] = x;
+    }
+}
+
+/// Row `i`'s one-step forecast from the rows before it.
+#[inline(always)]
+fn one_step(st: &States, i: usize, m: usize, season: Season) -> f64 {
+    match season {
+        Season::None => st.at(i - 1, 0),
+        Season::Simple => st.at(i - m, 0),
+        Season::Partial | Season::Full => st.at(i - 1, 0) + st.at(i - m, 2),
+    }
+}
+
+/// Fill row `i` from the value `y` (StatsForecast's `cesupdate`).
+#[inline(always)]
+fn update(st: &mut States, i: usize, m: usize, season: Season, p: &Par, y: f64) {
+    let lag = if season == Season::Simple { m } else { 1 };
+    let mut e = y - st.at(i - lag, 0);
+    if matches!(season, Season::Partial | Season::Full) {
+        e -= st.at(i - m, 2);
+    }
+    let (s0, s1) = (st.at(i - lag, 0), st.at(i - lag, 1));
+    st.set(i, 0, s0 - (1.0 - p.a1) * s1 + (p.a0 - p.a1) * e);
+    st.set(i, 1, s0 + (1.0 - p.a0) * s1 + (p.a0 + p.a1) * e);
+    match season {
+        Season::Partial => {
+            let v = st.at(i - m, 2) + p.b0 * e;
+            st.set(i, 2, v);
+        }
+        Season::Full => {
+            let (s2, s3) = (st.at(i - m, 2), st.at(i - m, 3));
+            st.set(i, 2, s2 - (1.0 - p.b1) * s3 + (p.b0 - p.b1) * e);
+            st.set(i, 3, s2 + (1.0 - p.b0) * s3 + (p.b0 + p.b1) * e);
+        }
+        _ => {}
+    }
+}
+
+/// One pass over `y` (forward, or backward over the reversed series) from the `m`
+/// starting rows `init` (oldest first): Σe² (or NA); `trailing` receives the `m`
+/// rows forecast past the end, `before` (when given) the last `m` rows of the data.
+/// Only `m` rows are kept, in a ring: row `i` needs rows `i − 1` and `i − m`.
+fn pass(
+    y: &[f64],
+    init: &[f64],
+    m: usize,
+    season: Season,
+    p: &Par,
+    ring: &mut Vec<f64>,
+    errors: Option<&mut [f64]>,
+    trailing: &mut [f64],
+    before: Option<&mut [f64]>,
+) -> f64 {
+    match season {
+        Season::None => pass_as::<0, 2>(y, init, m, p, ring, errors, trailing, before),
+        Season::Simple => pass_as::<1, 2>(y, init, m, p, ring, errors, trailing, before),
+        Season::Partial => pass_as::<2, 3>(y, init, m, p, ring, errors, trailing, before),
+        Season::Full => pass_as::<3, 4>(y, init, m, p, ring, errors, trailing, before),
+    }
+}
+
+/// Row `i` from its predecessor `prev` (row `i − 1`) and `lag` (row `i − m`), the
+/// value `y` (StatsForecast's `cesupdate`), written to `out`.
+#[inline(always)]
+fn step<const S: u8, const C: usize>(prev: [f64; C], lag: [f64; C], p: &Par, y: f64) -> [f64; C] {
+    let base = if S == 1 { lag } else { prev };
+    let mut e = y - base[0];
+    if S >= 2 {
+        e -= lag[2];
+    }
+    let mut out = [0.0; C];
+    out[0] = base[0] - (1.0 - p.a1) * base[1] + (p.a0 - p.a1) * e;
+    out[1] = base[0] + (1.0 - p.a0) * base[1] + (p.a0 + p.a1) * e;
+    if S == 2 {
+        out[2] = lag[2] + p.b0 * e;
+    }
+    if S == 3 {
+        out[2] = lag[2] - (1.0 - p.b1) * lag[3] + (p.b0 - p.b1) * e;
+        out[3] = lag[2] + (1.0 - p.b0) * lag[3] + (p.b0 + p.b1) * e;
+    }
+    out
+}
+
+#[inline(always)]
+fn forecast_of<const S: u8, const C: usize>(prev: &[f64; C], lag: &[f64; C]) -> f64 {
+    match S {
+        0 => prev[0],
+        1 => lag[0],
+        _ => prev[0] + lag[2],
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn pass_as<const S: u8, const C: usize>(
+    y: &[f64],
+    init: &[f64],
+    m: usize,
+    p: &Par,
+    ring: &mut Vec<f64>,
+    mut errors: Option<&mut [f64]>,
+    trailing: &mut [f64],
+    before: Option<&mut [f64]>,
+) -> f64 {
+    let row = |v: &[f64], k: usize| -> [f64; C] { std::array::from_fn(|j| v[k * C + j]) };
+    ring.clear();
+    ring.extend_from_slice(&init[..m * C]);
+    // The slot of row i is i mod m; rows 0..m are in slots 0..m.
+    let mut prev = row(ring, m - 1);
+    let mut slot = 0;
+    let mut sse = 0.0;
+    for (t, &yt) in y.iter().enumerate() {
+        let lag = row(ring, slot);
+        let f = forecast_of::<S, C>(&prev, &lag);
+        if (f - NA).abs() < TOL {
+            return NA;
+        }
+        let e = yt - f;
+        if let Some(es) = errors.as_deref_mut() {
+            es[t] = e;
+        }
+        let new = step::<S, C>(prev, lag, p, yt);
+        ring[slot * C..(slot + 1) * C].copy_from_slice(&new);
+        prev = new;
+        slot += 1;
+        if slot == m {
+            slot = 0;
+        }
+        sse += e * e;
+    }
+    if let Some(b) = before {
+        // Rows n..n+m, oldest first: the oldest sits in the current slot.
+        for k in 0..m {
+            let src = (slot + k) % m;
+            b[k * C..(k + 1) * C].copy_from_slice(&ring[src * C..(src + 1) * C]);
+        }
+    }
+    for k in 0..m {
+        let lag = row(ring, slot);
+        let f = forecast_of::<S, C>(&prev, &lag);
+        let new = step::<S, C>(prev, lag, p, f);
+        ring[slot * C..(slot + 1) * C].copy_from_slice(&new);
+        trailing[k * C..(k + 1) * C].copy_from_slice(&new);
+        prev = new;
+        slot += 1;
+        if slot == m {
+            slot = 0;
+        }
+    }
+    sse
+}
+
+/// Reverse the order of `m` rows of `c` values.
+fn reversed_rows(v: &[f64], m: usize, c: usize) -> Vec<f64> {
+    (0..m)
+        .rev()
+        .flat_map(|k| v[k * c..(k + 1) * c].iter().copied())
+        .collect()
+}
+
+/// Scratch space for [`calc`].
+struct Work {
+    ring: Vec<f64>,
+    trailing: Vec<f64>,
+}
+
+/// Forward, backward and forward again; `n·log Σe²` of the last pass (or NA);
+/// `before` receives the final pass's last `m` data rows.
+#[allow(clippy::too_many_arguments)]
+fn calc(
+    y: &[f64],
+    y_rev: &[f64],
+    init: &[f64],
+    m: usize,
+    season: Season,
+    p: &Par,
+    w: &mut Work,
+    errors: Option<&mut [f64]>,
+    before: Option<&mut [f64]>,
+) -> f64 {
+    let n = y.len() as f64;
+    let c = season.components();
+    if (pass(
+        y,
+        init,
+        m,
+        season,
+        p,
+        &mut w.ring,
+        None,
+        &mut w.trailing,
+        None,
+    ) - NA)
+        .abs()
+        < TOL
+    {
+        return NA;
+    }
+    let start = reversed_rows(&w.trailing, m, c);
+    if (pass(
+        y_rev,
+        &start,
+        m,
+        season,
+        p,
+        &mut w.ring,
+        None,
+        &mut w.trailing,
+        None,
+    ) - NA)
+        .abs()
+        < TOL
+    {
+        return NA;
+    }
+    let start = reversed_rows(&w.trailing, m, c);
+    let sse = pass(
+        y,
+        &start,
+        m,
+        season,
+        p,
+        &mut w.ring,
+        errors,
+        &mut w.trailing,
+        before,
+    );
+    if (sse - NA).abs() < TOL {
+        return NA;
+    }
+    n * sse.ln()
+}
+
+/// The starting rows (`m` of them, `c` values each).
+fn initial_states(y: &[f64], m: usize, season: Season) -> Vec<f64> {
+    let c = season.components();
+    let mut st = vec![0.0; m * c];
+    match season {
+        Season::None => {
+            let k = 10.max(m).min(y.len());
+            let mean = y[..k].iter().sum::<f64>() / k as f64;
+            st[0] = mean;
+            st[1] = mean / 1.1;
+        }
+        Season::Simple => {
+            for i in 0..m {
+                st[i * c] = y[i];
+                st[i * c + 1] = y[i] / 1.1;
+            }
+        }
+        Season::Partial | Season::Full => {
+            let mean = y[..m].iter().sum::<f64>() / m as f64;
+            let seasonal = decompose_seasonal(y, m, false);
+            for i in 0..m {
+                st[i * c] = mean;
+                st[i * c + 1] = mean / 1.1;
+                st[i * c + 2] = seasonal[i];
+                if season == Season::Full {
+                    st[i * c + 3] = seasonal[i] / 1.1;
+                }
+            }
+        }
+    }
+    st
+}
+
+/// Fit one seasonal form (`m` is the season length; ignored without a season).
+pub fn fit(y: &[f64], m: usize, season: Season) -> Fit {
+    let m = if season == Season::None { 1 } else { m };
+    let n = y.len();
+    let c = season.components();
+    let init = initial_states(y, m, season);
+    let (x0, lo, hi): (Vec<f64>, Vec<f64>, Vec<f64>) = match season {
+        Season::None | Season::Simple => (vec![1.3, 1.0], vec![0.01; 2], vec![1.8, 1.9]),
+        Season::Partial => (vec![1.3, 1.0, 0.1], vec![0.01; 3], vec![1.8, 1.9, 1.5]),
+        Season::Full => (
+            vec![1.3, 1.0, 1.3, 1.0],
+            vec![0.01; 4],
+            vec![1.8, 1.9, 1.5, 1.5],
+        ),
+    };
+    let unpack = |x: &[f64]| Par {
+        a0: x[0],
+        a1: x[1],
+        b0: x.get(2).copied().unwrap_or(f64::NAN),
+        b1: x.get(3).copied().unwrap_or(f64::NAN),
+    };
+    let y_rev: Vec<f64> = y.iter().rev().copied().collect();
+    let mut work = Work {
+        ring: Vec::with_capacity(m * c),
+        trailing: vec![0.0; m * c],
+    };
+    let objective = |x: &[f64]| {
+        let lik = calc(
+            y,
+            &y_rev,
+            &init,
+            m,
+            season,
+            &unpack(x),
+            &mut work,
+            None,
+            None,
+        );
+        if lik.is_nan() || (lik - NA).abs() < 1e-7 {
+            f64::NEG_INFINITY
+        } else {
+            lik.max(-1e10)
+        }
+    };
+    let best = NelderMead::default().minimize(objective, &x0, &lo, &hi);
+    let par = unpack(&best.x);
+    let mut work = Work {
+        ring: Vec::with_capacity(m * c),
+        trailing: vec![0.0; m * c],
+    };
+    let mut errors = vec![f64::NAN; n];
+    let mut last = vec![0.0; m * c];
+    let lik = calc(
+        y,
+        &y_rev,
+        &init,
+        m,
+        season,
+        &par,
+        &mut work,
+        Some(&mut errors),
+        Some(&mut last),
+    );
+    let lik = if (lik - NA).abs() < 1e-7 {
+        f64::NAN
+    } else {
+        lik
+    };
+    let np = (c + 1) as f64;
+    let nf = n as f64;
+    let aic = lik + 2.0 * np;
+    let aicc = if nf - np - 1.0 != 0.0 {
+        aic + 2.0 * np * (np + 1.0) / (nf - np - 1.0)
+    } else {
+        f64::INFINITY
+    };
+    let sigma2 = errors.iter().map(|e| e * e).sum::<f64>() / (nf - np - 1.0);
+    Fit {
+        season,
+        m,
+        par,
+        neg2loglik: lik,
+        aicc,
+        sigma2,
+        last,
+    }
+}
+
+/// Point forecasts and their standard errors: the recursion run on with each
+/// forecast as the value, carrying every state's coefficients on the future
+/// innovations.
+pub fn predict(fit: &Fit, h: usize) -> (Vec<f64>, Vec<f64>) {
+    let (m, season, p) = (fit.m, fit.season, fit.par);
+    let c = season.components();
+    let mut st = States {
+        v: vec![0.0; (m + h) * c],
+        c,
+    };
+    st.v[..m * c].copy_from_slice(&fit.last);
+    // Coefficients: one States-shaped buffer per future innovation.
+    let mut coef: Vec<States> = (0..h)
+        .map(|_| States {
+            v: vec![0.0; (m + h) * c],
+            c,
+        })
+        .collect();
+    let mut mean = Vec::with_capacity(h);
+    let mut se = Vec::with_capacity(h);
+    let sigma = fit.sigma2.sqrt();
+    for k in 0..h {
+        let i = m + k;
+        let f = one_step(&st, i, m, season);
+        mean.push(f);
+        update(&mut st, i, m, season, &p, f);
+        let mut var = 0.0;
+        for (j, cj) in coef.iter_mut().enumerate() {
+            // Coefficient of innovation j on this step's value: its effect on the
+            // one-step forecast, plus 1 for its own step.
+            let d = one_step(cj, i, m, season) + if j == k { 1.0 } else { 0.0 };
+            var += d * d;
+            // The update is linear in (states, value) with no constant term.
+            update(cj, i, m, season, &p, d);
+        }
+        se.push(sigma * var.sqrt());
+    }
+    (mean, se)
+}
+
+/// Fit the seasonal forms allowed (all four for `None`) and forecast with the one
+/// of smallest AICc.
+pub fn forecast(
+    y: &[f64],
+    h: usize,
+    m: usize,
+    form: Option<Season>,
+    levels: &[f64],
+) -> Result<Output, Unfit> {
+    let n = y.len();
+    let seasonal_ok = m > 1 && n >= 2 * m;
+    let forms: Vec<Season> = match form {
+        _ if !seasonal_ok => vec![Season::None],
+        None => Season::ALL.to_vec(),
+        Some(f) => vec![f],
+    };
+    let npars = match (seasonal_ok, form) {
+        (false, _) => 2,
+        (true, None) | (true, Some(Season::Full)) => 4,
+        (true, Some(Season::Partial)) => 3,
+        _ => 2,
+    };
+    if n <= npars {
+        return Err(Unfit::TooShort { need: npars + 1 });
+    }
+    let mut best: Option<Fit> = None;
+    for f in forms {
+        let fit = fit(y, m, f);
+        if !fit.aicc.is_nan() && best.as_ref().is_none_or(|b| fit.aicc < b.aicc) {
+            best = Some(fit);
+        }
+    }
+    let best = match best {
+        Some(b) if b.aicc.is_finite() => b,
+        _ => return Err(Unfit::NoFit),
+    };
+    let (mean, se) = predict(&best, h);
+    let intervals = (!levels.is_empty()).then(|| Intervals::normal(&mean, &se, levels));
+    Ok(Output { mean, intervals })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_errors_match_simulated_paths() {
+        let y: Vec<f64> = (0..80)
+            .map(|t| 100.0 + 10.0 * ((t % 12) as f64 - 5.5).abs() + ((t * 7919) % 17) as f64 / 4.0)
+            .collect();
+        let mut state = 99u64;
+        let mut normal = || {
+            let mut u = || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 11) as f64 / (1u64 << 53) as f64
+            };
+            let (a, b) = (u().max(1e-300), u());
+            (-2.0 * a.ln()).sqrt() * (2.0 * std::f64::consts::PI * b).cos()
+        };
+        for season in Season::ALL {
+            let fit = fit(&y, 12, season);
+            let h = 15;
+            let (mean, se) = predict(&fit, h);
+            let paths = 20000;
+            let mut sq = vec![0.0; h];
+            let c = season.components();
+            let m = fit.m;
+            let sigma = fit.sigma2.sqrt();
+            for _ in 0..paths {
+                let mut st = States {
+                    v: vec![0.0; (m + h) * c],
+                    c,
+                };
+                st.v[..m * c].copy_from_slice(&fit.last);
+                for k in 0..h {
+                    let i = m + k;
+                    let v = one_step(&st, i, m, season) + sigma * normal();
+                    sq[k] += (v - mean[k]).powi(2);
+                    update(&mut st, i, m, season, &fit.par, v);
+                }
+            }
+            for k in 0..h {
+                let sim = (sq[k] / paths as f64).sqrt();
+                assert!(
+                    (sim / se[k] - 1.0).abs() < 0.03,
+                    "{season:?} step {k}: {sim} vs {}",
+                    se[k]
+                );
+            }
+        }
+    }
+}

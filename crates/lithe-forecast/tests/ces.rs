@@ -1,0 +1,114 @@
+//! AutoCES against StatsForecast's golden values (bench/golden_forecast_ces.py):
+//! the selected seasonal form, parameters, AICc and point forecasts.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use lithe_forecast::models::ces::{self, Season};
+
+type Row = BTreeMap<String, String>;
+
+fn read_csv(name: &str) -> Vec<Row> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split(',').map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+fn num(r: &Row, k: &str) -> f64 {
+    r[k].parse::<f64>().unwrap_or(f64::NAN)
+}
+
+#[test]
+fn ces_matches_statsforecast() {
+    let mut series: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for file in ["series.csv", "ets_series.csv"] {
+        for r in read_csv(file) {
+            series
+                .entry(r["unique_id"].clone())
+                .or_default()
+                .push(num(&r, "y"));
+        }
+    }
+    let mut groups: BTreeMap<(String, String), Vec<Row>> = BTreeMap::new();
+    for r in read_csv("statsforecast_ces.csv") {
+        groups
+            .entry((r["unique_id"].clone(), r["model"].clone()))
+            .or_default()
+            .push(r);
+    }
+    let mut worst = (0.0f64, String::new());
+    let mut mismatched = Vec::new();
+    let mut compared = 0;
+    for ((id, model), rows) in &groups {
+        let y = &series[id];
+        let m: usize = rows[0]["season"].parse().unwrap();
+        let out = ces::forecast(y, rows.len(), m, None, &[]);
+        if rows[0]["method"] == "error" {
+            assert!(
+                out.is_err(),
+                "{id} {model}: StatsForecast refuses it, lithe fitted"
+            );
+            continue;
+        }
+        let out = out.unwrap_or_else(|e| panic!("{id} {model}: {e}"));
+        let want = rows[0]["method"].chars().next().unwrap();
+        let seasonal_ok = m > 1 && y.len() >= 2 * m;
+        let forms: Vec<Season> = if seasonal_ok {
+            Season::ALL.to_vec()
+        } else {
+            vec![Season::None]
+        };
+        let fits: Vec<ces::Fit> = forms.iter().map(|&f| ces::fit(y, m, f)).collect();
+        let best = fits
+            .iter()
+            .filter(|f| !f.aicc.is_nan())
+            .min_by(|a, b| a.aicc.partial_cmp(&b.aicc).unwrap())
+            .unwrap();
+        if best.season.code() != want {
+            mismatched.push(format!(
+                "{id}: picked {:?}, StatsForecast {want}",
+                best.season
+            ));
+        }
+        for (what, got, w) in [
+            ("aicc", best.aicc, num(&rows[0], "aicc")),
+            ("alpha_0", best.par.a0, num(&rows[0], "alpha_0")),
+            ("alpha_1", best.par.a1, num(&rows[0], "alpha_1")),
+        ] {
+            let d = (got - w).abs() / w.abs().max(1.0);
+            if d > worst.0 {
+                worst = (d, format!("{id} {what}: {got} vs {w}"));
+            }
+        }
+        for (k, r) in rows.iter().enumerate() {
+            let want = num(r, "mean");
+            let d = (out.mean[k] - want).abs() / want.abs().max(1.0);
+            compared += 1;
+            if d > worst.0 {
+                worst = (
+                    d,
+                    format!("{id} {model} step {}: {} vs {want}", k + 1, out.mean[k]),
+                );
+            }
+        }
+    }
+    println!(
+        "{compared} forecasts; worst relative difference {:.3e}: {}",
+        worst.0, worst.1
+    );
+    assert!(mismatched.is_empty(), "{mismatched:#?}");
+    assert!(compared > 200);
+    assert!(worst.0 < 1e-6, "{}", worst.1);
+}
