@@ -135,6 +135,7 @@ fn update(st: &mut States, i: usize, m: usize, season: Season, p: &Par, y: f64) 
 /// starting rows `init` (oldest first): Σe² (or NA); `trailing` receives the `m`
 /// rows forecast past the end, `before` (when given) the last `m` rows of the data.
 /// Only `m` rows are kept, in a ring: row `i` needs rows `i − 1` and `i − m`.
+#[allow(clippy::too_many_arguments)]
 fn pass(
     y: &[f64],
     init: &[f64],
