@@ -67,7 +67,8 @@ struct RunArgs {
     /// Where to write the forecasts: id, time, one column per model
     #[arg(long, required = true)]
     out: Option<PathBuf>,
-    /// Season length (StatsForecast's season_length); 1 for none
+    /// Season length (StatsForecast's season_length); 1 for none. Several, comma-
+    /// separated or repeated, for MSTL's multiple seasons (other models use the first)
     #[arg(long, default_value = "1", value_delimiter = ',', value_name = "M",
           value_parser = clap::value_parser!(u32).range(1..))]
     season: Vec<u32>,
@@ -198,6 +199,7 @@ fn forecast(a: RunArgs, cv: Option<(u32, u32)>, g: &GlobalArgs) -> anyhow::Resul
         models: models.clone(),
         settings: Settings {
             season: a.season.first().copied().unwrap_or(1) as usize,
+            seasons: a.season.iter().map(|&v| v as usize).collect(),
             levels: a.level.clone(),
             window: a.window_size,
             alpha: a.alpha,

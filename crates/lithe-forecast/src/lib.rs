@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod models;
 pub mod optim;
 pub mod run;
+pub mod stl;
 pub mod store;
 pub mod time;
 

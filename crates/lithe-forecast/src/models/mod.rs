@@ -4,6 +4,7 @@ pub mod baseline;
 pub mod ces;
 pub mod ets;
 pub mod intermittent;
+pub mod mstl;
 pub mod ses;
 pub mod theta;
 
@@ -70,6 +71,9 @@ pub struct Settings {
     /// Conformal intervals from this many windows of `h` steps at the end of each series
     /// (StatsForecast's `ConformalIntervals(h, n_windows)`), for every model.
     pub conformal_windows: Option<usize>,
+    /// Every seasonal period given (`--season 24,168`); MSTL uses them all, the other
+    /// models the first (`season`).
+    pub seasons: Vec<usize>,
     /// AutoETS's model string (`ZZZ` = choose every component) and damping.
     pub ets: ets::Spec,
 }
@@ -85,6 +89,7 @@ impl Default for Settings {
             alpha_p: None,
             conformal_windows: None,
             ets: ets::Spec::AUTO,
+            seasons: Vec::new(),
         }
     }
 }
@@ -101,6 +106,7 @@ pub enum Model {
     DynamicTheta,
     DynamicOptimizedTheta,
     AutoCes,
+    Mstl,
     Naive,
     SeasonalNaive,
     HistoricAverage,
@@ -120,7 +126,7 @@ pub enum Model {
 }
 
 impl Model {
-    pub const ALL: [Model; 25] = [
+    pub const ALL: [Model; 26] = [
         Model::AutoEts,
         Model::Holt,
         Model::HoltWinters,
@@ -130,6 +136,7 @@ impl Model {
         Model::DynamicTheta,
         Model::DynamicOptimizedTheta,
         Model::AutoCes,
+        Model::Mstl,
         Model::Naive,
         Model::SeasonalNaive,
         Model::HistoricAverage,
@@ -160,6 +167,7 @@ impl Model {
             Model::DynamicTheta => "dynamic_theta",
             Model::DynamicOptimizedTheta => "dynamic_optimized_theta",
             Model::AutoCes => "auto_ces",
+            Model::Mstl => "mstl",
             Model::Naive => "naive",
             Model::SeasonalNaive => "seasonal_naive",
             Model::HistoricAverage => "historic_average",
@@ -192,6 +200,7 @@ impl Model {
             Model::DynamicOptimizedTheta => "DynamicOptimizedTheta",
             // StatsForecast's AutoCES writes its column as "CES".
             Model::AutoCes => "CES",
+            Model::Mstl => "MSTL",
             Model::Naive => "Naive",
             Model::SeasonalNaive => "SeasonalNaive",
             Model::HistoricAverage => "HistoricAverage",
@@ -230,6 +239,7 @@ impl Model {
                 | Model::DynamicTheta
                 | Model::DynamicOptimizedTheta
                 | Model::AutoCes
+                | Model::Mstl
                 | Model::Naive
                 | Model::SeasonalNaive
                 | Model::HistoricAverage
@@ -286,6 +296,10 @@ impl Model {
                 theta::forecast(y, h, m, Some(theta::Variant::DynamicOptimized), &s.levels)
             }
             Model::AutoCes => ces::forecast(y, h, m, None, &s.levels),
+            Model::Mstl => {
+                let periods = if s.seasons.is_empty() { vec![m] } else { s.seasons.clone() };
+                mstl::forecast(y, h, &periods, &s.levels)
+            }
             Model::Naive => b::naive(y, h, &s.levels),
             Model::SeasonalNaive => b::seasonal_naive(y, h, m, &s.levels),
             Model::HistoricAverage => b::historic_average(y, h, &s.levels),
