@@ -45,19 +45,51 @@ fn population_sd(v: &[f64]) -> f64 {
     (v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n).sqrt()
 }
 
+/// How many points a batch objective is given at once.
+pub const LANES: usize = 4;
+
 impl NelderMead {
     /// Minimise `f` over the box `[lower, upper]` from `x0`.
     pub fn minimize<F: FnMut(&[f64]) -> f64>(
         &self,
-        mut f: F,
+        f: F,
         x0: &[f64],
         lower: &[f64],
         upper: &[f64],
     ) -> Optimum {
+        self.run(Eval::<F, fn(&[&[f64]; LANES], &mut [f64; LANES])>::One(f), x0, lower, upper)
+    }
+
+    /// Minimise with an objective that takes [`LANES`] points at once (the unused
+    /// lanes of a call repeat the first point) and writes their values to `out`,
+    /// for objectives whose cost is latency rather than arithmetic. Each iteration
+    /// evaluates the reflected point together with the expansion and both
+    /// contraction points it may need next, so one call replaces one or two
+    /// sequential ones; the path taken, and the answer, are exactly those of
+    /// [`NelderMead::minimize`].
+    pub fn minimize_batch<F: FnMut(&[&[f64]; LANES], &mut [f64; LANES])>(
+        &self,
+        f: F,
+        x0: &[f64],
+        lower: &[f64],
+        upper: &[f64],
+    ) -> Optimum {
+        self.run(Eval::<fn(&[f64]) -> f64, F>::Batch(f), x0, lower, upper)
+    }
+
+    fn run<F1, F4>(&self, mut f: Eval<F1, F4>, x0: &[f64], lower: &[f64], upper: &[f64]) -> Optimum
+    where
+        F1: FnMut(&[f64]) -> f64,
+        F4: FnMut(&[&[f64]; LANES], &mut [f64; LANES]),
+    {
         let n = x0.len();
         let nf = n as f64;
-        let (alpha, gamma, rho, sigma) =
-            (1.0, 1.0 + 2.0 / nf, 0.75 - 1.0 / (2.0 * nf), 1.0 - 1.0 / nf);
+        let (alpha, gamma, rho, sigma) = (
+            1.0,
+            1.0 + 2.0 / nf,
+            0.75 - 1.0 / (2.0 * nf),
+            1.0 - 1.0 / nf,
+        );
         let mut start = x0.to_vec();
         clamp_into(&mut start, lower, upper);
         let rows = n + 1;
@@ -74,19 +106,21 @@ impl NelderMead {
             };
             simplex[i * n + i] = v.max(lower[i]).min(upper[i]);
         }
-        let mut fs: Vec<f64> = (0..rows).map(|r| f(&simplex[r * n..(r + 1) * n])).collect();
+        let mut fs = vec![0.0; rows];
+        let all: Vec<usize> = (0..rows).collect();
+        f.rows(&simplex, n, &all, &mut fs);
         let mut order: Vec<usize> = (0..rows).collect();
         let mut centroid = vec![0.0; n];
         let mut xr = vec![0.0; n];
         let mut xt = vec![0.0; n];
+        let mut xoc = vec![0.0; n];
+        let mut xic = vec![0.0; n];
         let mut best = 0;
         let mut it = 0;
+        let mut others: Vec<usize> = Vec::with_capacity(rows);
+        let batched = matches!(f, Eval::Batch(_));
         while it < self.max_iter {
-            order.sort_by(|&a, &b| {
-                fs[a]
-                    .partial_cmp(&fs[b])
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            });
+            order.sort_by(|&a, &b| fs[a].partial_cmp(&fs[b]).unwrap_or(std::cmp::Ordering::Equal));
             best = order[0];
             let worst = order[n];
             let second = order[n - 1];
@@ -101,10 +135,7 @@ impl NelderMead {
                     *c += v;
                 }
             }
-            for (c, w) in centroid
-                .iter_mut()
-                .zip(&simplex[worst * n..(worst + 1) * n])
-            {
+            for (c, w) in centroid.iter_mut().zip(&simplex[worst * n..(worst + 1) * n]) {
                 *c = (*c - w) / nf;
             }
             // Reflection.
@@ -112,53 +143,81 @@ impl NelderMead {
                 xr[j] = centroid[j] + alpha * (centroid[j] - simplex[worst * n + j]);
             }
             clamp_into(&mut xr, lower, upper);
-            let fr = f(&xr);
+            // With a batch objective, the points that may follow are evaluated with it.
+            let mut ahead = [f64::NAN; 3];
+            let fr = if batched {
+                for j in 0..n {
+                    xt[j] = centroid[j] + gamma * (xr[j] - centroid[j]);
+                    xoc[j] = centroid[j] + rho * (xr[j] - centroid[j]);
+                    xic[j] = centroid[j] - rho * (xr[j] - centroid[j]);
+                }
+                clamp_into(&mut xt, lower, upper);
+                clamp_into(&mut xoc, lower, upper);
+                clamp_into(&mut xic, lower, upper);
+                let v = f.four([&xr, &xt, &xoc, &xic]);
+                ahead = [v[1], v[2], v[3]];
+                v[0]
+            } else {
+                f.one(&xr)
+            };
+            let replace = |x: &[f64], v: f64, simplex: &mut [f64], fs: &mut [f64]| {
+                simplex[worst * n..(worst + 1) * n].copy_from_slice(x);
+                fs[worst] = v;
+            };
             if fs[best] <= fr && fr < fs[second] {
-                simplex[worst * n..(worst + 1) * n].copy_from_slice(&xr);
-                fs[worst] = fr;
+                replace(&xr, fr, &mut simplex, &mut fs);
                 continue;
             }
             // Expansion.
             if fr < fs[best] {
-                for j in 0..n {
-                    xt[j] = centroid[j] + gamma * (xr[j] - centroid[j]);
-                }
-                clamp_into(&mut xt, lower, upper);
-                let fe = f(&xt);
-                if fe < fr {
-                    simplex[worst * n..(worst + 1) * n].copy_from_slice(&xt);
-                    fs[worst] = fe;
+                let fe = if batched {
+                    ahead[0]
                 } else {
-                    simplex[worst * n..(worst + 1) * n].copy_from_slice(&xr);
-                    fs[worst] = fr;
+                    for j in 0..n {
+                        xt[j] = centroid[j] + gamma * (xr[j] - centroid[j]);
+                    }
+                    clamp_into(&mut xt, lower, upper);
+                    f.one(&xt)
+                };
+                if fe < fr {
+                    replace(&xt, fe, &mut simplex, &mut fs);
+                } else {
+                    replace(&xr, fr, &mut simplex, &mut fs);
                 }
                 continue;
             }
             // Contraction, outside or inside.
             if fs[second] <= fr && fr < fs[worst] {
-                for j in 0..n {
-                    xt[j] = centroid[j] + rho * (xr[j] - centroid[j]);
-                }
-                clamp_into(&mut xt, lower, upper);
-                let fc = f(&xt);
+                let fc = if batched {
+                    ahead[1]
+                } else {
+                    for j in 0..n {
+                        xoc[j] = centroid[j] + rho * (xr[j] - centroid[j]);
+                    }
+                    clamp_into(&mut xoc, lower, upper);
+                    f.one(&xoc)
+                };
                 if fc <= fr {
-                    simplex[worst * n..(worst + 1) * n].copy_from_slice(&xt);
-                    fs[worst] = fc;
+                    replace(&xoc, fc, &mut simplex, &mut fs);
                     continue;
                 }
             } else {
-                for j in 0..n {
-                    xt[j] = centroid[j] - rho * (xr[j] - centroid[j]);
-                }
-                clamp_into(&mut xt, lower, upper);
-                let fc = f(&xt);
+                let fc = if batched {
+                    ahead[2]
+                } else {
+                    for j in 0..n {
+                        xic[j] = centroid[j] - rho * (xr[j] - centroid[j]);
+                    }
+                    clamp_into(&mut xic, lower, upper);
+                    f.one(&xic)
+                };
                 if fc < fs[worst] {
-                    simplex[worst * n..(worst + 1) * n].copy_from_slice(&xt);
-                    fs[worst] = fc;
+                    replace(&xic, fc, &mut simplex, &mut fs);
                     continue;
                 }
             }
             // Shrink towards the best point.
+            others.clear();
             for r in 0..rows {
                 if r == best {
                     continue;
@@ -168,13 +227,72 @@ impl NelderMead {
                     let v = b + sigma * (simplex[r * n + j] - b);
                     simplex[r * n + j] = v.max(lower[j]).min(upper[j]);
                 }
-                fs[r] = f(&simplex[r * n..(r + 1) * n]);
+                others.push(r);
             }
+            f.rows(&simplex, n, &others, &mut fs);
         }
         Optimum {
             x: simplex[best * n..(best + 1) * n].to_vec(),
             value: fs[best],
             iterations: it,
+        }
+    }
+}
+
+/// An objective taking one point, or [`LANES`] at a time.
+enum Eval<F1, F4> {
+    One(F1),
+    Batch(F4),
+}
+
+impl<F1, F4> Eval<F1, F4>
+where
+    F1: FnMut(&[f64]) -> f64,
+    F4: FnMut(&[&[f64]; LANES], &mut [f64; LANES]),
+{
+    fn one(&mut self, x: &[f64]) -> f64 {
+        match self {
+            Eval::One(f) => f(x),
+            Eval::Batch(f) => {
+                let mut out = [0.0; LANES];
+                f(&[x; LANES], &mut out);
+                out[0]
+            }
+        }
+    }
+
+    fn four(&mut self, xs: [&[f64]; LANES]) -> [f64; LANES] {
+        match self {
+            Eval::One(f) => xs.map(|x| f(x)),
+            Eval::Batch(f) => {
+                let mut out = [0.0; LANES];
+                f(&xs, &mut out);
+                out
+            }
+        }
+    }
+
+    /// Evaluate rows `idx` of the simplex into `fs`.
+    fn rows(&mut self, simplex: &[f64], n: usize, idx: &[usize], fs: &mut [f64]) {
+        match self {
+            Eval::One(f) => {
+                for &r in idx {
+                    fs[r] = f(&simplex[r * n..(r + 1) * n]);
+                }
+            }
+            Eval::Batch(f) => {
+                for chunk in idx.chunks(LANES) {
+                    let pts: [&[f64]; LANES] = std::array::from_fn(|j| {
+                        let r = chunk[j.min(chunk.len() - 1)];
+                        &simplex[r * n..(r + 1) * n]
+                    });
+                    let mut out = [0.0; LANES];
+                    f(&pts, &mut out);
+                    for (&r, &v) in chunk.iter().zip(&out) {
+                        fs[r] = v;
+                    }
+                }
+            }
         }
     }
 }

@@ -22,7 +22,7 @@ use super::{Output, Unfit};
 use crate::interval::Intervals;
 use crate::linalg::{Mat, lstsq};
 use crate::metrics::decompose_seasonal;
-use crate::optim::NelderMead;
+use crate::optim::{LANES, NelderMead};
 
 /// One component of an ETS model: none, additive or multiplicative.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -434,6 +434,139 @@ fn filter_as<const ERR_M: bool, const TREND: u8, const SEASON: u8, const REC: bo
     lik
 }
 
+/// [`filter`]'s objective for [`LANES`] parameter sets at once, each lane running
+/// exactly the scalar arithmetic, so the values are bit-identical. The lanes'
+/// recursions are independent and overlap in the processor, which pays where one
+/// run is bound by its chain of dependent operations (the non-seasonal models).
+fn filter_batch(
+    y: &[f64],
+    inits: &[Vec<f64>; LANES],
+    pars: &[Par; LANES],
+    k: Kind,
+) -> [f64; LANES] {
+    match (k.error, k.trend) {
+        (Comp::A, Comp::N) => filter_lanes::<false, 0>(y, inits, pars),
+        (Comp::A, Comp::A) => filter_lanes::<false, 1>(y, inits, pars),
+        (Comp::A, Comp::M) => filter_lanes::<false, 2>(y, inits, pars),
+        (_, Comp::N) => filter_lanes::<true, 0>(y, inits, pars),
+        (_, Comp::A) => filter_lanes::<true, 1>(y, inits, pars),
+        (_, Comp::M) => filter_lanes::<true, 2>(y, inits, pars),
+    }
+}
+
+#[inline(never)]
+fn filter_lanes<const ERR_M: bool, const TREND: u8>(
+    y: &[f64],
+    inits: &[Vec<f64>; LANES],
+    pars: &[Par; LANES],
+) -> [f64; LANES] {
+    let has_t = TREND != 0;
+    let mut l: [f64; LANES] = std::array::from_fn(|j| inits[j][0]);
+    let mut b: [f64; LANES] = std::array::from_fn(|j| if has_t { inits[j][1] } else { 0.0 });
+    let alpha: [f64; LANES] = std::array::from_fn(|j| pars[j].alpha);
+    let phi: [f64; LANES] = std::array::from_fn(|j| pars[j].phi);
+    let ratio: [f64; LANES] = std::array::from_fn(|j| pars[j].beta / pars[j].alpha);
+    let mut sse = [0.0; LANES];
+    let mut na = [false; LANES];
+    // Σ log|ŷ| as in LogSum, kept branch-free: mantissas multiplied over blocks of
+    // 32 steps, exponents added; a lane meeting a zero, subnormal or non-finite
+    // forecast is flagged and redone by the scalar filter.
+    let mut log_extra = [0.0; LANES];
+    let mut exps = [0i64; LANES];
+    let mut odd = [false; LANES];
+    for block in y.chunks(32) {
+        let mut mant = [1.0f64; LANES];
+        for &yi in block {
+            for j in 0..LANES {
+                let old_l = l[j];
+                let old_b = b[j];
+                let f0 = match TREND {
+                    0 => old_l,
+                    1 => old_l + phi[j] * old_b,
+                    _ => {
+                        if old_b < 0.0 {
+                            f64::NAN
+                        } else {
+                            old_l * old_b.powf(phi[j])
+                        }
+                    }
+                };
+                na[j] |= (f0 - NA).abs() < TOL;
+                let e = if !ERR_M {
+                    yi - f0
+                } else {
+                    let d = if f0.abs() < TOL { f0 + TOL } else { f0 };
+                    (yi - f0) / d
+                };
+                let (q, phi_b) = match TREND {
+                    0 => (old_l, 0.0),
+                    1 => {
+                        let pb = phi[j] * old_b;
+                        (old_l + pb, pb)
+                    }
+                    _ => {
+                        let pb = if (phi[j] - 1.0).abs() < TOL {
+                            old_b
+                        } else {
+                            old_b.powf(phi[j])
+                        };
+                        (old_l * pb, pb)
+                    }
+                };
+                l[j] = q + alpha[j] * (yi - q);
+                if has_t {
+                    let r = match TREND {
+                        1 => l[j] - old_l,
+                        _ => {
+                            if old_l.abs() < TOL {
+                                HUGE
+                            } else {
+                                l[j] / old_l
+                            }
+                        }
+                    };
+                    b[j] = phi_b + ratio[j] * (r - phi_b);
+                }
+                sse[j] += e * e;
+                if ERR_M {
+                    let bits = f0.abs().to_bits();
+                    let ex = ((bits >> 52) & 0x7ff) as i64;
+                    odd[j] |= ex == 0 || ex == 0x7ff;
+                    exps[j] += ex - 1023;
+                    mant[j] *= f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+                }
+            }
+        }
+        if ERR_M {
+            for j in 0..LANES {
+                log_extra[j] += mant[j].ln();
+            }
+        }
+    }
+    let n = y.len() as f64;
+    let mut out = [0.0; LANES];
+    for j in 0..LANES {
+        if na[j] {
+            out[j] = NA;
+            continue;
+        }
+        let mut lik = if sse[j] > 0.0 {
+            n * sse[j].ln()
+        } else {
+            n * (sse[j] + 1e-8).ln()
+        };
+        if ERR_M {
+            if odd[j] {
+                out[j] = f64::NAN;
+                continue;
+            }
+            lik += 2.0 * (log_extra[j] + exps[j] as f64 * std::f64::consts::LN_2);
+        }
+        out[j] = lik;
+    }
+    out
+}
+
 /// The h-step point forecasts from the states `x` (`l, [b], s_0…`).
 pub fn point_forecast(x: &[f64], k: Kind, phi: f64, m: usize, h: usize) -> Vec<f64> {
     let has_t = k.trend != Comp::N;
@@ -725,7 +858,35 @@ fn fit_kind(y: &[f64], m: usize, k: Kind, fixed: Fixed, b: &mut Bounds) -> Optio
             lik.max(-1e10)
         }
     };
-    let best = NelderMead::default().minimize(objective, &x0, &lo, &hi);
+    let best = if has_s {
+        NelderMead::default().minimize(objective, &x0, &lo, &hi)
+    } else {
+        let mut lane_states: [Vec<f64>; LANES] =
+            std::array::from_fn(|_| Vec::with_capacity(nstate + 1));
+        let batch = |xs: &[&[f64]; LANES], out: &mut [f64; LANES]| {
+            let mut pars = [fixed_par; LANES];
+            for j in 0..LANES {
+                full_states(xs[j], &mut lane_states[j]);
+                pars[j] = unpack(xs[j]);
+            }
+            let mut liks = filter_batch(y, &lane_states, &pars, k);
+            for j in 0..LANES {
+                if liks[j].is_nan() {
+                    // A lane the batch could not sum exactly: run it alone.
+                    liks[j] = filter(y, &lane_states[j], k, pars[j], m, &mut seas, None, None);
+                }
+            }
+            for (o, lik) in out.iter_mut().zip(liks) {
+                // As StatsForecast: a failed run (NaN) counts as the best value.
+                *o = if lik.is_nan() || (lik - NA).abs() < 1e-7 {
+                    f64::NEG_INFINITY
+                } else {
+                    lik.max(-1e10)
+                };
+            }
+        };
+        NelderMead::default().minimize_batch(batch, &x0, &lo, &hi)
+    };
     let par = unpack(&best.x);
     let mut init_full = Vec::new();
     full_states(&best.x, &mut init_full);

@@ -13,10 +13,12 @@ pub fn forecast(y: &[f64], h: usize, periods: &[usize], levels: &[f64]) -> Resul
     let mut ps: Vec<usize> = periods.iter().copied().filter(|&p| p > 1).collect();
     ps.sort_unstable();
     ps.dedup();
+    // STL needs every position of the longest period observed at least once (as
+    // StatsForecast, a series shorter than two periods is still decomposed).
     if let Some(&longest) = ps.last()
-        && n < 2 * longest
+        && n <= longest
     {
-        return Err(Unfit::TooShort { need: 2 * longest });
+        return Err(Unfit::TooShort { need: longest + 1 });
     }
     let (seasonal, adjusted) = if ps.is_empty() {
         (Vec::new(), y.to_vec())
