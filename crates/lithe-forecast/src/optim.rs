@@ -57,7 +57,12 @@ impl NelderMead {
         lower: &[f64],
         upper: &[f64],
     ) -> Optimum {
-        self.run(Eval::<F, fn(&[&[f64]; LANES], &mut [f64; LANES])>::One(f), x0, lower, upper)
+        self.run(
+            Eval::<F, fn(&[&[f64]; LANES], &mut [f64; LANES])>::One(f),
+            x0,
+            lower,
+            upper,
+        )
     }
 
     /// Minimise with an objective that takes [`LANES`] points at once (the unused
@@ -84,12 +89,8 @@ impl NelderMead {
     {
         let n = x0.len();
         let nf = n as f64;
-        let (alpha, gamma, rho, sigma) = (
-            1.0,
-            1.0 + 2.0 / nf,
-            0.75 - 1.0 / (2.0 * nf),
-            1.0 - 1.0 / nf,
-        );
+        let (alpha, gamma, rho, sigma) =
+            (1.0, 1.0 + 2.0 / nf, 0.75 - 1.0 / (2.0 * nf), 1.0 - 1.0 / nf);
         let mut start = x0.to_vec();
         clamp_into(&mut start, lower, upper);
         let rows = n + 1;
@@ -120,7 +121,11 @@ impl NelderMead {
         let mut others: Vec<usize> = Vec::with_capacity(rows);
         let batched = matches!(f, Eval::Batch(_));
         while it < self.max_iter {
-            order.sort_by(|&a, &b| fs[a].partial_cmp(&fs[b]).unwrap_or(std::cmp::Ordering::Equal));
+            order.sort_by(|&a, &b| {
+                fs[a]
+                    .partial_cmp(&fs[b])
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            });
             best = order[0];
             let worst = order[n];
             let second = order[n - 1];
@@ -135,7 +140,10 @@ impl NelderMead {
                     *c += v;
                 }
             }
-            for (c, w) in centroid.iter_mut().zip(&simplex[worst * n..(worst + 1) * n]) {
+            for (c, w) in centroid
+                .iter_mut()
+                .zip(&simplex[worst * n..(worst + 1) * n])
+            {
                 *c = (*c - w) / nf;
             }
             // Reflection.

@@ -109,12 +109,47 @@ fn ess(y: &[f64], n: usize, len: usize, deg: usize, out: &mut [f64], w: &mut [f6
     }
     let nsh = (len + 2) / 2;
     let (mut nleft, mut nright) = (1, len);
+    // Where the window sits symmetrically around the point (odd `len`), the
+    // normalised tricube weights are the same at every point and a local line
+    // through them adds nothing (its slope term is zero up to rounding): one weight
+    // vector serves them all.
+    let mut central: Option<Vec<f64>> = None;
     for i in 0..n {
         if i + 1 > nsh && nright != n {
             nleft += 1;
             nright += 1;
         }
-        out[i] = est(y, n, len, deg, (i + 1) as f64, nleft, nright, w).unwrap_or(y[i]);
+        let xs = i + 1;
+        if len % 2 == 1 && xs - nleft == nright - xs {
+            let cw = central.get_or_insert_with(|| {
+                let mut v = vec![0.0; len];
+                let h = ((len - 1) / 2) as f64;
+                let (h9, h1) = (0.999 * h, 0.001 * h);
+                let mut a = 0.0;
+                for (k, vk) in v.iter_mut().enumerate() {
+                    let r = (k as f64 - h).abs();
+                    if r <= h9 {
+                        *vk = if r <= h1 {
+                            1.0
+                        } else {
+                            let t = r / h;
+                            let u = 1.0 - t * t * t;
+                            u * u * u
+                        };
+                        a += *vk;
+                    }
+                }
+                v.iter_mut().for_each(|vk| *vk /= a);
+                v
+            });
+            out[i] = cw
+                .iter()
+                .zip(&y[nleft - 1..nright])
+                .map(|(w, y)| w * y)
+                .sum();
+            continue;
+        }
+        out[i] = est(y, n, len, deg, xs as f64, nleft, nright, w).unwrap_or(y[i]);
     }
 }
 
@@ -160,11 +195,20 @@ impl Stl {
                 }
                 ess(&sub, k, ns, self.seasonal_deg, &mut sub_s[1..], &mut w);
                 let nright = ns.min(k);
-                sub_s[0] = est(&sub, k, ns, self.seasonal_deg, 0.0, 1, nright, &mut w)
-                    .unwrap_or(sub_s[1]);
+                sub_s[0] =
+                    est(&sub, k, ns, self.seasonal_deg, 0.0, 1, nright, &mut w).unwrap_or(sub_s[1]);
                 let nleft = 1.max((k + 1).saturating_sub(ns));
-                sub_s[k + 1] = est(&sub, k, ns, self.seasonal_deg, (k + 1) as f64, nleft, k, &mut w)
-                    .unwrap_or(sub_s[k]);
+                sub_s[k + 1] = est(
+                    &sub,
+                    k,
+                    ns,
+                    self.seasonal_deg,
+                    (k + 1) as f64,
+                    nleft,
+                    k,
+                    &mut w,
+                )
+                .unwrap_or(sub_s[k]);
                 for (m, v) in sub_s.iter().enumerate().take(k + 2) {
                     cycle[m * np + j] = *v;
                 }
@@ -235,7 +279,9 @@ mod tests {
     #[test]
     fn recovers_a_clean_season_and_line() {
         let pattern = [3.0, -1.0, 0.5, -2.5];
-        let y: Vec<f64> = (0..48).map(|t| 10.0 + 0.2 * t as f64 + pattern[t % 4]).collect();
+        let y: Vec<f64> = (0..48)
+            .map(|t| 10.0 + 0.2 * t as f64 + pattern[t % 4])
+            .collect();
         let d = Stl {
             period: 4,
             seasonal: 11,
@@ -244,7 +290,11 @@ mod tests {
         }
         .fit(&y);
         for t in 8..40 {
-            assert!((d.seasonal[t] - pattern[t % 4]).abs() < 0.05, "t {t}: {}", d.seasonal[t]);
+            assert!(
+                (d.seasonal[t] - pattern[t % 4]).abs() < 0.05,
+                "t {t}: {}",
+                d.seasonal[t]
+            );
             assert!((d.trend[t] - (10.0 + 0.2 * t as f64)).abs() < 0.05);
         }
     }

@@ -9,12 +9,20 @@ use lithe_forecast::models::mstl;
 type Row = BTreeMap<String, String>;
 
 fn read_csv(name: &str) -> Vec<Row> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
     let text = std::fs::read_to_string(&path).unwrap();
     let mut lines = text.lines();
     let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
     lines
-        .map(|l| header.iter().cloned().zip(l.split(',').map(String::from)).collect())
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split(',').map(String::from))
+                .collect()
+        })
         .collect()
 }
 
@@ -27,7 +35,10 @@ fn mstl_matches_statsforecast() {
     let mut series: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for file in ["series.csv", "ets_series.csv"] {
         for r in read_csv(file) {
-            series.entry(r["unique_id"].clone()).or_default().push(num(&r, "y"));
+            series
+                .entry(r["unique_id"].clone())
+                .or_default()
+                .push(num(&r, "y"));
         }
     }
     let mut groups: BTreeMap<(String, String), Vec<Row>> = BTreeMap::new();
@@ -43,7 +54,10 @@ fn mstl_matches_statsforecast() {
         let periods: Vec<usize> = seasons.split('+').map(|p| p.parse().unwrap()).collect();
         let out = mstl::forecast(&series[id], rows.len(), &periods, &[80.0, 95.0]);
         if rows[0]["step"] == "0" {
-            assert!(out.is_err(), "{id} {seasons}: StatsForecast refuses it, lithe fitted");
+            assert!(
+                out.is_err(),
+                "{id} {seasons}: StatsForecast refuses it, lithe fitted"
+            );
             continue;
         }
         let out = out.unwrap_or_else(|e| panic!("{id} {seasons}: {e}"));
@@ -60,12 +74,18 @@ fn mstl_matches_statsforecast() {
                 let d = (got - want).abs() / want.abs().max(1.0);
                 compared += 1;
                 if d > worst.0 {
-                    worst = (d, format!("{id} {seasons} {what} step {}: {got} vs {want}", k + 1));
+                    worst = (
+                        d,
+                        format!("{id} {seasons} {what} step {}: {got} vs {want}", k + 1),
+                    );
                 }
             }
         }
     }
-    println!("{compared} values; worst relative difference {:.3e}: {}", worst.0, worst.1);
+    println!(
+        "{compared} values; worst relative difference {:.3e}: {}",
+        worst.0, worst.1
+    );
     assert!(compared > 1000);
     assert!(worst.0 < 1e-6, "{}", worst.1);
 }

@@ -533,7 +533,8 @@ fn filter_lanes<const ERR_M: bool, const TREND: u8>(
                     let ex = ((bits >> 52) & 0x7ff) as i64;
                     odd[j] |= ex == 0 || ex == 0x7ff;
                     exps[j] += ex - 1023;
-                    mant[j] *= f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+                    mant[j] *=
+                        f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
                 }
             }
         }

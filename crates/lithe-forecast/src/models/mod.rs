@@ -297,7 +297,11 @@ impl Model {
             }
             Model::AutoCes => ces::forecast(y, h, m, None, &s.levels),
             Model::Mstl => {
-                let periods = if s.seasons.is_empty() { vec![m] } else { s.seasons.clone() };
+                let periods = if s.seasons.is_empty() {
+                    vec![m]
+                } else {
+                    s.seasons.clone()
+                };
                 mstl::forecast(y, h, &periods, &s.levels)
             }
             Model::Naive => b::naive(y, h, &s.levels),
