@@ -271,7 +271,7 @@ where
 
     fn four(&mut self, xs: [&[f64]; LANES]) -> [f64; LANES] {
         match self {
-            Eval::One(f) => xs.map(|x| f(x)),
+            Eval::One(f) => xs.map(f),
             Eval::Batch(f) => {
                 let mut out = [0.0; LANES];
                 f(&xs, &mut out);

@@ -48,18 +48,18 @@ fn est(
     let h9 = 0.999 * h;
     let h1 = 0.001 * h;
     let mut a = 0.0;
-    for j in nleft - 1..nright {
-        w[j] = 0.0;
+    for (j, wj) in w.iter_mut().enumerate().take(nright).skip(nleft - 1) {
+        *wj = 0.0;
         let r = ((j + 1) as f64 - xs).abs();
         if r <= h9 {
-            w[j] = if r <= h1 {
+            *wj = if r <= h1 {
                 1.0
             } else {
                 let t = r / h;
                 let u = 1.0 - t * t * t;
                 u * u * u
             };
-            a += w[j];
+            a += *wj;
         }
     }
     if a <= 0.0 {
