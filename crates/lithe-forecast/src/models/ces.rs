@@ -16,7 +16,7 @@
 use super::{Output, Unfit};
 use crate::interval::Intervals;
 use crate::metrics::decompose_seasonal;
-use crate::optim::NelderMead;
+use crate::optim::{LANES, NelderMead};
 
 /// The seasonal form of a CES model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -245,6 +245,165 @@ fn pass_as<const S: u8, const C: usize>(
     sse
 }
 
+/// [`calc`]'s `n·log Σe²` for [`LANES`] parameter sets at once (same starting rows),
+/// each lane running the scalar arithmetic exactly; the lanes' independent
+/// recursions overlap in the processor, which pays because one run is bound by its
+/// chain of dependent operations.
+fn calc_lanes(
+    y: &[f64],
+    y_rev: &[f64],
+    init: &[f64],
+    m: usize,
+    season: Season,
+    pars: &[Par; LANES],
+) -> [f64; LANES] {
+    match season {
+        Season::None => calc_lanes_as::<0, 2>(y, y_rev, init, m, pars),
+        Season::Simple => calc_lanes_as::<1, 2>(y, y_rev, init, m, pars),
+        Season::Partial => calc_lanes_as::<2, 3>(y, y_rev, init, m, pars),
+        Season::Full => calc_lanes_as::<3, 4>(y, y_rev, init, m, pars),
+    }
+}
+
+/// State rows for all lanes, component-major so each operation runs across the
+/// lanes at once.
+type Lanes<const C: usize> = [[f64; LANES]; C];
+
+/// The smoothing parameters of the lanes, with the coefficients `step` uses.
+struct LanePar {
+    a0_a1: [f64; LANES],
+    one_a1: [f64; LANES],
+    one_a0: [f64; LANES],
+    a0p1: [f64; LANES],
+    b0: [f64; LANES],
+    b0_b1: [f64; LANES],
+    one_b1: [f64; LANES],
+    one_b0: [f64; LANES],
+    b0p1: [f64; LANES],
+}
+
+#[inline(always)]
+fn step_lanes<const S: u8, const C: usize>(
+    prev: &Lanes<C>,
+    lag: &Lanes<C>,
+    p: &LanePar,
+    y: [f64; LANES],
+) -> Lanes<C> {
+    let base = if S == 1 { lag } else { prev };
+    let mut out = [[0.0; LANES]; C];
+    for j in 0..LANES {
+        let mut e = y[j] - base[0][j];
+        if S >= 2 {
+            e -= lag[2][j];
+        }
+        out[0][j] = base[0][j] - p.one_a1[j] * base[1][j] + p.a0_a1[j] * e;
+        out[1][j] = base[0][j] + p.one_a0[j] * base[1][j] + p.a0p1[j] * e;
+        if S == 2 {
+            out[2][j] = lag[2][j] + p.b0[j] * e;
+        }
+        if S == 3 {
+            out[2][j] = lag[2][j] - p.one_b1[j] * lag[3][j] + p.b0_b1[j] * e;
+            out[3][j] = lag[2][j] + p.one_b0[j] * lag[3][j] + p.b0p1[j] * e;
+        }
+    }
+    out
+}
+
+#[inline(always)]
+fn forecast_lanes<const S: u8, const C: usize>(prev: &Lanes<C>, lag: &Lanes<C>) -> [f64; LANES] {
+    std::array::from_fn(|j| match S {
+        0 => prev[0][j],
+        1 => lag[0][j],
+        _ => prev[0][j] + lag[2][j],
+    })
+}
+
+#[inline(never)]
+fn calc_lanes_as<const S: u8, const C: usize>(
+    y: &[f64],
+    y_rev: &[f64],
+    init: &[f64],
+    m: usize,
+    pars: &[Par; LANES],
+) -> [f64; LANES] {
+    let lp = LanePar {
+        a0_a1: pars.map(|p| p.a0 - p.a1),
+        one_a1: pars.map(|p| 1.0 - p.a1),
+        one_a0: pars.map(|p| 1.0 - p.a0),
+        a0p1: pars.map(|p| p.a0 + p.a1),
+        b0: pars.map(|p| p.b0),
+        b0_b1: pars.map(|p| p.b0 - p.b1),
+        one_b1: pars.map(|p| 1.0 - p.b1),
+        one_b0: pars.map(|p| 1.0 - p.b0),
+        b0p1: pars.map(|p| p.b0 + p.b1),
+    };
+    let start: Vec<Lanes<C>> = (0..m)
+        .map(|k| std::array::from_fn(|c| [init[k * C + c]; LANES]))
+        .collect();
+    let mut ring: Vec<Lanes<C>> = start.clone();
+    let mut trailing: Vec<Lanes<C>> = vec![[[0.0; LANES]; C]; m];
+    let (_, na1) = pass_lanes::<S, C>(y, &start, &lp, &mut ring, &mut trailing);
+    let back: Vec<Lanes<C>> = trailing.iter().rev().copied().collect();
+    let (_, na2) = pass_lanes::<S, C>(y_rev, &back, &lp, &mut ring, &mut trailing);
+    let fwd: Vec<Lanes<C>> = trailing.iter().rev().copied().collect();
+    let (sse, na3) = pass_lanes::<S, C>(y, &fwd, &lp, &mut ring, &mut trailing);
+    let n = y.len() as f64;
+    std::array::from_fn(|j| {
+        if na1[j] || na2[j] || na3[j] {
+            NA
+        } else {
+            n * sse[j].ln()
+        }
+    })
+}
+
+/// One pass for all lanes (see [`pass_as`]): Σe² per lane and whether a lane met
+/// the missing-value marker.
+#[inline(always)]
+fn pass_lanes<const S: u8, const C: usize>(
+    y: &[f64],
+    start: &[Lanes<C>],
+    lp: &LanePar,
+    ring: &mut [Lanes<C>],
+    trailing: &mut [Lanes<C>],
+) -> ([f64; LANES], [bool; LANES]) {
+    let m = start.len();
+    ring.copy_from_slice(start);
+    let mut prev = ring[m - 1];
+    let mut slot = 0;
+    let mut sse = [0.0; LANES];
+    let mut na = [false; LANES];
+    for &yt in y {
+        let lag = ring[slot];
+        let f = forecast_lanes::<S, C>(&prev, &lag);
+        for j in 0..LANES {
+            na[j] |= (f[j] - NA).abs() < TOL;
+            let e = yt - f[j];
+            sse[j] += e * e;
+        }
+        let new = step_lanes::<S, C>(&prev, &lag, lp, [yt; LANES]);
+        ring[slot] = new;
+        prev = new;
+        slot += 1;
+        if slot == m {
+            slot = 0;
+        }
+    }
+    for t in trailing.iter_mut() {
+        let lag = ring[slot];
+        let f = forecast_lanes::<S, C>(&prev, &lag);
+        let new = step_lanes::<S, C>(&prev, &lag, lp, f);
+        ring[slot] = new;
+        *t = new;
+        prev = new;
+        slot += 1;
+        if slot == m {
+            slot = 0;
+        }
+    }
+    (sse, na)
+}
+
 /// Reverse the order of `m` rows of `c` values.
 fn reversed_rows(v: &[f64], m: usize, c: usize) -> Vec<f64> {
     (0..m)
@@ -381,29 +540,18 @@ pub fn fit(y: &[f64], m: usize, season: Season) -> Fit {
         b1: x.get(3).copied().unwrap_or(f64::NAN),
     };
     let y_rev: Vec<f64> = y.iter().rev().copied().collect();
-    let mut work = Work {
-        ring: Vec::with_capacity(m * c),
-        trailing: vec![0.0; m * c],
-    };
-    let objective = |x: &[f64]| {
-        let lik = calc(
-            y,
-            &y_rev,
-            &init,
-            m,
-            season,
-            &unpack(x),
-            &mut work,
-            None,
-            None,
-        );
-        if lik.is_nan() || (lik - NA).abs() < 1e-7 {
-            f64::NEG_INFINITY
-        } else {
-            lik.max(-1e10)
+    let batch = |xs: &[&[f64]; LANES], out: &mut [f64; LANES]| {
+        let pars: [Par; LANES] = std::array::from_fn(|j| unpack(xs[j]));
+        let liks = calc_lanes(y, &y_rev, &init, m, season, &pars);
+        for (o, lik) in out.iter_mut().zip(liks) {
+            *o = if lik.is_nan() || (lik - NA).abs() < 1e-7 {
+                f64::NEG_INFINITY
+            } else {
+                lik.max(-1e10)
+            };
         }
     };
-    let best = NelderMead::default().minimize(objective, &x0, &lo, &hi);
+    let best = NelderMead::default().minimize_batch(batch, &x0, &lo, &hi);
     let par = unpack(&best.x);
     let mut work = Work {
         ring: Vec::with_capacity(m * c),
