@@ -160,7 +160,7 @@ fn tabular_section(table: &Table, out: &mut String) -> anyhow::Result<()> {
 }
 
 /// Generated hourly series (a daily profile, a drifting level, noise), the last two
-/// days held out: lithe's seasonal models against the naive forecast, scored as the
+/// days held out: lithe's automatic and seasonal models against the naive forecast, scored as the
 /// M4 competition scores (sMAPE, MASE, OWA against Naive2).
 fn forecast_section(out: &mut String) -> anyhow::Result<()> {
     use lithe_forecast::{ForecastParams, Model, SeriesColumns, SeriesStore, Settings};
@@ -207,6 +207,8 @@ fn forecast_section(out: &mut String) -> anyhow::Result<()> {
     let table = long(&ids, ds, y)?;
     let test = long(&test_ids, test_ds, test_y)?;
     let models = [
+        Model::AutoTheta,
+        Model::AutoCes,
         Model::SeasonalNaive,
         Model::SeasonalWindowAverage,
         Model::HistoricAverage,
@@ -240,6 +242,7 @@ fn forecast_section(out: &mut String) -> anyhow::Result<()> {
     for (model, score) in models.iter().zip(&scores.models) {
         let label = match model {
             Model::SeasonalWindowAverage => "lithe SeasWA (mean of the last 3 days)".to_string(),
+            Model::AutoCes => "lithe AutoCES".to_string(),
             Model::Naive => "baseline: Naive (the last value)".to_string(),
             _ => format!("lithe {}", model.column()),
         };
@@ -259,7 +262,7 @@ fn forecast_section(out: &mut String) -> anyhow::Result<()> {
     );
     let _ = writeln!(
         out,
-        "   all four models on all {n_series} series (grouping, fitting, output) took {}\n",
+        "   all six models on all {n_series} series (grouping, fitting, output) took {}\n",
         ms(secs)
     );
     Ok(())
@@ -275,9 +278,9 @@ pub fn run(_a: DemoArgs, g: &GlobalArgs) -> anyhow::Result<()> {
          recommendations: more accurate, far faster and far cheaper, and easy to retrain\n\
          when the world changes. lithe puts them in one Rust binary with one model format.\n\n\
          In this build: the data layer (CSV, gzip CSV and Parquet into typed columns, in\n\
-         parallel), model files, metrics, tree ensembles for tables, and forecasting\n\
-         baselines for many series. More arrive as they land: automatic forecasting\n\
-         models (ETS, ARIMA, Theta), two-tower retrieval.\n",
+         parallel), model files, metrics, tree ensembles for tables, and forecasting for\n\
+         many series (baselines, intermittent demand, AutoETS, Theta, CES, MSTL). More\n\
+         arrive as they land: AutoARIMA, two-tower retrieval.\n",
         lithe_core::VERSION
     );
     emit(&out)?;
