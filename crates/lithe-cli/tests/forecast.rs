@@ -225,6 +225,111 @@ fn bad_forecast_input_is_exit_2_and_writes_nothing() {
         "2",
     ]);
     assert_bad_input(&o, "needs --level", &out);
+    for (args, needle) in [
+        (
+            vec!["--models", "auto_ets", "--ets-model", "ANM"],
+            "not allowed",
+        ),
+        (
+            vec!["--models", "auto_ets", "--ets-model", "AA"],
+            "three letters",
+        ),
+        (
+            vec!["--models", "auto_ets", "--ets-model", "AMN"],
+            "multiplicative trends",
+        ),
+        (
+            vec!["--models", "auto_ets", "--damped", "maybe"],
+            "--damped must be",
+        ),
+        (
+            vec![
+                "--models",
+                "auto_ets",
+                "--ets-model",
+                "ANN",
+                "--damped",
+                "true",
+            ],
+            "needs a trend",
+        ),
+        (vec!["--models", "holt_winters"], "--season (at least 2)"),
+        (
+            vec!["--models", "auto_ets", "--ets-model", "AAA"],
+            "--season (at least 2)",
+        ),
+    ] {
+        let mut all = vec!["--data", s(&train), "--horizon", "2"];
+        all.extend(args);
+        let o = run(&all);
+        assert_bad_input(&o, needle, &out);
+    }
+}
+
+/// The automatic models end to end: StatsForecast's column names, intervals, and a
+/// too-short series handed down the fallback chain rather than failing the batch.
+#[test]
+fn automatic_models_run_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("unique_id,ds,y\n");
+    for t in 0..60 {
+        let v = 100.0 + t as f64 + [5.0, -3.0, 1.0, -2.0][t % 4] + ((t * 37) % 11) as f64 * 0.3;
+        text.push_str(&format!("long,{},{v}\n", t + 1));
+    }
+    text.push_str("tiny,1,4\ntiny,2,5\ntiny,3,6\n");
+    let train = file(dir.path(), "train.csv", &text);
+    let out = dir.path().join("fc.csv");
+    let o = lithe(&[
+        "forecast",
+        "--data",
+        s(&train),
+        "--horizon",
+        "4",
+        "--season",
+        "4",
+        "--models",
+        "auto_ets,holt,holt_winters,auto_theta,auto_ces,mstl",
+        "--level",
+        "80",
+        "--out",
+        s(&out),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let written = std::fs::read_to_string(&out).unwrap();
+    let header = written.lines().next().unwrap();
+    for col in [
+        "AutoETS",
+        "Holt",
+        "HoltWinters",
+        "AutoTheta",
+        "CES",
+        "MSTL",
+        "AutoETS-lo-80",
+        "MSTL-hi-80",
+    ] {
+        assert!(header.split(',').any(|c| c == col), "no {col} in {header}");
+    }
+    assert_eq!(written.lines().count(), 1 + 2 * 4);
+    // The long series' forecasts continue its level (about 160), with the bounds around them.
+    let cols: Vec<&str> = header.split(',').collect();
+    let at = |name: &str| cols.iter().position(|c| *c == name).unwrap();
+    for line in written.lines().skip(1).filter(|l| l.starts_with("long")) {
+        let v: Vec<f64> = line
+            .split(',')
+            .skip(1)
+            .map(|x| x.parse().unwrap())
+            .collect();
+        for m in ["AutoETS", "AutoTheta", "CES", "MSTL", "HoltWinters"] {
+            let f = v[at(m) - 1];
+            assert!((150.0..175.0).contains(&f), "{m}: {f}");
+        }
+        assert!(v[at("AutoETS-lo-80") - 1] < v[at("AutoETS") - 1]);
+        assert!(v[at("AutoETS-hi-80") - 1] > v[at("AutoETS") - 1]);
+    }
+    // The three-value series cannot carry these models: it falls back and is counted.
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(summary["fell_back"].as_u64().unwrap() >= 5, "{summary}");
 }
 
 #[test]
