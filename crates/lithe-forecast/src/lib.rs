@@ -1,6 +1,7 @@
 //! Statistical forecasting for many series: a CSR-style series store, the models
 //! StatsForecast users know, per-series fallbacks, and the M4 accuracy measures.
 
+pub mod arima;
 pub mod eval;
 pub mod interval;
 pub mod linalg;

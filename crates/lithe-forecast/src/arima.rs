@@ -1,0 +1,717 @@
+//! Building blocks of ARIMA (Box–Jenkins models in state-space form), as R's
+//! `stats::arima` and StatsForecast's port compute them: the differencing tests that
+//! choose `d` (KPSS) and `D` (seasonal strength of an STL decomposition), the
+//! expansion of seasonal AR/MA polynomials, the stationarity transform, the
+//! conditional sum of squares, the stationary initial covariance (Gardner, Harvey &
+//! Phillips, 1980) and the exact Gaussian likelihood by a Kalman filter with a diffuse
+//! prior on the differencing states.
+//!
+//! `notes/statsforecast-autoarima.md` records how StatsForecast 2.1.1 composes these;
+//! the model search on top of them comes next.
+
+use crate::stl::Stl;
+
+/// The KPSS statistic for level stationarity with `lags` Bartlett-weighted
+/// autocovariances in the long-run variance (statsmodels' `kpss(x, "c", nlags)`).
+pub fn kpss_statistic(x: &[f64], lags: usize) -> f64 {
+    let n = x.len();
+    let nf = n as f64;
+    let mean = x.iter().sum::<f64>() / nf;
+    let e: Vec<f64> = x.iter().map(|v| v - mean).collect();
+    let mut cum = 0.0;
+    let mut eta = 0.0;
+    for v in &e {
+        cum += v;
+        eta += cum * cum;
+    }
+    eta /= nf * nf;
+    let mut s2: f64 = e.iter().map(|v| v * v).sum();
+    for i in 1..=lags.min(n.saturating_sub(1)) {
+        let prod: f64 = e[i..].iter().zip(&e[..n - i]).map(|(a, b)| a * b).sum();
+        s2 += 2.0 * prod * (1.0 - i as f64 / (lags as f64 + 1.0));
+    }
+    s2 /= nf;
+    eta / s2
+}
+
+/// The KPSS p-value by linear interpolation in the published table (Kwiatkowski et
+/// al., 1992), clamped to [0.01, 0.10] as statsmodels reports it.
+pub fn kpss_pvalue(stat: f64) -> f64 {
+    const CRIT: [f64; 4] = [0.347, 0.463, 0.574, 0.739];
+    const P: [f64; 4] = [0.10, 0.05, 0.025, 0.01];
+    if stat <= CRIT[0] {
+        return P[0];
+    }
+    if stat >= CRIT[3] {
+        return P[3];
+    }
+    let k = CRIT.iter().position(|&c| stat < c).unwrap_or(3) - 1;
+    P[k] + (P[k + 1] - P[k]) * (stat - CRIT[k]) / (CRIT[k + 1] - CRIT[k])
+}
+
+fn is_constant(x: &[f64]) -> bool {
+    x.iter().all(|&v| v == x[0])
+}
+
+/// Lag-`lag` differences of `x`.
+pub fn diff(x: &[f64], lag: usize) -> Vec<f64> {
+    if x.len() <= lag {
+        return Vec::new();
+    }
+    x[lag..].iter().zip(x).map(|(a, b)| a - b).collect()
+}
+
+/// How many first differences make `x` level-stationary by the KPSS test at 5 %
+/// (at most `max_d`), as StatsForecast's `ndiffs`: lags ⌊3√n/13⌋; after each
+/// difference one more leading value is dropped, as StatsForecast does.
+pub fn ndiffs(x: &[f64], max_d: usize) -> usize {
+    let mut x: Vec<f64> = x.iter().copied().filter(|v| !v.is_nan()).collect();
+    if x.is_empty() || is_constant(&x) {
+        return 0;
+    }
+    let test = |x: &[f64]| {
+        let lags = (3.0 * (x.len() as f64).sqrt() / 13.0).floor() as usize;
+        x.len() > lags && kpss_pvalue(kpss_statistic(x, lags)) < 0.05
+    };
+    let mut d = 0;
+    let mut dodiff = test(&x);
+    while dodiff && d < max_d {
+        d += 1;
+        let dx = diff(&x, 1);
+        x = dx.get(1..).map(<[f64]>::to_vec).unwrap_or_default();
+        if x.is_empty() || is_constant(&x) {
+            return d;
+        }
+        dodiff = test(&x);
+    }
+    d
+}
+
+/// The strength of the seasonal component of an STL decomposition (seasonal window
+/// 11, no robustness): `max(0, 1 − var(remainder) / var(remainder + seasonal))`.
+pub fn seasonal_strength(x: &[f64], m: usize) -> f64 {
+    let d = Stl {
+        period: m,
+        seasonal: 11,
+        seasonal_deg: 0,
+        inner_iter: 5,
+    }
+    .fit(x);
+    let rem: Vec<f64> = x
+        .iter()
+        .zip(&d.seasonal)
+        .zip(&d.trend)
+        .map(|((v, s), t)| (v - s) - t)
+        .collect();
+    let var = |v: &[f64]| {
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        v.iter().map(|a| (a - mean) * (a - mean)).sum::<f64>() / (n - 1.0)
+    };
+    let with: Vec<f64> = rem.iter().zip(&d.seasonal).map(|(r, s)| r + s).collect();
+    (1.0 - var(&rem) / var(&with)).clamp(0.0, 1.0)
+}
+
+/// How many seasonal differences (at most one) the series needs: one when its
+/// seasonal strength exceeds 0.64 (StatsForecast's `nsdiffs` with the "seas" test).
+pub fn nsdiffs(x: &[f64], m: usize) -> usize {
+    if m <= 1 || x.len() <= m || is_constant(x) || x.iter().any(|v| v.is_nan()) {
+        return 0;
+    }
+    usize::from(seasonal_strength(x, m) > 0.64)
+}
+
+/// The orders of a seasonal ARIMA model `(p, d, q)(P, D, Q)_m`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Order {
+    pub p: usize,
+    pub d: usize,
+    pub q: usize,
+    pub sp: usize,
+    pub sd: usize,
+    pub sq: usize,
+    pub m: usize,
+}
+
+/// The expanded AR polynomial `φ` (length p + m·P) and MA polynomial `θ` (length
+/// q + m·Q) of `(1 − Σφ_i Bⁱ)(1 − ΣΦ_j B^{mj})` and `(1 + Σθ_i Bⁱ)(1 + ΣΘ_j B^{mj})`
+/// from the coefficients `[ar…, ma…, sar…, sma…]`.
+pub fn expand(par: &[f64], o: &Order) -> (Vec<f64>, Vec<f64>) {
+    let (p, q, sp, sq, m) = (o.p, o.q, o.sp, o.sq, o.m.max(1));
+    let mut phi = vec![0.0; p + m * sp];
+    let mut theta = vec![0.0; q + m * sq];
+    phi[..p].copy_from_slice(&par[..p]);
+    theta[..q].copy_from_slice(&par[p..p + q]);
+    for j in 0..sp {
+        let s = par[p + q + j];
+        phi[(j + 1) * m - 1] += s;
+        for i in 0..p {
+            phi[(j + 1) * m + i] -= par[i] * s;
+        }
+    }
+    for j in 0..sq {
+        let s = par[p + q + sp + j];
+        theta[(j + 1) * m - 1] += s;
+        for i in 0..q {
+            theta[(j + 1) * m + i] += par[p + i] * s;
+        }
+    }
+    (phi, theta)
+}
+
+/// Map unconstrained values to the coefficients of a stationary AR polynomial
+/// (tanh to partial autocorrelations, then Durbin–Levinson).
+pub fn partrans(raw: &[f64]) -> Vec<f64> {
+    let mut new: Vec<f64> = raw.iter().map(|v| v.tanh()).collect();
+    let mut work = new.clone();
+    for j in 1..new.len() {
+        let a = new[j];
+        for k in 0..j {
+            work[k] -= a * new[j - k - 1];
+        }
+        new[..j].copy_from_slice(&work[..j]);
+    }
+    new
+}
+
+/// The inverse of [`partrans`] (NaN or ±∞ for a non-stationary polynomial).
+pub fn invpartrans(phi: &[f64]) -> Vec<f64> {
+    let p = phi.len();
+    let mut new = phi.to_vec();
+    let mut work = new.clone();
+    for j in (1..p).rev() {
+        let a = new[j];
+        for k in 0..j {
+            work[k] = (new[k] + a * new[j - k - 1]) / (1.0 - a * a);
+        }
+        new[..j].copy_from_slice(&work[..j]);
+    }
+    new.iter().map(|v| v.atanh()).collect()
+}
+
+/// The coefficients of `(1 − B)^d (1 − B^m)^D` after the leading 1, negated: the
+/// weights that rebuild a value from its differenced value and past values.
+pub fn delta(d: usize, sd: usize, m: usize) -> Vec<f64> {
+    let mut poly = vec![1.0];
+    let mut times = |lag: usize, k: usize| {
+        for _ in 0..k {
+            let mut next = vec![0.0; poly.len() + lag];
+            for (i, c) in poly.iter().enumerate() {
+                next[i] += c;
+                next[i + lag] -= c;
+            }
+            poly = next;
+        }
+    };
+    times(1, d);
+    times(m, sd);
+    poly[1..].iter().map(|c| -c).collect()
+}
+
+/// The conditional sum of squares of an ARMA model for the differenced series:
+/// `(Σe²/n_e, residuals)`, the first `p + d + m(P + D)` residuals being zero.
+pub fn css(y: &[f64], o: &Order, phi: &[f64], theta: &[f64]) -> (f64, Vec<f64>) {
+    let n = y.len();
+    let ncond = o.p + o.d + o.m * (o.sp + o.sd);
+    let mut resid = vec![0.0; n];
+    if ncond > n {
+        return (f64::NAN, resid);
+    }
+    let mut w = y.to_vec();
+    for _ in 0..o.d {
+        for l in (1..n).rev() {
+            w[l] -= w[l - 1];
+        }
+    }
+    for _ in 0..o.sd {
+        for l in (o.m..n).rev() {
+            w[l] -= w[l - o.m];
+        }
+    }
+    let (mut ssq, mut nu) = (0.0, 0usize);
+    for l in ncond..n {
+        let mut t = w[l];
+        for (j, ph) in phi.iter().enumerate() {
+            t -= ph * w[l - j - 1];
+        }
+        for j in 0..(l - ncond).min(theta.len()) {
+            t -= theta[j] * resid[l - j - 1];
+        }
+        resid[l] = t;
+        if !t.is_nan() {
+            nu += 1;
+            ssq += t * t;
+        }
+    }
+    (ssq / nu as f64, resid)
+}
+
+/// The stationary covariance of the ARMA state (`r = max(p, q + 1)`): the solution of
+/// `Q = T Q Tᵀ + R Rᵀ` for the companion transition `T` of `φ` and `R = (1, θ)`,
+/// row-major `r × r`. Solved directly as a linear system in the `r(r+1)/2` distinct
+/// entries (the Gardner, Harvey & Phillips (1980) formulation).
+pub fn q0(phi: &[f64], theta: &[f64]) -> Vec<f64> {
+    let p = phi.len();
+    let q = theta.len();
+    let r = p.max(q + 1);
+    let v: Vec<f64> = (0..r)
+        .map(|k| {
+            if k == 0 {
+                1.0
+            } else if k <= q {
+                theta[k - 1]
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let ph = |i: usize| if i < p { phi[i] } else { 0.0 };
+    if r == 1 {
+        return vec![if p == 0 {
+            1.0
+        } else {
+            1.0 / (1.0 - phi[0] * phi[0])
+        }];
+    }
+    // Unknowns: Q[i][j] for i ≤ j, indexed packed.
+    let idx = |i: usize, j: usize| {
+        let (a, b) = if i <= j { (i, j) } else { (j, i) };
+        a * r - a * (a + 1) / 2 + b
+    };
+    let np = r * (r + 1) / 2;
+    // (TQTᵀ)[i][j] = φ_iφ_j Q00 + φ_i Q0,j+1 + φ_j Q i+1,0 + Q i+1,j+1 (indices past r
+    // drop out), for the companion T with T[i][0] = φ_i and T[i][i+1] = 1.
+    let mut a = vec![0.0; np * np];
+    let mut b = vec![0.0; np];
+    for i in 0..r {
+        for j in i..r {
+            let row = idx(i, j);
+            a[row * np + row] += 1.0;
+            a[row * np + idx(0, 0)] -= ph(i) * ph(j);
+            if j + 1 < r {
+                a[row * np + idx(0, j + 1)] -= ph(i);
+            }
+            if i + 1 < r {
+                a[row * np + idx(i + 1, 0)] -= ph(j);
+            }
+            if i + 1 < r && j + 1 < r {
+                a[row * np + idx(i + 1, j + 1)] -= 1.0;
+            }
+            b[row] = v[i] * v[j];
+        }
+    }
+    let x = solve(&mut a, &mut b, np);
+    let mut out = vec![0.0; r * r];
+    for i in 0..r {
+        for j in 0..r {
+            out[i * r + j] = x[idx(i, j)];
+        }
+    }
+    out
+}
+
+/// Gaussian elimination with partial pivoting on the `n × n` system `a x = b`.
+fn solve(a: &mut [f64], b: &mut [f64], n: usize) -> Vec<f64> {
+    for k in 0..n {
+        let piv = (k..n)
+            .max_by(|&i, &j| a[i * n + k].abs().total_cmp(&a[j * n + k].abs()))
+            .unwrap_or(k);
+        if piv != k {
+            for c in 0..n {
+                a.swap(k * n + c, piv * n + c);
+            }
+            b.swap(k, piv);
+        }
+        let d = a[k * n + k];
+        for i in k + 1..n {
+            let f = a[i * n + k] / d;
+            if f != 0.0 {
+                for c in k..n {
+                    a[i * n + c] -= f * a[k * n + c];
+                }
+                b[i] -= f * b[k];
+            }
+        }
+    }
+    let mut x = vec![0.0; n];
+    for k in (0..n).rev() {
+        let mut s = b[k];
+        for c in k + 1..n {
+            s -= a[k * n + c] * x[c];
+        }
+        x[k] = s / a[k * n + k];
+    }
+    x
+}
+
+/// The state-space form of an ARIMA model and its Kalman filter state.
+#[derive(Debug, Clone)]
+pub struct StateSpace {
+    pub phi: Vec<f64>,
+    pub theta: Vec<f64>,
+    pub delta: Vec<f64>,
+    /// ARMA block size `max(p, q + 1)`.
+    pub r: usize,
+    /// State mean and covariance (row-major `rd × rd`).
+    pub a: Vec<f64>,
+    pub p: Vec<f64>,
+    /// Prior covariance of the state for the next observation.
+    pub pn: Vec<f64>,
+}
+
+/// Diffuse prior variance of the differencing states.
+pub const KAPPA: f64 = 1e6;
+
+impl StateSpace {
+    /// The model with its prior: the stationary covariance for the ARMA block and
+    /// `KAPPA` on the differencing states.
+    pub fn new(phi: &[f64], theta: &[f64], delta: &[f64]) -> StateSpace {
+        let r = phi.len().max(theta.len() + 1);
+        let rd = r + delta.len();
+        let mut pn = vec![0.0; rd * rd];
+        let q = q0(phi, theta);
+        for i in 0..r {
+            for j in 0..r {
+                pn[i * rd + j] = q[i * r + j];
+            }
+        }
+        for i in r..rd {
+            pn[i * rd + i] = KAPPA;
+        }
+        StateSpace {
+            phi: phi.to_vec(),
+            theta: theta.to_vec(),
+            delta: delta.to_vec(),
+            r,
+            a: vec![0.0; rd],
+            p: vec![0.0; rd * rd],
+            pn,
+        }
+    }
+
+    fn rd(&self) -> usize {
+        self.a.len()
+    }
+
+    /// The one-step prediction of the state and its covariance (`T a`, `T P Tᵀ + V`).
+    fn predict(&self, anew: &mut [f64], pnew: &mut [f64]) {
+        let (r, rd, d) = (self.r, self.rd(), self.delta.len());
+        let (p, q) = (self.phi.len(), self.theta.len());
+        let a = &self.a;
+        for i in 0..r {
+            let mut v = if i + 1 < r { a[i + 1] } else { 0.0 };
+            if i < p {
+                v += self.phi[i] * a[0];
+            }
+            anew[i] = v;
+        }
+        if d > 0 {
+            anew[r + 1..rd].copy_from_slice(&a[r..rd - 1]);
+            let mut v = a[0];
+            for (k, dk) in self.delta.iter().enumerate() {
+                v += dk * a[r + k];
+            }
+            anew[r] = v;
+        }
+        // T P Tᵀ with T's structure, then + R Rᵀ on the ARMA block.
+        let t_row = |i: usize, x: &dyn Fn(usize) -> f64| -> f64 {
+            // (T x)_i for a vector given by index.
+            if i < r {
+                let mut v = if i + 1 < r { x(i + 1) } else { 0.0 };
+                if i < p {
+                    v += self.phi[i] * x(0);
+                }
+                v
+            } else if i == r {
+                let mut v = x(0);
+                for (k, dk) in self.delta.iter().enumerate() {
+                    v += dk * x(r + k);
+                }
+                v
+            } else {
+                x(i - 1)
+            }
+        };
+        // mm = T P (rows of T applied to columns of P).
+        let mut mm = vec![0.0; rd * rd];
+        for j in 0..rd {
+            for i in 0..rd {
+                mm[i * rd + j] = t_row(i, &|k| self.p[k * rd + j]);
+            }
+        }
+        // pnew = mm Tᵀ.
+        for i in 0..rd {
+            for j in 0..rd {
+                pnew[i * rd + j] = t_row(j, &|k| mm[i * rd + k]);
+            }
+        }
+        let vk = |k: usize| {
+            if k == 0 {
+                1.0
+            } else if k <= q {
+                self.theta[k - 1]
+            } else {
+                0.0
+            }
+        };
+        for i in 0..r {
+            for j in 0..r {
+                pnew[i * rd + j] += vk(i) * vk(j);
+            }
+        }
+    }
+
+    /// Run the filter over `y` from the current prior (`pn` for the first
+    /// observation): `(Σ e²/F, Σ log F, n)` over the observations whose prediction
+    /// variance `F` is below 1e4 (the diffuse start is left out), and the standardised
+    /// innovations when `resid` is given. Afterwards `a`, `p` hold the filtered state
+    /// at the end and `pn` the last prediction covariance.
+    pub fn likelihood(&mut self, y: &[f64], mut resid: Option<&mut Vec<f64>>) -> (f64, f64, usize) {
+        let (r, rd) = (self.r, self.rd());
+        let d = self.delta.len();
+        let mut anew = vec![0.0; rd];
+        let mut m = vec![0.0; rd];
+        let (mut ssq, mut sumlog, mut nu) = (0.0, 0.0, 0usize);
+        for (l, &yl) in y.iter().enumerate() {
+            let mut pnew = std::mem::take(&mut self.pn);
+            if l > 0 {
+                self.predict(&mut anew, &mut pnew);
+            } else {
+                // The prior applies to the first observation as it is.
+                let mut tmp = vec![0.0; rd];
+                self.predict(&mut tmp, &mut vec![0.0; rd * rd]);
+                anew.copy_from_slice(&tmp);
+            }
+            if yl.is_nan() {
+                self.a.copy_from_slice(&anew);
+                self.p.copy_from_slice(&pnew);
+                if let Some(rs) = resid.as_deref_mut() {
+                    rs.push(f64::NAN);
+                }
+                self.pn = pnew;
+                continue;
+            }
+            let mut e = yl - anew[0];
+            for k in 0..d {
+                e -= self.delta[k] * anew[r + k];
+            }
+            for i in 0..rd {
+                let mut v = pnew[i * rd];
+                for k in 0..d {
+                    v += pnew[i * rd + r + k] * self.delta[k];
+                }
+                m[i] = v;
+            }
+            let mut gain = m[0];
+            for k in 0..d {
+                gain += self.delta[k] * m[r + k];
+            }
+            if gain < 1e4 {
+                nu += 1;
+                ssq += if gain == 0.0 {
+                    f64::INFINITY
+                } else {
+                    e * e / gain
+                };
+                sumlog += gain.ln();
+            }
+            if let Some(rs) = resid.as_deref_mut() {
+                rs.push(if gain == 0.0 {
+                    f64::INFINITY
+                } else {
+                    e / gain.sqrt()
+                });
+            }
+            for i in 0..rd {
+                self.a[i] = anew[i] + m[i] * e / gain;
+                for j in 0..rd {
+                    self.p[i * rd + j] = pnew[i * rd + j] - m[i] * m[j] / gain;
+                }
+            }
+            self.pn = pnew;
+        }
+        (ssq, sumlog, nu)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kpss_table_and_differencing() {
+        assert_eq!(kpss_pvalue(0.2), 0.10);
+        assert_eq!(kpss_pvalue(0.9), 0.01);
+        assert!((kpss_pvalue(0.463) - 0.05).abs() < 1e-15);
+        assert!((kpss_pvalue(0.5185) - 0.0375).abs() < 1e-12);
+        // A random walk needs one difference; white noise none; a quadratic trend two.
+        let mut s = 7u64;
+        let mut noise = || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let white: Vec<f64> = (0..300).map(|_| noise()).collect();
+        let mut walk = vec![0.0];
+        for _ in 1..300 {
+            let v = walk[walk.len() - 1] + noise();
+            walk.push(v);
+        }
+        assert_eq!(ndiffs(&white, 2), 0);
+        assert_eq!(ndiffs(&walk, 2), 1);
+        let quad: Vec<f64> = (0..300).map(|t| (t * t) as f64 / 50.0 + noise()).collect();
+        assert_eq!(ndiffs(&quad, 2), 2);
+        assert_eq!(ndiffs(&[3.0; 20], 2), 0);
+    }
+
+    #[test]
+    fn seasonal_strength_tells_a_season_from_noise() {
+        let mut s = 3u64;
+        let mut noise = || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let seasonal: Vec<f64> = (0..96)
+            .map(|t| 10.0 * ((t % 12) as f64 - 5.5).abs() + noise())
+            .collect();
+        let flat: Vec<f64> = (0..96).map(|_| noise()).collect();
+        assert!(seasonal_strength(&seasonal, 12) > 0.9);
+        assert!(seasonal_strength(&flat, 12) < 0.64);
+        assert_eq!(nsdiffs(&seasonal, 12), 1);
+        assert_eq!(nsdiffs(&flat, 12), 0);
+    }
+
+    #[test]
+    fn polynomials_and_transforms() {
+        // (1 − 0.5B)(1 − 0.3B⁴) = 1 − 0.5B − 0.3B⁴ + 0.15B⁵.
+        let o = Order {
+            p: 1,
+            d: 0,
+            q: 1,
+            sp: 1,
+            sd: 0,
+            sq: 1,
+            m: 4,
+        };
+        let (phi, theta) = expand(&[0.5, 0.2, 0.3, 0.4], &o);
+        assert_eq!(phi, vec![0.5, 0.0, 0.0, 0.3, -0.15]);
+        // (1 + 0.2B)(1 + 0.4B⁴) = 1 + 0.2B + 0.4B⁴ + 0.08B⁵.
+        assert!((theta[4] - 0.08).abs() < 1e-15 && theta[3] == 0.4 && theta[0] == 0.2);
+        let raw = [0.3, -1.2, 0.7];
+        let back = invpartrans(&partrans(&raw));
+        for (a, b) in raw.iter().zip(&back) {
+            assert!((a - b).abs() < 1e-12);
+        }
+        assert_eq!(delta(1, 0, 1), vec![1.0]);
+        assert_eq!(delta(2, 0, 1), vec![2.0, -1.0]);
+        assert_eq!(delta(1, 1, 4), vec![1.0, 0.0, 0.0, 1.0, -1.0]);
+    }
+
+    #[test]
+    fn stationary_covariance_solves_its_equation() {
+        for (phi, theta) in [
+            (vec![0.5, -0.3], vec![0.4]),
+            (vec![0.9], vec![0.2, 0.1, -0.3]),
+            (vec![], vec![0.6, 0.2]),
+            (vec![0.2, 0.1, 0.05, 0.3], vec![]),
+        ] {
+            let q = q0(&phi, &theta);
+            let r = phi.len().max(theta.len() + 1);
+            let t = |i: usize, k: usize| {
+                if k == 0 && i < phi.len() {
+                    phi[i]
+                } else if k == i + 1 {
+                    1.0
+                } else {
+                    0.0
+                }
+            };
+            let v = |k: usize| {
+                if k == 0 {
+                    1.0
+                } else if k <= theta.len() {
+                    theta[k - 1]
+                } else {
+                    0.0
+                }
+            };
+            for i in 0..r {
+                for j in 0..r {
+                    let mut tqt = 0.0;
+                    for k in 0..r {
+                        for l in 0..r {
+                            tqt += t(i, k) * q[k * r + l] * t(j, l);
+                        }
+                    }
+                    assert!(
+                        (q[i * r + j] - tqt - v(i) * v(j)).abs() < 1e-10,
+                        "{phi:?} {theta:?}"
+                    );
+                }
+            }
+        }
+        // AR(1): σ²/(1 − φ²).
+        assert!((q0(&[0.6], &[])[0] - 1.0 / 0.64).abs() < 1e-15);
+    }
+
+    #[test]
+    fn kalman_likelihood_of_an_ar1_is_the_exact_gaussian_one() {
+        // For AR(1), the exact likelihood factors into y₁ ~ N(0, 1/(1−φ²)) and
+        // y_t | y_{t−1} ~ N(φ y_{t−1}, 1) (unit innovation variance, scaled out).
+        let phi = 0.7;
+        let y = [0.5, -0.2, 0.9, 1.4, 0.3, -0.8];
+        let mut ss = StateSpace::new(&[phi], &[], &[]);
+        let (ssq, sumlog, nu) = ss.likelihood(&y, None);
+        let f1 = 1.0 / (1.0 - phi * phi);
+        let want_ssq = y[0] * y[0] / f1
+            + y.windows(2)
+                .map(|w| (w[1] - phi * w[0]).powi(2))
+                .sum::<f64>();
+        assert_eq!(nu, 6);
+        assert!((ssq - want_ssq).abs() < 1e-12);
+        assert!((sumlog - f1.ln()).abs() < 1e-12);
+        // With one difference the first value is diffuse (left out), and the rest are
+        // the AR(1) of the differences conditioned on the first difference's prior.
+        let levels: Vec<f64> = y
+            .iter()
+            .scan(10.0, |s, v| {
+                *s += v;
+                Some(*s)
+            })
+            .collect();
+        let mut ss = StateSpace::new(&[phi], &[], &[1.0]);
+        let (ssq_d, sumlog_d, nu_d) = ss.likelihood(&levels, None);
+        let mut ss0 = StateSpace::new(&[phi], &[], &[]);
+        let (ssq0, sumlog0, nu0) = ss0.likelihood(&y[1..], None);
+        assert_eq!(nu_d, nu0);
+        assert!(
+            (ssq_d - ssq0).abs() < 1e-4 && (sumlog_d - sumlog0).abs() < 1e-4,
+            "{ssq_d} {ssq0}"
+        );
+    }
+
+    #[test]
+    fn css_of_an_ar1_by_hand() {
+        let o = Order {
+            p: 1,
+            d: 1,
+            q: 0,
+            sp: 0,
+            sd: 0,
+            sq: 0,
+            m: 1,
+        };
+        let y = [1.0, 3.0, 4.0, 7.0, 8.0];
+        // Differences 2, 1, 3, 1; residuals from the third value: 1 − 0.5·2, 3 − 0.5·1, 1 − 0.5·3.
+        let (s, resid) = css(&y, &o, &[0.5], &[]);
+        let want = [0.0, 2.5, -0.5];
+        assert_eq!(&resid[..2], &[0.0, 0.0]);
+        assert!(
+            (s - want.iter().map(|v| v * v).sum::<f64>() / 3.0).abs() < 1e-12,
+            "{resid:?}"
+        );
+    }
+}
