@@ -26,6 +26,18 @@ fn next_odd(v: usize) -> usize {
     if v.is_multiple_of(2) { v + 1 } else { v }
 }
 
+/// The tricube weight of a point at distance `r` in a window of half-width `h`
+/// (1 within `h1` of the centre; the caller excludes points beyond 0.999·h).
+fn tricube(r: f64, h: f64, h1: f64) -> f64 {
+    if r <= h1 {
+        1.0
+    } else {
+        let t = r / h;
+        let u = 1.0 - t * t * t;
+        u * u * u
+    }
+}
+
 /// The loess estimate at `xs` (1-based) from points `nleft..=nright` (1-based) of
 /// `y`, with tricube weights over the window half-width; `w` is scratch. `None`
 /// when every weight is zero.
@@ -52,13 +64,7 @@ fn est(
         *wj = 0.0;
         let r = ((j + 1) as f64 - xs).abs();
         if r <= h9 {
-            *wj = if r <= h1 {
-                1.0
-            } else {
-                let t = r / h;
-                let u = 1.0 - t * t * t;
-                u * u * u
-            };
+            *wj = tricube(r, h, h1);
             a += *wj;
         }
     }
@@ -129,13 +135,7 @@ fn ess(y: &[f64], n: usize, len: usize, deg: usize, out: &mut [f64], w: &mut [f6
                 for (k, vk) in v.iter_mut().enumerate() {
                     let r = (k as f64 - h).abs();
                     if r <= h9 {
-                        *vk = if r <= h1 {
-                            1.0
-                        } else {
-                            let t = r / h;
-                            let u = 1.0 - t * t * t;
-                            u * u * u
-                        };
+                        *vk = tricube(r, h, h1);
                         a += *vk;
                     }
                 }

@@ -2,46 +2,15 @@
 //! (bench/golden_forecast_arima.py): the KPSS statistic, the number of differences,
 //! the seasonal strength and the number of seasonal differences.
 
-use std::collections::BTreeMap;
-use std::path::Path;
+mod common;
+
+use common::{fixture_series, num, read_csv};
 
 use lithe_forecast::arima;
 
-type Row = BTreeMap<String, String>;
-
-fn read_csv(name: &str) -> Vec<Row> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
-    lines
-        .map(|l| {
-            header
-                .iter()
-                .cloned()
-                .zip(l.split(',').map(String::from))
-                .collect()
-        })
-        .collect()
-}
-
-fn num(r: &Row, k: &str) -> f64 {
-    r[k].parse::<f64>().unwrap_or(f64::NAN)
-}
-
 #[test]
 fn differencing_tests_match_statsforecast() {
-    let mut series: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for file in ["series.csv", "ets_series.csv"] {
-        for r in read_csv(file) {
-            series
-                .entry(r["unique_id"].clone())
-                .or_default()
-                .push(num(&r, "y"));
-        }
-    }
+    let series = fixture_series();
     let rows = read_csv("statsforecast_arima_tests.csv");
     assert!(rows.len() > 20);
     for r in rows {

@@ -1,53 +1,16 @@
 //! AutoCES against StatsForecast's golden values (bench/golden_forecast_ces.py):
 //! the selected seasonal form, parameters, AICc and point forecasts.
 
-use std::collections::BTreeMap;
-use std::path::Path;
+mod common;
+
+use common::{fixture_series, grouped, num};
 
 use lithe_forecast::models::ces::{self, Season};
 
-type Row = BTreeMap<String, String>;
-
-fn read_csv(name: &str) -> Vec<Row> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
-    lines
-        .map(|l| {
-            header
-                .iter()
-                .cloned()
-                .zip(l.split(',').map(String::from))
-                .collect()
-        })
-        .collect()
-}
-
-fn num(r: &Row, k: &str) -> f64 {
-    r[k].parse::<f64>().unwrap_or(f64::NAN)
-}
-
 #[test]
 fn ces_matches_statsforecast() {
-    let mut series: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for file in ["series.csv", "ets_series.csv"] {
-        for r in read_csv(file) {
-            series
-                .entry(r["unique_id"].clone())
-                .or_default()
-                .push(num(&r, "y"));
-        }
-    }
-    let mut groups: BTreeMap<(String, String), Vec<Row>> = BTreeMap::new();
-    for r in read_csv("statsforecast_ces.csv") {
-        groups
-            .entry((r["unique_id"].clone(), r["model"].clone()))
-            .or_default()
-            .push(r);
-    }
+    let series = fixture_series();
+    let groups = grouped("statsforecast_ces.csv", "unique_id", "model");
     let mut worst = (0.0f64, String::new());
     let mut mismatched = Vec::new();
     let mut compared = 0;

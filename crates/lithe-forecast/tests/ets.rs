@@ -1,48 +1,13 @@
 //! ETS against StatsForecast's golden values (bench/golden_forecast_ets.py): the model
 //! AutoETS, Holt and HoltWinters select, its parameters, AICc, forecasts and intervals.
 
-use std::collections::BTreeMap;
-use std::path::Path;
+mod common;
+
+use common::{fixture_series, grouped, num};
 
 use lithe_forecast::interval::Intervals;
 use lithe_forecast::models::Unfit;
 use lithe_forecast::models::ets::{self, Comp, Fit, Par, Spec};
-
-type Rows = Vec<BTreeMap<String, String>>;
-
-fn read_csv(name: &str) -> Rows {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
-    lines
-        .map(|l| {
-            header
-                .iter()
-                .cloned()
-                .zip(l.split(',').map(String::from))
-                .collect()
-        })
-        .collect()
-}
-
-fn series() -> BTreeMap<String, Vec<f64>> {
-    let mut out: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for file in ["series.csv", "ets_series.csv"] {
-        for r in read_csv(file) {
-            out.entry(r["unique_id"].clone())
-                .or_default()
-                .push(r["y"].parse().unwrap());
-        }
-    }
-    out
-}
-
-fn num(r: &BTreeMap<String, String>, k: &str) -> f64 {
-    r[k].parse::<f64>().unwrap_or(f64::NAN)
-}
 
 fn components(f: &Fit) -> String {
     let c = |c: Comp| match c {
@@ -68,15 +33,8 @@ fn rel(a: f64, b: f64) -> f64 {
 
 #[test]
 fn ets_matches_statsforecast() {
-    let series = series();
-    let golden = read_csv("statsforecast_ets.csv");
-    let mut groups: BTreeMap<(String, String), Rows> = BTreeMap::new();
-    for r in golden {
-        groups
-            .entry((r["unique_id"].clone(), r["model"].clone()))
-            .or_default()
-            .push(r);
-    }
+    let series = fixture_series();
+    let groups = grouped("statsforecast_ets.csv", "unique_id", "model");
     let mut worst = (0.0, String::new());
     let mut report = Vec::new();
     for ((id, model), rows) in &groups {

@@ -685,17 +685,7 @@ mod tests {
         let y: Vec<f64> = (0..80)
             .map(|t| 100.0 + 10.0 * ((t % 12) as f64 - 5.5).abs() + ((t * 7919) % 17) as f64 / 4.0)
             .collect();
-        let mut state = 99u64;
-        let mut normal = || {
-            let mut u = || {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state >> 11) as f64 / (1u64 << 53) as f64
-            };
-            let (a, b) = (u().max(1e-300), u());
-            (-2.0 * a.ln()).sqrt() * (2.0 * std::f64::consts::PI * b).cos()
-        };
+        let mut normal = super::super::test_normals(99);
         for season in Season::ALL {
             let fit = fit(&y, 12, season);
             let h = 15;

@@ -325,3 +325,20 @@ impl Model {
         }
     }
 }
+
+/// A seeded stream of standard normal draws (xorshift and Box–Muller) for the models'
+/// simulation checks.
+#[cfg(test)]
+pub(crate) fn test_normals(seed: u64) -> impl FnMut() -> f64 {
+    let mut state = seed;
+    move || {
+        let mut u = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let (a, b) = (u().max(1e-300), u());
+        (-2.0 * a.ln()).sqrt() * (2.0 * std::f64::consts::PI * b).cos()
+    }
+}

@@ -381,17 +381,7 @@ mod tests {
             let f = fit(&y, v).unwrap();
             let h = 6;
             let (mean, se) = predict(&f, h);
-            let mut state = 12345u64;
-            let mut normal = || {
-                let mut u = || {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    (state >> 11) as f64 / (1u64 << 53) as f64
-                };
-                let (a, b) = (u().max(1e-300), u());
-                (-2.0 * a.ln()).sqrt() * (2.0 * std::f64::consts::PI * b).cos()
-            };
+            let mut normal = super::super::test_normals(12345);
             let paths = 20000;
             let mut sq = vec![0.0; h];
             let (alpha, c) = (f.alpha, 1.0 - 1.0 / f.theta);
