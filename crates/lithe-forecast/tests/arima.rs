@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{fixture_series, num, read_csv};
+use common::{fixture_series, grouped, num, read_csv};
 
 use lithe_forecast::arima;
 
@@ -37,4 +37,48 @@ fn differencing_tests_match_statsforecast() {
             "{id}: nsdiffs"
         );
     }
+}
+
+/// AutoARIMA with StatsForecast's likelihood behaviour selects StatsForecast's model
+/// (orders, constant, AICc) and gives its forecasts and intervals
+/// (bench/golden_forecast_auto_arima.py).
+#[test]
+fn auto_arima_matches_statsforecast() {
+    use lithe_forecast::models::auto_arima::{self, Likelihood};
+    let series = fixture_series();
+    let groups = grouped("statsforecast_auto_arima.csv", "unique_id", "season");
+    let mut worst = (0.0f64, String::new());
+    for ((id, season), rows) in &groups {
+        let y = &series[id];
+        let m: usize = season.parse().unwrap();
+        if y.iter().all(|&v| v == y[0]) {
+            continue; // the constant series: a flat forecast, checked in the unit tests
+        }
+        let f = auto_arima::search(y, m, Likelihood::AsStatsForecast)
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
+        let o = f.order;
+        let r0 = &rows[0];
+        let want: Vec<usize> = ["p", "d", "q", "P", "D", "Q"]
+            .iter()
+            .map(|k| r0[*k].parse().unwrap())
+            .collect();
+        assert_eq!(vec![o.p, o.d, o.q, o.sp, o.sd, o.sq], want, "{id}: orders");
+        assert_eq!(f.constant, r0["constant"] == "1", "{id}: constant");
+        let (mean, se) = auto_arima::predict(&f, rows.len());
+        let z80 = lithe_forecast::interval::normal_quantile(0.9);
+        let mut check = |what: &str, got: f64, want: f64| {
+            let d = (got - want).abs() / want.abs().max(1.0);
+            if d > worst.0 {
+                worst = (d, format!("{id} {what}: {got} vs {want}"));
+            }
+        };
+        check("aicc", f.aicc, num(r0, "aicc"));
+        for (k, r) in rows.iter().enumerate() {
+            check("mean", mean[k], num(r, "mean"));
+            check("lo80", mean[k] - z80 * se[k], num(r, "lo80"));
+            check("hi80", mean[k] + z80 * se[k], num(r, "hi80"));
+        }
+    }
+    println!("worst relative difference {:.3e}: {}", worst.0, worst.1);
+    assert!(worst.0 < 1e-6, "{}", worst.1);
 }

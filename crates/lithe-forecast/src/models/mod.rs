@@ -1,5 +1,6 @@
 //! The models, by the names users know from StatsForecast.
 
+pub mod auto_arima;
 pub mod baseline;
 pub mod ces;
 pub mod ets;

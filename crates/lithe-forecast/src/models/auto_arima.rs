@@ -1,0 +1,562 @@
+//! AutoARIMA: the Hyndman–Khandakar stepwise search over seasonal ARIMA models, as
+//! StatsForecast's `AutoARIMA` runs it (`notes/statsforecast-autoarima.md` has the
+//! details this follows): `D` from the seasonal strength of an STL decomposition, `d`
+//! from KPSS tests, each candidate fitted by conditional sum of squares and then by
+//! exact likelihood (a Kalman filter with a diffuse prior on the differencing states),
+//! AICc to compare, drift or mean when the differencing allows.
+//!
+//! One choice differs from StatsForecast on purpose, and is switchable: StatsForecast's
+//! likelihood objective keeps part of the Kalman state from its previous call, so for
+//! differenced models its "maximum likelihood" estimates usually stay at the CSS ones.
+//! `Likelihood::Fresh` (R's behaviour) restarts from the prior at every call;
+//! `Likelihood::AsStatsForecast` keeps the stale state.
+//!
+//! Not yet on the command line: the Kalman step is generic over the state (cubic in
+//! its size), which is far too slow for long seasonal series (hourly data with a
+//! seasonal difference has 50–80 states); the structured update comes first.
+
+use super::{Output, Unfit};
+use crate::arima::{
+    Order, StateSpace, css, delta, diff, expand, invpartrans, ndiffs, nsdiffs, partrans, q0,
+};
+use crate::interval::Intervals;
+use crate::optim::bfgs;
+
+/// How the likelihood objective treats the filter state between calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Likelihood {
+    /// Every call starts from the model's prior (R's `arima`).
+    Fresh,
+    /// As StatsForecast 2.1: only the ARMA block of the prior is reset.
+    AsStatsForecast,
+}
+
+/// A fitted ARIMA model.
+#[derive(Debug, Clone)]
+pub struct Fit {
+    pub order: Order,
+    /// Drift (d + D = 1) or intercept (d + D = 0) included.
+    pub constant: bool,
+    /// `[ar…, ma…, sar…, sma…, constant?]`.
+    pub coef: Vec<f64>,
+    pub sigma2: f64,
+    pub loglik: f64,
+    pub aic: f64,
+    pub aicc: f64,
+    pub bic: f64,
+    pub ic: f64,
+    ss: StateSpace,
+    n: usize,
+}
+
+fn narma(o: &Order) -> usize {
+    o.p + o.q + o.sp + o.sq
+}
+
+/// The AR blocks of `par` through `f` (partrans, invpartrans), the rest as is.
+fn map_ar(par: &[f64], o: &Order, f: fn(&[f64]) -> Vec<f64>) -> Vec<f64> {
+    let mut out = par.to_vec();
+    if o.p > 0 {
+        out[..o.p].copy_from_slice(&f(&par[..o.p]));
+    }
+    if o.sp > 0 {
+        let s = o.p + o.q;
+        out[s..s + o.sp].copy_from_slice(&f(&par[s..s + o.sp]));
+    }
+    out
+}
+
+/// Whether every root of `1 − Σ c_i z^(i+1)` lies at least `margin` from the origin:
+/// the polynomial in `z/margin` must be stationary (reverse Durbin–Levinson).
+fn roots_outside(c: &[f64], margin: f64) -> bool {
+    let mut a: Vec<f64> = c
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v * margin.powi(i as i32 + 1))
+        .collect();
+    for j in (0..a.len()).rev() {
+        let k = a[j];
+        if k.abs() >= 1.0 || k.is_nan() {
+            return false;
+        }
+        let prev = a.clone();
+        for i in 0..j {
+            a[i] = (prev[i] + k * prev[j - i - 1]) / (1.0 - k * k);
+        }
+    }
+    true
+}
+
+/// StatsForecast's root check: a polynomial whose only nonzero coefficient is the
+/// first is not checked.
+fn roots_ok(coefs: &[f64], negate: bool) -> bool {
+    let last = coefs.iter().rposition(|v| v.abs() > 1e-8).unwrap_or(0);
+    if last == 0 {
+        return true;
+    }
+    let c: Vec<f64> = coefs[..=last]
+        .iter()
+        .map(|v| if negate { -v } else { *v })
+        .collect();
+    roots_outside(&c, 1.01)
+}
+
+/// The regression column of the constant: drift `1..n` or an intercept.
+fn constant_column(n: usize, o: &Order) -> Vec<f64> {
+    if o.d + o.sd == 1 {
+        (1..=n).map(|t| t as f64).collect()
+    } else {
+        vec![1.0; n]
+    }
+}
+
+/// Fit one model by CSS then exact likelihood, with its information criteria, or
+/// `None` where it cannot be fitted or fails the checks.
+pub fn fit(x: &[f64], o: Order, constant: bool, how: Likelihood) -> Option<Fit> {
+    let n = x.len();
+    let na = narma(&o);
+    let m = o.m.max(1);
+    let dlt = delta(o.d, o.sd, m);
+    if n <= dlt.len() {
+        return None;
+    }
+    let n_used = n - dlt.len();
+    let xreg = constant.then(|| constant_column(n, &o));
+    // Start values: zeros for the ARMA part, the regression on the differenced data.
+    let mut init = vec![0.0; na];
+    if let Some(col) = &xreg {
+        let mut dx = x.to_vec();
+        let mut dc = col.clone();
+        for _ in 0..o.d {
+            dx = diff(&dx, 1);
+            dc = diff(&dc, 1);
+        }
+        if m > 1 {
+            for _ in 0..o.sd {
+                dx = diff(&dx, m);
+                dc = diff(&dc, m);
+            }
+        }
+        let num: f64 = dx.iter().zip(&dc).map(|(a, b)| a * b).sum();
+        let den: f64 = dc.iter().map(|b| b * b).sum();
+        init.push(num / den);
+    }
+    let npar = init.len();
+    let resid_of = |par: &[f64]| -> Vec<f64> {
+        match &xreg {
+            Some(col) => x.iter().zip(col).map(|(v, c)| v - c * par[na]).collect(),
+            None => x.to_vec(),
+        }
+    };
+    // Conditional sum of squares.
+    if npar > 0 {
+        let css_obj = |par: &[f64]| {
+            let (phi, theta) = expand(par, &o);
+            let s = css(&resid_of(par), &o, &phi, &theta).0;
+            if s == f64::INFINITY {
+                f64::MAX
+            } else if s <= 0.0 {
+                f64::NEG_INFINITY
+            } else {
+                0.5 * s.ln()
+            }
+        };
+        let r = bfgs(css_obj, &init, 1e-8, 100);
+        if r.status != 1 {
+            init = r.x;
+        }
+    }
+    let mut start = map_ar(&init, &o, invpartrans);
+    if start.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    // Exact likelihood over the transformed parameters.
+    let (phi0, theta0) = expand(&map_ar(&start, &o, partrans), &o);
+    let mut ss = StateSpace::new(&phi0, &theta0, &dlt);
+    let r_arma = ss.r;
+    let ml_obj = |par: &[f64]| {
+        let (phi, theta) = expand(&map_ar(par, &o, partrans), &o);
+        match how {
+            Likelihood::Fresh => ss = StateSpace::new(&phi, &theta, &dlt),
+            Likelihood::AsStatsForecast => {
+                // Only the ARMA block of the prior and the state mean are reset.
+                let rd = ss.a.len();
+                let q = q0(&phi, &theta);
+                for i in 0..r_arma {
+                    for j in 0..r_arma {
+                        ss.pn[i * rd + j] = q[i * r_arma + j];
+                    }
+                }
+                ss.phi = phi;
+                ss.theta = theta;
+                ss.a.iter_mut().for_each(|v| *v = 0.0);
+            }
+        }
+        let (ssq, sumlog, nu) = ss.likelihood(&resid_of(par), None);
+        if nu == 0 {
+            return f64::INFINITY;
+        }
+        let s2 = ssq / nu as f64;
+        if s2 <= 0.0 {
+            return f64::NAN;
+        }
+        0.5 * (s2.ln() + sumlog / nu as f64)
+    };
+    let (fun, hess_inv) = if npar > 0 {
+        let r = bfgs(ml_obj, &start, 1e-8, 100);
+        start = r.x;
+        (r.value, r.hess_inv)
+    } else {
+        let mut f = ml_obj;
+        (f(&start), Vec::new())
+    };
+    // Coefficient variances: reject a model whose approximate covariance has a
+    // negative diagonal (StatsForecast's checkarima).
+    if npar > 0 {
+        let a = jacobian_of_transform(&start, &o);
+        for i in 0..npar {
+            let mut v = 0.0;
+            for k in 0..npar {
+                for l in 0..npar {
+                    v += a[k * npar + i] * hess_inv[k * npar + l] * a[l * npar + i];
+                }
+            }
+            if (v / n_used as f64).sqrt().is_nan() {
+                return None;
+            }
+        }
+    }
+    let coef = map_ar(&start, &o, partrans);
+    let (phi, theta) = expand(&coef, &o);
+    let mut ss = StateSpace::new(&phi, &theta, &dlt);
+    let mut std_resid = Vec::with_capacity(n);
+    ss.likelihood(&resid_of(&coef), Some(&mut std_resid));
+    let nu = n_used as f64;
+    let value = 2.0 * nu * fun + nu + nu * (2.0 * std::f64::consts::PI).ln();
+    if !value.is_finite() {
+        return None;
+    }
+    let loglik = -0.5 * value;
+    let k = (npar + 1) as f64;
+    let aic = value + 2.0 * k;
+    let nstar = (n - o.d - o.sd * m) as f64;
+    let bic = aic + k * (nstar.ln() - 2.0);
+    let aicc = if nstar - k - 1.0 != 0.0 {
+        aic + 2.0 * k * (k + 1.0) / (nstar - k - 1.0)
+    } else {
+        f64::INFINITY
+    };
+    let sse: f64 = std_resid
+        .iter()
+        .filter(|v| !v.is_nan())
+        .map(|v| v * v)
+        .sum();
+    let sigma2 = sse / (nstar - k + 1.0);
+    if o.p + o.sp > 0 && !roots_ok(&phi, false) {
+        return None;
+    }
+    if o.q + o.sq > 0 && aicc < f64::INFINITY && !roots_ok(&theta, true) {
+        return None;
+    }
+    Some(Fit {
+        order: o,
+        constant,
+        coef,
+        sigma2,
+        loglik,
+        aic,
+        aicc,
+        bic,
+        ic: aicc,
+        ss,
+        n,
+    })
+}
+
+/// The Jacobian of the stationarity transform at `raw` (forward differences, step
+/// 1e-3, as StatsForecast's `gradtrans`), row-major, identity outside the AR blocks.
+fn jacobian_of_transform(raw: &[f64], o: &Order) -> Vec<f64> {
+    let n = raw.len();
+    let mut a = vec![0.0; n * n];
+    for i in 0..n {
+        a[i * n + i] = 1.0;
+    }
+    for (off, len) in [(0, o.p), (o.p + o.q, o.sp)] {
+        if len == 0 {
+            continue;
+        }
+        let w = &raw[off..off + len];
+        let base = partrans(w);
+        for i in 0..len {
+            let mut wp = w.to_vec();
+            wp[i] += 1e-3;
+            let t = partrans(&wp);
+            for j in 0..len {
+                a[(off + i) * n + off + j] = (t[j] - base[j]) / 1e-3;
+            }
+        }
+    }
+    a
+}
+
+/// Forecast `h` steps from a fitted model: means and standard errors.
+pub fn predict(f: &Fit, h: usize) -> (Vec<f64>, Vec<f64>) {
+    let ss = &f.ss;
+    let (r, rd) = (ss.r, ss.a.len());
+    let d = ss.delta.len();
+    let mut a = ss.a.clone();
+    let mut p = ss.p.clone();
+    let tmul = |v: &dyn Fn(usize) -> f64, i: usize| -> f64 {
+        if i < r {
+            let mut s = if i + 1 < r { v(i + 1) } else { 0.0 };
+            if i < ss.phi.len() {
+                s += ss.phi[i] * v(0);
+            }
+            s
+        } else if i == r {
+            let mut s = v(0);
+            for k in 0..d {
+                s += ss.delta[k] * v(r + k);
+            }
+            s
+        } else {
+            v(i - 1)
+        }
+    };
+    let vk = |k: usize| {
+        if k == 0 {
+            1.0
+        } else if k <= ss.theta.len() {
+            ss.theta[k - 1]
+        } else {
+            0.0
+        }
+    };
+    let z = |i: usize| {
+        if i == 0 {
+            1.0
+        } else if i >= r {
+            ss.delta[i - r]
+        } else {
+            0.0
+        }
+    };
+    let na = narma(&f.order);
+    let mut mean = Vec::with_capacity(h);
+    let mut se = Vec::with_capacity(h);
+    for step in 0..h {
+        let an: Vec<f64> = (0..rd).map(|i| tmul(&|k| a[k], i)).collect();
+        a = an;
+        let mut tp = vec![0.0; rd * rd];
+        for j in 0..rd {
+            for i in 0..rd {
+                tp[i * rd + j] = tmul(&|k| p[k * rd + j], i);
+            }
+        }
+        let mut pn = vec![0.0; rd * rd];
+        for i in 0..rd {
+            for j in 0..rd {
+                pn[i * rd + j] = tmul(&|k| tp[i * rd + k], j);
+            }
+        }
+        for i in 0..r {
+            for j in 0..r {
+                pn[i * rd + j] += vk(i) * vk(j);
+            }
+        }
+        p = pn;
+        let mut mu: f64 = (0..rd).map(|i| z(i) * a[i]).sum();
+        if f.constant {
+            let beta = f.coef[na];
+            mu += if f.order.d + f.order.sd == 1 {
+                beta * (f.n + step + 1) as f64
+            } else {
+                beta
+            };
+        }
+        let mut v = 0.0;
+        for i in 0..rd {
+            for j in 0..rd {
+                v += z(i) * p[i * rd + j] * z(j);
+            }
+        }
+        mean.push(mu);
+        se.push((v * f.sigma2).sqrt());
+    }
+    (mean, se)
+}
+
+/// The stepwise search: the best model by AICc, with `d` and `D` chosen by the tests.
+pub fn search(x: &[f64], m: usize, how: Likelihood) -> Result<Fit, Unfit> {
+    let n = x.len();
+    let m = m.max(1);
+    let (mut max_p, mut max_q) = (5.min(n / 3), 5.min(n / 3));
+    let (mut max_sp, mut max_sq) = (2.min(n / 3 / m), 2.min(n / 3 / m));
+    let sd = if m == 1 {
+        max_sp = 0;
+        max_sq = 0;
+        0
+    } else if n <= 2 * m {
+        0
+    } else {
+        let d = nsdiffs(x, m);
+        if d > 0 && diff(x, m).is_empty() { 0 } else { d }
+    };
+    let dx = if sd > 0 { diff(x, m) } else { x.to_vec() };
+    let mut d = ndiffs(&dx, 2);
+    let mut ddx = dx.clone();
+    for _ in 0..d {
+        ddx = diff(&ddx, 1);
+    }
+    if d > 0 && ddx.is_empty() {
+        d -= 1;
+        ddx = dx.clone();
+        for _ in 0..d {
+            ddx = diff(&ddx, 1);
+        }
+    }
+    if ddx.is_empty() {
+        return Err(Unfit::TooShort { need: n + 1 });
+    }
+    let order = |p, q, sp, sq| Order {
+        p,
+        d,
+        q,
+        sp,
+        sd,
+        sq,
+        m,
+    };
+    if ddx.iter().all(|&v| v == ddx[0]) {
+        return Err(Unfit::NoFit);
+    }
+    if m > 1 {
+        if max_p > 0 {
+            max_p = max_p.min(m - 1);
+        }
+        if max_q > 0 {
+            max_q = max_q.min(m - 1);
+        }
+    }
+    let allow_drift = d + sd == 1;
+    let allow_mean = d + sd == 0;
+    let mut constant = allow_drift || allow_mean;
+    let (mut p, mut q, mut sp, mut sq) = (2.min(max_p), 2.min(max_q), 1.min(max_sp), 1.min(max_sq));
+    if n < 10 {
+        p = p.min(1);
+        q = q.min(1);
+        sp = 0;
+        sq = 0;
+    }
+    let nmodels = 94;
+    let mut tried: Vec<(usize, usize, usize, usize, bool)> = Vec::new();
+    let ic = |f: &Option<Fit>| f.as_ref().map_or(f64::INFINITY, |f| f.ic);
+    let try_fit = |p, q, sp, sq, c, tried: &mut Vec<_>| {
+        tried.push((p, q, sp, sq, c));
+        fit(x, order(p, q, sp, sq), c, how)
+    };
+    let mut best = try_fit(p, q, sp, sq, constant, &mut tried);
+    let null = try_fit(0, 0, 0, 0, constant, &mut tried);
+    if ic(&null) < ic(&best) {
+        best = null;
+        (p, q, sp, sq) = (0, 0, 0, 0);
+    }
+    if max_p > 0 || max_sp > 0 {
+        let (pp, ps) = (usize::from(max_p > 0), usize::from(m > 1 && max_sp > 0));
+        let f = try_fit(pp, 0, ps, 0, constant, &mut tried);
+        if ic(&f) < ic(&best) {
+            best = f;
+            (p, q, sp, sq) = (pp, 0, ps, 0);
+        }
+    }
+    if max_q > 0 || max_sq > 0 {
+        let (qq, qs) = (usize::from(max_q > 0), usize::from(m > 1 && max_sq > 0));
+        let f = try_fit(0, qq, 0, qs, constant, &mut tried);
+        if ic(&f) < ic(&best) {
+            best = f;
+            (p, q, sp, sq) = (0, qq, 0, qs);
+        }
+    }
+    if constant {
+        let f = try_fit(0, 0, 0, 0, false, &mut tried);
+        if ic(&f) < ic(&best) {
+            best = f;
+            (p, q, sp, sq) = (0, 0, 0, 0);
+        }
+    }
+    let mut startk = 0;
+    while startk < tried.len() && tried.len() < nmodels {
+        startk = tried.len();
+        let (ip, iq, isp, isq) = (p as i64, q as i64, sp as i64, sq as i64);
+        let candidates: [(i64, i64, i64, i64, bool, bool); 17] = [
+            (ip, iq, isp - 1, isq, constant, sp > 0),
+            (ip, iq, isp, isq - 1, constant, sq > 0),
+            (ip, iq, isp + 1, isq, constant, sp < max_sp),
+            (ip, iq, isp, isq + 1, constant, sq < max_sq),
+            (ip, iq, isp - 1, isq - 1, constant, sq > 0 && sp > 0),
+            (ip, iq, isp - 1, isq + 1, constant, sq < max_sq && sp > 0),
+            (ip, iq, isp + 1, isq - 1, constant, sq > 0 && sp < max_sp),
+            (
+                ip,
+                iq,
+                isp + 1,
+                isq + 1,
+                constant,
+                sq < max_sq && sp < max_sp,
+            ),
+            (ip - 1, iq, isp, isq, constant, p > 0),
+            (ip, iq - 1, isp, isq, constant, q > 0),
+            (ip + 1, iq, isp, isq, constant, p < max_p),
+            (ip, iq + 1, isp, isq, constant, q < max_q),
+            (ip - 1, iq - 1, isp, isq, constant, q > 0 && p > 0),
+            (ip - 1, iq + 1, isp, isq, constant, q < max_q && p > 0),
+            (ip + 1, iq - 1, isp, isq, constant, q > 0 && p < max_p),
+            (ip + 1, iq + 1, isp, isq, constant, q < max_q && p < max_p),
+            (ip, iq, isp, isq, !constant, allow_drift || allow_mean),
+        ];
+        for (cp, cq, csp, csq, cc, guard) in candidates {
+            if !guard {
+                continue;
+            }
+            let spec = (cp as usize, cq as usize, csp as usize, csq as usize, cc);
+            if tried.contains(&spec) || tried.len() >= nmodels {
+                continue;
+            }
+            let f = try_fit(spec.0, spec.1, spec.2, spec.3, cc, &mut tried);
+            if ic(&f) < ic(&best) {
+                best = f;
+                (p, q, sp, sq, constant) = spec;
+                break;
+            }
+        }
+    }
+    best.ok_or(Unfit::NoFit)
+}
+
+/// Forecast with the model the stepwise search selects.
+pub fn forecast(y: &[f64], h: usize, m: usize, levels: &[f64]) -> Result<Output, Unfit> {
+    if y.len() < 3 {
+        return Err(Unfit::TooShort { need: 3 });
+    }
+    if y.iter().all(|&v| v == y[0]) {
+        let mean = vec![y[0]; h];
+        let intervals =
+            (!levels.is_empty()).then(|| Intervals::normal(&mean, &vec![0.0; h], levels));
+        return Ok(Output { mean, intervals });
+    }
+    // Constant differences: StatsForecast fits a model with nothing to estimate (a
+    // fixed drift, or a second difference), which extrapolates exactly.
+    let d1 = diff(y, 1);
+    if d1.iter().all(|&v| v == d1[0]) {
+        let n = y.len();
+        let drift = d1.iter().sum::<f64>() / d1.len() as f64;
+        let mean: Vec<f64> = (1..=h).map(|k| y[n - 1] + drift * k as f64).collect();
+        let intervals =
+            (!levels.is_empty()).then(|| Intervals::normal(&mean, &vec![0.0; h], levels));
+        return Ok(Output { mean, intervals });
+    }
+    let f = search(y, m, Likelihood::Fresh)?;
+    let (mean, se) = predict(&f, h);
+    let intervals = (!levels.is_empty()).then(|| Intervals::normal(&mean, &se, levels));
+    Ok(Output { mean, intervals })
+}
