@@ -394,7 +394,7 @@ impl StateSpace {
     }
 
     /// The one-step prediction of the state and its covariance (`T a`, `T P Tᵀ + V`).
-    fn predict(&self, anew: &mut [f64], pnew: &mut [f64]) {
+    pub fn predict(&self, anew: &mut [f64], pnew: &mut [f64]) {
         let (r, rd, d) = (self.r, self.rd(), self.delta.len());
         let (p, q) = (self.phi.len(), self.theta.len());
         let a = &self.a;

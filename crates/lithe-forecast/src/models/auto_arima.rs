@@ -301,71 +301,30 @@ fn jacobian_of_transform(raw: &[f64], o: &Order) -> Vec<f64> {
 
 /// Forecast `h` steps from a fitted model: means and standard errors.
 pub fn predict(f: &Fit, h: usize) -> (Vec<f64>, Vec<f64>) {
-    let ss = &f.ss;
+    let mut ss = f.ss.clone();
     let (r, rd) = (ss.r, ss.a.len());
-    let d = ss.delta.len();
-    let mut a = ss.a.clone();
-    let mut p = ss.p.clone();
-    let tmul = |v: &dyn Fn(usize) -> f64, i: usize| -> f64 {
-        if i < r {
-            let mut s = if i + 1 < r { v(i + 1) } else { 0.0 };
-            if i < ss.phi.len() {
-                s += ss.phi[i] * v(0);
+    // The observation vector: the ARMA level plus the differencing weights.
+    let z: Vec<f64> = (0..rd)
+        .map(|i| {
+            if i == 0 {
+                1.0
+            } else if i >= r {
+                ss.delta[i - r]
+            } else {
+                0.0
             }
-            s
-        } else if i == r {
-            let mut s = v(0);
-            for k in 0..d {
-                s += ss.delta[k] * v(r + k);
-            }
-            s
-        } else {
-            v(i - 1)
-        }
-    };
-    let vk = |k: usize| {
-        if k == 0 {
-            1.0
-        } else if k <= ss.theta.len() {
-            ss.theta[k - 1]
-        } else {
-            0.0
-        }
-    };
-    let z = |i: usize| {
-        if i == 0 {
-            1.0
-        } else if i >= r {
-            ss.delta[i - r]
-        } else {
-            0.0
-        }
-    };
+        })
+        .collect();
     let na = narma(&f.order);
+    let mut anew = vec![0.0; rd];
+    let mut pnew = vec![0.0; rd * rd];
     let mut mean = Vec::with_capacity(h);
     let mut se = Vec::with_capacity(h);
     for step in 0..h {
-        let an: Vec<f64> = (0..rd).map(|i| tmul(&|k| a[k], i)).collect();
-        a = an;
-        let mut tp = vec![0.0; rd * rd];
-        for j in 0..rd {
-            for i in 0..rd {
-                tp[i * rd + j] = tmul(&|k| p[k * rd + j], i);
-            }
-        }
-        let mut pn = vec![0.0; rd * rd];
-        for i in 0..rd {
-            for j in 0..rd {
-                pn[i * rd + j] = tmul(&|k| tp[i * rd + k], j);
-            }
-        }
-        for i in 0..r {
-            for j in 0..r {
-                pn[i * rd + j] += vk(i) * vk(j);
-            }
-        }
-        p = pn;
-        let mut mu: f64 = (0..rd).map(|i| z(i) * a[i]).sum();
+        ss.predict(&mut anew, &mut pnew);
+        ss.a.copy_from_slice(&anew);
+        ss.p.copy_from_slice(&pnew);
+        let mut mu: f64 = z.iter().zip(&ss.a).map(|(z, a)| z * a).sum();
         if f.constant {
             let beta = f.coef[na];
             mu += if f.order.d + f.order.sd == 1 {
@@ -377,7 +336,7 @@ pub fn predict(f: &Fit, h: usize) -> (Vec<f64>, Vec<f64>) {
         let mut v = 0.0;
         for i in 0..rd {
             for j in 0..rd {
-                v += z(i) * p[i * rd + j] * z(j);
+                v += z[i] * ss.p[i * rd + j] * z[j];
             }
         }
         mean.push(mu);
