@@ -395,8 +395,15 @@ impl StateSpace {
 
     /// The one-step prediction of the state and its covariance (`T a`, `T P Tᵀ + V`).
     pub fn predict(&self, anew: &mut [f64], pnew: &mut [f64]) {
+        let mut mm = Vec::new();
+        self.predict_mean(anew);
+        self.predict_cov(pnew, &mut mm);
+    }
+
+    /// The predicted state mean `T a`.
+    fn predict_mean(&self, anew: &mut [f64]) {
         let (r, rd, d) = (self.r, self.rd(), self.delta.len());
-        let (p, q) = (self.phi.len(), self.theta.len());
+        let p = self.phi.len();
         let a = &self.a;
         for i in 0..r {
             let mut v = if i + 1 < r { a[i + 1] } else { 0.0 };
@@ -413,36 +420,62 @@ impl StateSpace {
             }
             anew[r] = v;
         }
-        // T P Tᵀ with T's structure, then + R Rᵀ on the ARMA block.
-        let t_row = |i: usize, x: &dyn Fn(usize) -> f64| -> f64 {
-            // (T x)_i for a vector given by index.
+    }
+
+    /// The predicted covariance `T P Tᵀ + R Rᵀ`, using T's structure (a companion
+    /// block for the ARMA part, the differencing weights in row `r`, a shift below
+    /// it); `mm` is scratch for `T P`.
+    fn predict_cov(&self, pnew: &mut [f64], mm: &mut Vec<f64>) {
+        let (r, rd) = (self.r, self.rd());
+        let (p, q) = (self.phi.len(), self.theta.len());
+        let pm = &self.p;
+        mm.clear();
+        mm.resize(rd * rd, 0.0);
+        // mm = T P, row by row.
+        for i in 0..rd {
+            let row = &mut mm[i * rd..(i + 1) * rd];
             if i < r {
-                let mut v = if i + 1 < r { x(i + 1) } else { 0.0 };
+                if i + 1 < r {
+                    row.copy_from_slice(&pm[(i + 1) * rd..(i + 2) * rd]);
+                } else {
+                    row.iter_mut().for_each(|v| *v = 0.0);
+                }
                 if i < p {
-                    v += self.phi[i] * x(0);
+                    let ph = self.phi[i];
+                    for (v, p0) in row.iter_mut().zip(&pm[..rd]) {
+                        *v += ph * p0;
+                    }
                 }
-                v
             } else if i == r {
-                let mut v = x(0);
+                row.copy_from_slice(&pm[..rd]);
                 for (k, dk) in self.delta.iter().enumerate() {
-                    v += dk * x(r + k);
+                    let src = &pm[(r + k) * rd..(r + k + 1) * rd];
+                    for (v, x) in row.iter_mut().zip(src) {
+                        *v += dk * x;
+                    }
                 }
-                v
             } else {
-                x(i - 1)
-            }
-        };
-        // mm = T P (rows of T applied to columns of P).
-        let mut mm = vec![0.0; rd * rd];
-        for j in 0..rd {
-            for i in 0..rd {
-                mm[i * rd + j] = t_row(i, &|k| self.p[k * rd + j]);
+                row.copy_from_slice(&pm[(i - 1) * rd..i * rd]);
             }
         }
-        // pnew = mm Tᵀ.
+        // pnew = mm Tᵀ: entry (i, j) is row j of T applied to row i of mm.
         for i in 0..rd {
-            for j in 0..rd {
-                pnew[i * rd + j] = t_row(j, &|k| mm[i * rd + k]);
+            let src = &mm[i * rd..(i + 1) * rd];
+            let dst = &mut pnew[i * rd..(i + 1) * rd];
+            for j in 0..r {
+                let mut v = if j + 1 < r { src[j + 1] } else { 0.0 };
+                if j < p {
+                    v += self.phi[j] * src[0];
+                }
+                dst[j] = v;
+            }
+            if rd > r {
+                let mut v = src[0];
+                for (k, dk) in self.delta.iter().enumerate() {
+                    v += dk * src[r + k];
+                }
+                dst[r] = v;
+                dst[r + 1..rd].copy_from_slice(&src[r..rd - 1]);
             }
         }
         let vk = |k: usize| {
@@ -454,8 +487,8 @@ impl StateSpace {
                 0.0
             }
         };
-        for i in 0..r {
-            for j in 0..r {
+        for i in 0..=q.min(r - 1) {
+            for j in 0..=q.min(r - 1) {
                 pnew[i * rd + j] += vk(i) * vk(j);
             }
         }
@@ -471,16 +504,14 @@ impl StateSpace {
         let d = self.delta.len();
         let mut anew = vec![0.0; rd];
         let mut m = vec![0.0; rd];
+        let mut mm = Vec::with_capacity(rd * rd);
         let (mut ssq, mut sumlog, mut nu) = (0.0, 0.0, 0usize);
         for (l, &yl) in y.iter().enumerate() {
             let mut pnew = std::mem::take(&mut self.pn);
+            self.predict_mean(&mut anew);
+            // The prior applies to the first observation as it is.
             if l > 0 {
-                self.predict(&mut anew, &mut pnew);
-            } else {
-                // The prior applies to the first observation as it is.
-                let mut tmp = vec![0.0; rd];
-                self.predict(&mut tmp, &mut vec![0.0; rd * rd]);
-                anew.copy_from_slice(&tmp);
+                self.predict_cov(&mut pnew, &mut mm);
             }
             if yl.is_nan() {
                 self.a.copy_from_slice(&anew);
