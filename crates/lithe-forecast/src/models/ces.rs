@@ -131,137 +131,33 @@ fn update(st: &mut States, i: usize, m: usize, season: Season, p: &Par, y: f64) 
     }
 }
 
-/// One pass over `y` (forward, or backward over the reversed series) from the `m`
-/// starting rows `init` (oldest first): Σe² (or NA); `trailing` receives the `m`
-/// rows forecast past the end, `before` (when given) the last `m` rows of the data.
-/// Only `m` rows are kept, in a ring: row `i` needs rows `i − 1` and `i − m`.
-#[allow(clippy::too_many_arguments)]
-fn pass(
-    y: &[f64],
-    init: &[f64],
-    m: usize,
-    season: Season,
-    p: &Par,
-    ring: &mut Vec<f64>,
-    errors: Option<&mut [f64]>,
-    trailing: &mut [f64],
-    before: Option<&mut [f64]>,
-) -> f64 {
-    match season {
-        Season::None => pass_as::<0, 2>(y, init, m, p, ring, errors, trailing, before),
-        Season::Simple => pass_as::<1, 2>(y, init, m, p, ring, errors, trailing, before),
-        Season::Partial => pass_as::<2, 3>(y, init, m, p, ring, errors, trailing, before),
-        Season::Full => pass_as::<3, 4>(y, init, m, p, ring, errors, trailing, before),
-    }
+/// What the final pass of [`calc`] records for lane 0: every residual, and the last
+/// `m` state rows of the data (oldest first, `c` values each), where forecasts start.
+struct Record<'a> {
+    errors: &'a mut [f64],
+    before: &'a mut [f64],
 }
 
-/// Row `i` from its predecessor `prev` (row `i − 1`) and `lag` (row `i − m`), the
-/// value `y` (StatsForecast's `cesupdate`), written to `out`.
-#[inline(always)]
-fn step<const S: u8, const C: usize>(prev: [f64; C], lag: [f64; C], p: &Par, y: f64) -> [f64; C] {
-    let base = if S == 1 { lag } else { prev };
-    let mut e = y - base[0];
-    if S >= 2 {
-        e -= lag[2];
-    }
-    let mut out = [0.0; C];
-    out[0] = base[0] - (1.0 - p.a1) * base[1] + (p.a0 - p.a1) * e;
-    out[1] = base[0] + (1.0 - p.a0) * base[1] + (p.a0 + p.a1) * e;
-    if S == 2 {
-        out[2] = lag[2] + p.b0 * e;
-    }
-    if S == 3 {
-        out[2] = lag[2] - (1.0 - p.b1) * lag[3] + (p.b0 - p.b1) * e;
-        out[3] = lag[2] + (1.0 - p.b0) * lag[3] + (p.b0 + p.b1) * e;
-    }
-    out
-}
-
-#[inline(always)]
-fn forecast_of<const S: u8, const C: usize>(prev: &[f64; C], lag: &[f64; C]) -> f64 {
-    match S {
-        0 => prev[0],
-        1 => lag[0],
-        _ => prev[0] + lag[2],
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn pass_as<const S: u8, const C: usize>(
-    y: &[f64],
-    init: &[f64],
-    m: usize,
-    p: &Par,
-    ring: &mut Vec<f64>,
-    mut errors: Option<&mut [f64]>,
-    trailing: &mut [f64],
-    before: Option<&mut [f64]>,
-) -> f64 {
-    let row = |v: &[f64], k: usize| -> [f64; C] { std::array::from_fn(|j| v[k * C + j]) };
-    ring.clear();
-    ring.extend_from_slice(&init[..m * C]);
-    // The slot of row i is i mod m; rows 0..m are in slots 0..m.
-    let mut prev = row(ring, m - 1);
-    let mut slot = 0;
-    let mut sse = 0.0;
-    for (t, &yt) in y.iter().enumerate() {
-        let lag = row(ring, slot);
-        let f = forecast_of::<S, C>(&prev, &lag);
-        if (f - NA).abs() < TOL {
-            return NA;
-        }
-        let e = yt - f;
-        if let Some(es) = errors.as_deref_mut() {
-            es[t] = e;
-        }
-        let new = step::<S, C>(prev, lag, p, yt);
-        ring[slot * C..(slot + 1) * C].copy_from_slice(&new);
-        prev = new;
-        slot += 1;
-        if slot == m {
-            slot = 0;
-        }
-        sse += e * e;
-    }
-    if let Some(b) = before {
-        // Rows n..n+m, oldest first: the oldest sits in the current slot.
-        for k in 0..m {
-            let src = (slot + k) % m;
-            b[k * C..(k + 1) * C].copy_from_slice(&ring[src * C..(src + 1) * C]);
-        }
-    }
-    for k in 0..m {
-        let lag = row(ring, slot);
-        let f = forecast_of::<S, C>(&prev, &lag);
-        let new = step::<S, C>(prev, lag, p, f);
-        ring[slot * C..(slot + 1) * C].copy_from_slice(&new);
-        trailing[k * C..(k + 1) * C].copy_from_slice(&new);
-        prev = new;
-        slot += 1;
-        if slot == m {
-            slot = 0;
-        }
-    }
-    sse
-}
-
-/// [`calc`]'s `n·log Σe²` for [`LANES`] parameter sets at once (same starting rows),
-/// each lane running the scalar arithmetic exactly; the lanes' independent
-/// recursions overlap in the processor, which pays because one run is bound by its
-/// chain of dependent operations.
-fn calc_lanes(
+/// The likelihood `n·log Σe²` of the last of three passes (forward, backward over
+/// the reversed series to backcast the starting rows, forward again), or NA, for
+/// [`LANES`] parameter sets at once from the same starting rows. Each lane runs the
+/// scalar arithmetic exactly; the lanes' independent recursions overlap in the
+/// processor, which pays because one run is bound by its chain of dependent
+/// operations. A single fit passes the same parameters in every lane.
+fn calc(
     y: &[f64],
     y_rev: &[f64],
     init: &[f64],
     m: usize,
     season: Season,
     pars: &[Par; LANES],
+    record: Option<Record>,
 ) -> [f64; LANES] {
     match season {
-        Season::None => calc_lanes_as::<0, 2>(y, y_rev, init, m, pars),
-        Season::Simple => calc_lanes_as::<1, 2>(y, y_rev, init, m, pars),
-        Season::Partial => calc_lanes_as::<2, 3>(y, y_rev, init, m, pars),
-        Season::Full => calc_lanes_as::<3, 4>(y, y_rev, init, m, pars),
+        Season::None => calc_as::<0, 2>(y, y_rev, init, m, pars, record),
+        Season::Simple => calc_as::<1, 2>(y, y_rev, init, m, pars, record),
+        Season::Partial => calc_as::<2, 3>(y, y_rev, init, m, pars, record),
+        Season::Full => calc_as::<3, 4>(y, y_rev, init, m, pars, record),
     }
 }
 
@@ -269,7 +165,7 @@ fn calc_lanes(
 /// lanes at once.
 type Lanes<const C: usize> = [[f64; LANES]; C];
 
-/// The smoothing parameters of the lanes, with the coefficients `step` uses.
+/// The smoothing parameters of the lanes, with the coefficients `step_lanes` uses.
 struct LanePar {
     a0_a1: [f64; LANES],
     one_a1: [f64; LANES],
@@ -282,6 +178,8 @@ struct LanePar {
     b0p1: [f64; LANES],
 }
 
+/// Row `i` from its predecessor `prev` (row `i − 1`) and `lag` (row `i − m`) and the
+/// value `y` (StatsForecast's `cesupdate`), in every lane.
 #[inline(always)]
 fn step_lanes<const S: u8, const C: usize>(
     prev: &Lanes<C>,
@@ -319,12 +217,13 @@ fn forecast_lanes<const S: u8, const C: usize>(prev: &Lanes<C>, lag: &Lanes<C>) 
 }
 
 #[inline(never)]
-fn calc_lanes_as<const S: u8, const C: usize>(
+fn calc_as<const S: u8, const C: usize>(
     y: &[f64],
     y_rev: &[f64],
     init: &[f64],
     m: usize,
     pars: &[Par; LANES],
+    record: Option<Record>,
 ) -> [f64; LANES] {
     let lp = LanePar {
         a0_a1: pars.map(|p| p.a0 - p.a1),
@@ -342,11 +241,11 @@ fn calc_lanes_as<const S: u8, const C: usize>(
         .collect();
     let mut ring: Vec<Lanes<C>> = start.clone();
     let mut trailing: Vec<Lanes<C>> = vec![[[0.0; LANES]; C]; m];
-    let (_, na1) = pass_lanes::<S, C>(y, &start, &lp, &mut ring, &mut trailing);
+    let (_, na1) = pass_lanes::<S, C>(y, &start, &lp, &mut ring, &mut trailing, None);
     let back: Vec<Lanes<C>> = trailing.iter().rev().copied().collect();
-    let (_, na2) = pass_lanes::<S, C>(y_rev, &back, &lp, &mut ring, &mut trailing);
+    let (_, na2) = pass_lanes::<S, C>(y_rev, &back, &lp, &mut ring, &mut trailing, None);
     let fwd: Vec<Lanes<C>> = trailing.iter().rev().copied().collect();
-    let (sse, na3) = pass_lanes::<S, C>(y, &fwd, &lp, &mut ring, &mut trailing);
+    let (sse, na3) = pass_lanes::<S, C>(y, &fwd, &lp, &mut ring, &mut trailing, record);
     let n = y.len() as f64;
     std::array::from_fn(|j| {
         if na1[j] || na2[j] || na3[j] {
@@ -357,8 +256,10 @@ fn calc_lanes_as<const S: u8, const C: usize>(
     })
 }
 
-/// One pass for all lanes (see [`pass_as`]): Σe² per lane and whether a lane met
-/// the missing-value marker.
+/// One pass over `y` (forward, or backward over the reversed series) from the `m`
+/// starting rows (oldest first), for all lanes: Σe² per lane and whether a lane met
+/// the missing-value marker; `trailing` receives the `m` rows forecast past the end.
+/// Only `m` rows are kept, in a ring: row `i` needs rows `i − 1` and `i − m`.
 #[inline(always)]
 fn pass_lanes<const S: u8, const C: usize>(
     y: &[f64],
@@ -366,6 +267,7 @@ fn pass_lanes<const S: u8, const C: usize>(
     lp: &LanePar,
     ring: &mut [Lanes<C>],
     trailing: &mut [Lanes<C>],
+    mut record: Option<Record>,
 ) -> ([f64; LANES], [bool; LANES]) {
     let m = start.len();
     ring.copy_from_slice(start);
@@ -373,7 +275,7 @@ fn pass_lanes<const S: u8, const C: usize>(
     let mut slot = 0;
     let mut sse = [0.0; LANES];
     let mut na = [false; LANES];
-    for &yt in y {
+    for (t, &yt) in y.iter().enumerate() {
         let lag = ring[slot];
         let f = forecast_lanes::<S, C>(&prev, &lag);
         for j in 0..LANES {
@@ -381,12 +283,24 @@ fn pass_lanes<const S: u8, const C: usize>(
             let e = yt - f[j];
             sse[j] += e * e;
         }
+        if let Some(r) = record.as_mut() {
+            r.errors[t] = yt - f[0];
+        }
         let new = step_lanes::<S, C>(&prev, &lag, lp, [yt; LANES]);
         ring[slot] = new;
         prev = new;
         slot += 1;
         if slot == m {
             slot = 0;
+        }
+    }
+    if let Some(r) = record {
+        // Rows n..n+m, oldest first: the oldest sits in the current slot.
+        for k in 0..m {
+            let row = &ring[(slot + k) % m];
+            for (dst, comp) in r.before[k * C..(k + 1) * C].iter_mut().zip(row) {
+                *dst = comp[0];
+            }
         }
     }
     for t in trailing.iter_mut() {
@@ -402,87 +316,6 @@ fn pass_lanes<const S: u8, const C: usize>(
         }
     }
     (sse, na)
-}
-
-/// Reverse the order of `m` rows of `c` values.
-fn reversed_rows(v: &[f64], m: usize, c: usize) -> Vec<f64> {
-    (0..m)
-        .rev()
-        .flat_map(|k| v[k * c..(k + 1) * c].iter().copied())
-        .collect()
-}
-
-/// Scratch space for [`calc`].
-struct Work {
-    ring: Vec<f64>,
-    trailing: Vec<f64>,
-}
-
-/// Forward, backward and forward again; `n·log Σe²` of the last pass (or NA);
-/// `before` receives the final pass's last `m` data rows.
-#[allow(clippy::too_many_arguments)]
-fn calc(
-    y: &[f64],
-    y_rev: &[f64],
-    init: &[f64],
-    m: usize,
-    season: Season,
-    p: &Par,
-    w: &mut Work,
-    errors: Option<&mut [f64]>,
-    before: Option<&mut [f64]>,
-) -> f64 {
-    let n = y.len() as f64;
-    let c = season.components();
-    if (pass(
-        y,
-        init,
-        m,
-        season,
-        p,
-        &mut w.ring,
-        None,
-        &mut w.trailing,
-        None,
-    ) - NA)
-        .abs()
-        < TOL
-    {
-        return NA;
-    }
-    let start = reversed_rows(&w.trailing, m, c);
-    if (pass(
-        y_rev,
-        &start,
-        m,
-        season,
-        p,
-        &mut w.ring,
-        None,
-        &mut w.trailing,
-        None,
-    ) - NA)
-        .abs()
-        < TOL
-    {
-        return NA;
-    }
-    let start = reversed_rows(&w.trailing, m, c);
-    let sse = pass(
-        y,
-        &start,
-        m,
-        season,
-        p,
-        &mut w.ring,
-        errors,
-        &mut w.trailing,
-        before,
-    );
-    if (sse - NA).abs() < TOL {
-        return NA;
-    }
-    n * sse.ln()
 }
 
 /// The starting rows (`m` of them, `c` values each).
@@ -542,7 +375,7 @@ pub fn fit(y: &[f64], m: usize, season: Season) -> Fit {
     let y_rev: Vec<f64> = y.iter().rev().copied().collect();
     let batch = |xs: &[&[f64]; LANES], out: &mut [f64; LANES]| {
         let pars: [Par; LANES] = std::array::from_fn(|j| unpack(xs[j]));
-        let liks = calc_lanes(y, &y_rev, &init, m, season, &pars);
+        let liks = calc(y, &y_rev, &init, m, season, &pars, None);
         for (o, lik) in out.iter_mut().zip(liks) {
             *o = if lik.is_nan() || (lik - NA).abs() < 1e-7 {
                 f64::NEG_INFINITY
@@ -553,23 +386,13 @@ pub fn fit(y: &[f64], m: usize, season: Season) -> Fit {
     };
     let best = NelderMead::default().minimize_batch(batch, &x0, &lo, &hi);
     let par = unpack(&best.x);
-    let mut work = Work {
-        ring: Vec::with_capacity(m * c),
-        trailing: vec![0.0; m * c],
-    };
     let mut errors = vec![f64::NAN; n];
     let mut last = vec![0.0; m * c];
-    let lik = calc(
-        y,
-        &y_rev,
-        &init,
-        m,
-        season,
-        &par,
-        &mut work,
-        Some(&mut errors),
-        Some(&mut last),
-    );
+    let record = Record {
+        errors: &mut errors,
+        before: &mut last,
+    };
+    let lik = calc(y, &y_rev, &init, m, season, &[par; LANES], Some(record))[0];
     let lik = if (lik - NA).abs() < 1e-7 {
         f64::NAN
     } else {
