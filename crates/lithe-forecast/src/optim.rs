@@ -39,6 +39,15 @@ fn clamp_into(x: &mut [f64], lower: &[f64], upper: &[f64]) {
     }
 }
 
+/// `centroid + coef·(xr − centroid)`, clamped into the box: the expansion (`coef` =
+/// γ), outside contraction (ρ) and inside contraction (−ρ) points.
+fn toward(centroid: &[f64], xr: &[f64], coef: f64, lower: &[f64], upper: &[f64], out: &mut [f64]) {
+    for ((o, c), r) in out.iter_mut().zip(centroid).zip(xr) {
+        *o = c + coef * (r - c);
+    }
+    clamp_into(out, lower, upper);
+}
+
 fn population_sd(v: &[f64]) -> f64 {
     let n = v.len() as f64;
     let mean = v.iter().sum::<f64>() / n;
@@ -154,14 +163,9 @@ impl NelderMead {
             // With a batch objective, the points that may follow are evaluated with it.
             let mut ahead = [f64::NAN; 3];
             let fr = if batched {
-                for j in 0..n {
-                    xt[j] = centroid[j] + gamma * (xr[j] - centroid[j]);
-                    xoc[j] = centroid[j] + rho * (xr[j] - centroid[j]);
-                    xic[j] = centroid[j] - rho * (xr[j] - centroid[j]);
-                }
-                clamp_into(&mut xt, lower, upper);
-                clamp_into(&mut xoc, lower, upper);
-                clamp_into(&mut xic, lower, upper);
+                toward(&centroid, &xr, gamma, lower, upper, &mut xt);
+                toward(&centroid, &xr, rho, lower, upper, &mut xoc);
+                toward(&centroid, &xr, -rho, lower, upper, &mut xic);
                 let v = f.four([&xr, &xt, &xoc, &xic]);
                 ahead = [v[1], v[2], v[3]];
                 v[0]
@@ -181,10 +185,7 @@ impl NelderMead {
                 let fe = if batched {
                     ahead[0]
                 } else {
-                    for j in 0..n {
-                        xt[j] = centroid[j] + gamma * (xr[j] - centroid[j]);
-                    }
-                    clamp_into(&mut xt, lower, upper);
+                    toward(&centroid, &xr, gamma, lower, upper, &mut xt);
                     f.one(&xt)
                 };
                 if fe < fr {
@@ -199,10 +200,7 @@ impl NelderMead {
                 let fc = if batched {
                     ahead[1]
                 } else {
-                    for j in 0..n {
-                        xoc[j] = centroid[j] + rho * (xr[j] - centroid[j]);
-                    }
-                    clamp_into(&mut xoc, lower, upper);
+                    toward(&centroid, &xr, rho, lower, upper, &mut xoc);
                     f.one(&xoc)
                 };
                 if fc <= fr {
@@ -213,10 +211,7 @@ impl NelderMead {
                 let fc = if batched {
                     ahead[2]
                 } else {
-                    for j in 0..n {
-                        xic[j] = centroid[j] - rho * (xr[j] - centroid[j]);
-                    }
-                    clamp_into(&mut xic, lower, upper);
+                    toward(&centroid, &xr, -rho, lower, upper, &mut xic);
                     f.one(&xic)
                 };
                 if fc < fs[worst] {
