@@ -569,6 +569,18 @@ impl StateSpace {
 mod tests {
     use super::*;
 
+    /// A seeded stream of uniform values in [−0.5, 0.5) (a linear congruential
+    /// generator).
+    fn uniform_noise(seed: u64) -> impl FnMut() -> f64 {
+        let mut s = seed;
+        move || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        }
+    }
+
     #[test]
     fn kpss_table_and_differencing() {
         assert_eq!(kpss_pvalue(0.2), 0.10);
@@ -576,13 +588,7 @@ mod tests {
         assert!((kpss_pvalue(0.463) - 0.05).abs() < 1e-15);
         assert!((kpss_pvalue(0.5185) - 0.0375).abs() < 1e-12);
         // A random walk needs one difference; white noise none; a quadratic trend two.
-        let mut s = 7u64;
-        let mut noise = || {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
+        let mut noise = uniform_noise(7);
         let white: Vec<f64> = (0..300).map(|_| noise()).collect();
         let mut walk = vec![0.0];
         for _ in 1..300 {
@@ -598,13 +604,7 @@ mod tests {
 
     #[test]
     fn seasonal_strength_tells_a_season_from_noise() {
-        let mut s = 3u64;
-        let mut noise = || {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
+        let mut noise = uniform_noise(3);
         let seasonal: Vec<f64> = (0..96)
             .map(|t| 10.0 * ((t % 12) as f64 - 5.5).abs() + noise())
             .collect();

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{fixture_series, grouped, num, read_csv};
+use common::{Worst, fixture_series, grouped, num, read_csv};
 
 use lithe_forecast::arima;
 
@@ -47,7 +47,7 @@ fn auto_arima_matches_statsforecast() {
     use lithe_forecast::models::auto_arima::{self, Likelihood};
     let series = fixture_series();
     let groups = grouped("statsforecast_auto_arima.csv", "unique_id", "season");
-    let mut worst = (0.0f64, String::new());
+    let mut worst = Worst::new();
     for ((id, season), rows) in &groups {
         let y = &series[id];
         let m: usize = season.parse().unwrap();
@@ -67,10 +67,7 @@ fn auto_arima_matches_statsforecast() {
         let (mean, se) = auto_arima::predict(&f, rows.len());
         let z80 = lithe_forecast::interval::normal_quantile(0.9);
         let mut check = |what: &str, got: f64, want: f64| {
-            let d = (got - want).abs() / want.abs().max(1.0);
-            if d > worst.0 {
-                worst = (d, format!("{id} {what}: {got} vs {want}"));
-            }
+            worst.check(got, want, || format!("{id} {what}"));
         };
         check("aicc", f.aicc, num(r0, "aicc"));
         for (k, r) in rows.iter().enumerate() {
@@ -79,6 +76,5 @@ fn auto_arima_matches_statsforecast() {
             check("hi80", mean[k] + z80 * se[k], num(r, "hi80"));
         }
     }
-    println!("worst relative difference {:.3e}: {}", worst.0, worst.1);
-    assert!(worst.0 < 1e-6, "{}", worst.1);
+    worst.assert_below(1e-6);
 }

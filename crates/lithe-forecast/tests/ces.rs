@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{fixture_series, grouped, num};
+use common::{Worst, fixture_series, grouped, num};
 
 use lithe_forecast::models::ces::{self, Season};
 
@@ -11,7 +11,7 @@ use lithe_forecast::models::ces::{self, Season};
 fn ces_matches_statsforecast() {
     let series = fixture_series();
     let groups = grouped("statsforecast_ces.csv", "unique_id", "model");
-    let mut worst = (0.0f64, String::new());
+    let mut worst = Worst::new();
     let mut mismatched = Vec::new();
     let mut compared = 0;
     for ((id, model), rows) in &groups {
@@ -50,28 +50,17 @@ fn ces_matches_statsforecast() {
             ("alpha_0", best.par.a0, num(&rows[0], "alpha_0")),
             ("alpha_1", best.par.a1, num(&rows[0], "alpha_1")),
         ] {
-            let d = (got - w).abs() / w.abs().max(1.0);
-            if d > worst.0 {
-                worst = (d, format!("{id} {what}: {got} vs {w}"));
-            }
+            worst.check(got, w, || format!("{id} {what}"));
         }
         for (k, r) in rows.iter().enumerate() {
-            let want = num(r, "mean");
-            let d = (out.mean[k] - want).abs() / want.abs().max(1.0);
             compared += 1;
-            if d > worst.0 {
-                worst = (
-                    d,
-                    format!("{id} {model} step {}: {} vs {want}", k + 1, out.mean[k]),
-                );
-            }
+            worst.check(out.mean[k], num(r, "mean"), || {
+                format!("{id} {model} step {}", k + 1)
+            });
         }
     }
-    println!(
-        "{compared} forecasts; worst relative difference {:.3e}: {}",
-        worst.0, worst.1
-    );
+    println!("{compared} forecasts");
     assert!(mismatched.is_empty(), "{mismatched:#?}");
     assert!(compared > 200);
-    assert!(worst.0 < 1e-6, "{}", worst.1);
+    worst.assert_below(1e-6);
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{fixture_series, grouped, num};
+use common::{Worst, fixture_series, grouped, num};
 
 use lithe_forecast::interval::Intervals;
 use lithe_forecast::models::Unfit;
@@ -24,18 +24,11 @@ fn components(f: &Fit) -> String {
     )
 }
 
-fn rel(a: f64, b: f64) -> f64 {
-    if a.is_nan() && b.is_nan() {
-        return 0.0;
-    }
-    (a - b).abs() / b.abs().max(1.0)
-}
-
 #[test]
 fn ets_matches_statsforecast() {
     let series = fixture_series();
     let groups = grouped("statsforecast_ets.csv", "unique_id", "model");
-    let mut worst = (0.0, String::new());
+    let mut worst = Worst::new();
     let mut report = Vec::new();
     for ((id, model), rows) in &groups {
         let y = &series[id];
@@ -87,19 +80,12 @@ fn ets_matches_statsforecast() {
                 pairs.push(("alpha", fit.par.alpha, num(r, "alpha")));
             }
             for (what, got, want) in pairs {
-                let d = rel(got, want);
-                if d > worst.0 {
-                    worst = (
-                        d,
-                        format!("{id} {model} {what} step {}: {got} vs {want}", k + 1),
-                    );
-                }
+                worst.check(got, want, || format!("{id} {model} {what} step {}", k + 1));
             }
         }
     }
-    println!("worst relative difference {:.3e}: {}", worst.0, worst.1);
     assert!(report.is_empty(), "{report:#?}");
-    assert!(worst.0 < 1e-6, "{}", worst.1);
+    worst.assert_below(1e-6);
 }
 
 /// SplitMix64 with Box–Muller normals: a fixed, dependency-free stream.

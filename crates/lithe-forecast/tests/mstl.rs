@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{fixture_series, grouped, num};
+use common::{Worst, fixture_series, grouped, num};
 
 use lithe_forecast::models::mstl;
 
@@ -11,7 +11,7 @@ use lithe_forecast::models::mstl;
 fn mstl_matches_statsforecast() {
     let series = fixture_series();
     let groups = grouped("statsforecast_mstl.csv", "unique_id", "seasons");
-    let mut worst = (0.0f64, String::new());
+    let mut worst = Worst::new();
     let mut compared = 0;
     for ((id, seasons), rows) in &groups {
         let periods: Vec<usize> = seasons.split('+').map(|p| p.parse().unwrap()).collect();
@@ -33,22 +33,14 @@ fn mstl_matches_statsforecast() {
                 ("hi80", iv.hi[0][k]),
                 ("hi95", iv.hi[1][k]),
             ] {
-                let want = num(r, what);
-                let d = (got - want).abs() / want.abs().max(1.0);
                 compared += 1;
-                if d > worst.0 {
-                    worst = (
-                        d,
-                        format!("{id} {seasons} {what} step {}: {got} vs {want}", k + 1),
-                    );
-                }
+                worst.check(got, num(r, what), || {
+                    format!("{id} {seasons} {what} step {}", k + 1)
+                });
             }
         }
     }
-    println!(
-        "{compared} values; worst relative difference {:.3e}: {}",
-        worst.0, worst.1
-    );
+    println!("{compared} values");
     assert!(compared > 1000);
-    assert!(worst.0 < 1e-6, "{}", worst.1);
+    worst.assert_below(1e-6);
 }

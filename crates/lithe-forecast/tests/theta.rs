@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{fixture_series, grouped, num};
+use common::{Worst, fixture_series, grouped, num};
 
 use lithe_forecast::models::theta::{self, Variant};
 
@@ -12,7 +12,7 @@ use lithe_forecast::models::theta::{self, Variant};
 fn theta_matches_statsforecast() {
     let series = fixture_series();
     let groups = grouped("statsforecast_theta.csv", "unique_id", "model");
-    let mut worst = (0.0f64, String::new());
+    let mut worst = Worst::new();
     let mut mismatched = Vec::new();
     let mut compared = 0;
     for ((id, model), rows) in &groups {
@@ -51,22 +51,14 @@ fn theta_matches_statsforecast() {
             }
         }
         for (k, r) in rows.iter().enumerate() {
-            let want = num(r, "mean");
-            let d = (out.mean[k] - want).abs() / want.abs().max(1.0);
             compared += 1;
-            if d > worst.0 {
-                worst = (
-                    d,
-                    format!("{id} {model} step {}: {} vs {want}", k + 1, out.mean[k]),
-                );
-            }
+            worst.check(out.mean[k], num(r, "mean"), || {
+                format!("{id} {model} step {}", k + 1)
+            });
         }
     }
-    println!(
-        "{compared} forecasts; worst relative difference {:.3e}: {}",
-        worst.0, worst.1
-    );
+    println!("{compared} forecasts");
     assert!(mismatched.is_empty(), "{mismatched:#?}");
     assert!(compared > 1000);
-    assert!(worst.0 < 1e-6, "{}", worst.1);
+    worst.assert_below(1e-6);
 }

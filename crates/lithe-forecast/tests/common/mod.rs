@@ -56,3 +56,40 @@ pub fn grouped(file: &str, a: &str, b: &str) -> BTreeMap<(String, String), Vec<R
     }
     groups
 }
+
+/// The largest relative difference seen between lithe's values and the golden ones
+/// (relative to `max(|want|, 1)`; two missing values agree, one missing value is a
+/// mismatch), with a description of where it was.
+pub struct Worst {
+    pub diff: f64,
+    pub at: String,
+}
+
+impl Worst {
+    pub fn new() -> Worst {
+        Worst {
+            diff: 0.0,
+            at: String::new(),
+        }
+    }
+
+    pub fn check(&mut self, got: f64, want: f64, at: impl FnOnce() -> String) {
+        let d = if got.is_nan() && want.is_nan() {
+            0.0
+        } else if got.is_nan() || want.is_nan() {
+            f64::INFINITY
+        } else {
+            (got - want).abs() / want.abs().max(1.0)
+        };
+        if d > self.diff {
+            self.diff = d;
+            self.at = format!("{}: {got} vs {want}", at());
+        }
+    }
+
+    /// Print the worst difference and require it below `tol`.
+    pub fn assert_below(&self, tol: f64) {
+        println!("worst relative difference {:.3e}: {}", self.diff, self.at);
+        assert!(self.diff < tol, "{}", self.at);
+    }
+}
