@@ -244,6 +244,16 @@ fn filter(
     }
 }
 
+/// The unbiased binary exponent and the mantissa in [1, 2) of a finite `v ≥ 0`
+/// (exact for normal numbers: `v = mantissa · 2^exponent`).
+#[inline(always)]
+fn split_binary(v: f64) -> (i64, f64) {
+    let bits = v.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i64 - 1023;
+    let mant = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+    (exp, mant)
+}
+
 /// Σ log|f| over a run of values, as one logarithm per 32 values: the mantissas are
 /// multiplied and the binary exponents added, so the sum agrees with adding the
 /// logarithms one by one to rounding.
@@ -268,9 +278,9 @@ impl LogSum {
     fn add(&mut self, v: f64) {
         // Normal positive numbers split exactly into mantissa [1, 2) and exponent.
         if v.is_normal() {
-            let bits = v.to_bits();
-            self.exp += ((bits >> 52) & 0x7ff) as i64 - 1023;
-            self.mant *= f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+            let (exp, mant) = split_binary(v);
+            self.exp += exp;
+            self.mant *= mant;
             self.count += 1;
             if self.count == 32 {
                 self.flush();
@@ -529,12 +539,11 @@ fn filter_lanes<const ERR_M: bool, const TREND: u8>(
                 }
                 sse[j] += e * e;
                 if ERR_M {
-                    let bits = f0.abs().to_bits();
-                    let ex = ((bits >> 52) & 0x7ff) as i64;
-                    odd[j] |= ex == 0 || ex == 0x7ff;
-                    exps[j] += ex - 1023;
-                    mant[j] *=
-                        f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+                    let (ex, mt) = split_binary(f0.abs());
+                    // Zero, subnormal or not finite: the raw exponent is 0 or 2047.
+                    odd[j] |= ex == -1023 || ex == 1024;
+                    exps[j] += ex;
+                    mant[j] *= mt;
                 }
             }
         }
