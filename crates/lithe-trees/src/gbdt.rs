@@ -438,8 +438,6 @@ impl GbdtModel {
         let k = self.n_class_trees();
         let n = m.len() / nf;
         let mut out = vec![0f64; n * k];
-        // Each tree's class, looked up rather than divided out for every row.
-        let class_of: Vec<usize> = (0..self.trees.len()).map(|t| t % k).collect();
         let walker = Walker::new(&self.trees, &self.features, nf);
         out.par_chunks_mut(k * 256)
             .zip(m.par_chunks(nf * 256))
@@ -448,10 +446,7 @@ impl GbdtModel {
                 for dst in o.chunks_mut(k) {
                     dst.copy_from_slice(&self.init[..k]);
                 }
-                let trees = &self.trees;
-                walker.for_each_leaf(rows, |t, r, leaf| {
-                    o[r * k + class_of[t]] += trees[t].leaf_value[leaf];
-                });
+                walker.add_leaf_values(rows, o, k);
                 for dst in o.chunks_mut(k) {
                     if self.objective == Objective::Multiclass {
                         let mx = dst.iter().cloned().fold(f64::NEG_INFINITY, f64::max);

@@ -14,48 +14,61 @@ use rayon::prelude::*;
 /// (gradient boosting's `predict_matrix`; [`Tree::for_each_leaf`] is the one-row walk).
 ///
 /// Rows are turned into integer keys a block at a time ([`key_of`]): numeric values
-/// keep their order and `NaN` becomes `u32::MAX`; categorical values become their bin.
-/// A numeric node then sends a row left when `key + bias <= node key`, where the node
-/// key is the threshold's key plus `bias`, and `bias` is 1 when missing values go left
-/// (the sum wraps `NaN` round to 0, below every node key) and 0 when they go right.
-/// One integer comparison replaces a float comparison and a test for `NaN`.
+/// keep their order, so a numeric node sends a row left when `key < node key` (the
+/// threshold's key plus one), one integer comparison. Each numeric feature has two keys, one
+/// where `NaN` is `u32::MAX` (above every node key: missing goes right) and one where
+/// it is 0 (below every node key: missing goes left), and each node reads the one its
+/// default direction asks for, so the step needs no test for `NaN`. Categorical
+/// features are keyed by their bin.
 pub struct Walker<'a> {
     trees: &'a [Tree],
     features: &'a [Feature],
     nf: usize,
-    /// Row stride of a block of keys: `nf` rounded up to a power of two.
-    shift: u32,
     /// Per feature: its number of value bins (its missing bin) when categorical
     /// nodes read it, so that it is keyed by bin; `None` when keyed by value.
     nbins: Vec<Option<u32>>,
     /// Per tree: its nodes as the walk reads them, or `None` when the tree fails
     /// [`Tree::walkable`] (and is walked row by row, checked).
-    nodes: Vec<Option<Vec<WalkNode>>>,
-    /// Per walkable tree with categorical nodes: each node's set when it fits one word
-    /// (a categorical feature of at most 63 categories), else 0; empty otherwise.
-    masks: Vec<Vec<u64>>,
+    walks: Vec<Option<WalkTree>>,
+}
+
+/// A tree as the batch walk reads it: its internal nodes, then one self-loop node per
+/// leaf (a row at a leaf stays there however many steps it takes), so a step never
+/// branches on whether a row has arrived.
+struct WalkTree {
+    nodes: Vec<WalkNode>,
+    /// Trees with categorical nodes: each node's set when it fits one word (a
+    /// categorical feature of at most 63 categories), else 0; empty otherwise.
+    masks: Vec<u64>,
+    /// Byte offset of the first leaf node: a row has arrived when its node's offset
+    /// is at least this.
+    leaf_start: u32,
+    /// Whether some categorical node's set spans several words.
+    wide: bool,
+    /// Per node: the leaf's value at leaf nodes, 0 at internal ones.
+    values: Vec<f64>,
 }
 
 /// A node of the batch walk: 16 bytes, so four share a cache line.
 #[derive(Clone, Copy)]
+#[repr(C)]
 struct WalkNode {
-    /// Numeric: the threshold's key plus `bias`. Categorical: where its set starts in
-    /// the tree's `cat_bits`.
+    /// Rows whose key is below this go left. Numeric: the threshold's key plus one
+    /// (`u32::MAX` for a leaf). One-word categorical: 0. Wider categorical: where its
+    /// set starts in the tree's `cat_bits`.
     key: u32,
-    /// The feature, with [`SMALL_CAT`] set for categorical nodes whose set is one word,
-    /// [`CAT_NODE`] for wider ones, and [`BIAS_LEFT`] for numeric nodes whose missing
-    /// values go left.
-    feature: u32,
-    left: Child,
-    right: Child,
+    /// The key slot of the row that the node reads, with [`CAT_NODE`] set for
+    /// categorical nodes whose set spans several words.
+    slot: u32,
+    /// The children, as byte offsets into the node array.
+    left: u32,
+    right: u32,
 }
 
 /// A categorical node whose set spans several words of `cat_bits`.
 const CAT_NODE: u32 = 1 << 30;
-/// A categorical node whose set is one word ([`Walker::masks`]).
-const SMALL_CAT: u32 = 1 << 29;
-const BIAS_LEFT: u32 = 1 << 31;
-const FEATURE_MASK: u32 = SMALL_CAT - 1;
+const SLOT_MASK: u32 = CAT_NODE - 1;
+const NODE_BYTES: u32 = std::mem::size_of::<WalkNode>() as u32;
 
 /// The order-keeping integer key of a numeric value: `a <= b` exactly when
 /// `key_of(a) <= key_of(b)` for values that are not `NaN`; `NaN` is `u32::MAX`.
@@ -83,229 +96,366 @@ impl<'a> Walker<'a> {
                 }
             }
         }
-        let (nodes, masks) = trees
+        let walks = trees
             .iter()
-            .map(|t| {
-                if !t.walkable(nf) || nf >= SMALL_CAT as usize {
-                    return (None, Vec::new());
-                }
-                // Trees with categorical nodes keep a one-word set per node (0 where
-                // the set is wider or the node numeric).
-                let cat_tree = !t.cat_bits.is_empty();
-                let mut masks = Vec::with_capacity(if cat_tree { t.nodes.len() } else { 0 });
-                let nodes = t
-                    .nodes
-                    .iter()
-                    .map(|nd| {
-                        let f = nd.feature;
-                        let (node, mask) = if nd.cat_set != u32::MAX {
-                            let nb = nbins[f as usize]?;
-                            if nd.cat_set as usize + set_words(nb as usize) > t.cat_bits.len() {
-                                return None;
-                            }
-                            let small = nb < 64;
-                            let node = WalkNode {
-                                key: nd.cat_set,
-                                feature: f | if small { SMALL_CAT } else { CAT_NODE },
-                                left: nd.left,
-                                right: nd.right,
-                            };
-                            (
-                                node,
-                                if small {
-                                    t.cat_bits[nd.cat_set as usize]
-                                } else {
-                                    0
-                                },
-                            )
-                        } else {
-                            if nd.threshold.is_nan() || nbins[f as usize].is_some() {
-                                return None;
-                            }
-                            let node = WalkNode {
-                                key: key_of(nd.threshold) + u32::from(nd.default_left),
-                                feature: f | if nd.default_left { BIAS_LEFT } else { 0 },
-                                left: nd.left,
-                                right: nd.right,
-                            };
-                            (node, 0)
-                        };
-                        if cat_tree {
-                            masks.push(mask);
-                        }
-                        Some(node)
-                    })
-                    .collect::<Option<Vec<WalkNode>>>();
-                let masks = if nodes.is_some() { masks } else { Vec::new() };
-                (nodes, masks)
-            })
-            .unzip();
+            .map(|t| Self::walk_tree(t, &nbins, nf))
+            .collect();
         Walker {
             trees,
             features,
             nf,
-            masks,
-            shift: nf.max(1).next_power_of_two().trailing_zeros(),
             nbins,
-            nodes,
+            walks,
         }
     }
 
-    /// Every tree's leaf for every row of a row-major block: `visit(tree, row, leaf)`,
-    /// each row seeing its trees in order (the sums match [`Tree::for_each_leaf`]'s). Rows go in
-    /// blocks of [`BLOCK_ROWS`], and each tree walks a whole block before the next.
-    pub fn for_each_leaf(&self, rows: &[f32], mut visit: impl FnMut(usize, usize, usize)) {
+    /// `t`'s walk nodes, or `None` if the fast walk cannot trust it.
+    fn walk_tree(t: &Tree, nbins: &[Option<u32>], nf: usize) -> Option<WalkTree> {
+        let (n_nodes, n_leaves) = (t.nodes.len(), t.leaf_value.len());
+        // (Two key slots per feature, plus the row's current node, must fit the flags;
+        // byte offsets of every node must fit a u32.)
+        if !t.walkable(nf)
+            || 2 * nf + 1 >= CAT_NODE as usize
+            || (n_nodes + n_leaves) as u64 * NODE_BYTES as u64 > u32::MAX as u64
+        {
+            return None;
+        }
+        let child = |c: Child| {
+            NODE_BYTES
+                * if c >= 0 {
+                    c as u32
+                } else {
+                    (n_nodes + !c as usize) as u32
+                }
+        };
+        // Trees with categorical nodes keep a one-word set per node (0 where the set
+        // is wider or the node numeric).
+        let cat_tree = !t.cat_bits.is_empty();
+        let mut masks = Vec::with_capacity(if cat_tree { n_nodes + n_leaves } else { 0 });
+        let mut nodes = Vec::with_capacity(n_nodes + n_leaves);
+        for nd in &t.nodes {
+            let f = nd.feature;
+            let (node, mask) = if nd.cat_set != u32::MAX {
+                let nb = nbins[f as usize]?;
+                if nd.cat_set as usize + set_words(nb as usize) > t.cat_bits.len() {
+                    return None;
+                }
+                let small = nb < 64;
+                let node = WalkNode {
+                    // (One-word sets: no row's key is below 0, so only the mask counts.)
+                    key: if small { 0 } else { nd.cat_set },
+                    slot: f | if small { 0 } else { CAT_NODE },
+                    left: child(nd.left),
+                    right: child(nd.right),
+                };
+                (
+                    node,
+                    if small {
+                        t.cat_bits[nd.cat_set as usize]
+                    } else {
+                        0
+                    },
+                )
+            } else {
+                if nd.threshold.is_nan() || nbins[f as usize].is_some() {
+                    return None;
+                }
+                let node = WalkNode {
+                    // (Below `u32::MAX`: thresholds are not NaN.)
+                    key: key_of(nd.threshold) + 1,
+                    slot: f + if nd.default_left { nf as u32 } else { 0 },
+                    left: child(nd.left),
+                    right: child(nd.right),
+                };
+                (node, 0)
+            };
+            nodes.push(node);
+            if cat_tree {
+                masks.push(mask);
+            }
+        }
+        for l in 0..n_leaves {
+            // Either way, to itself.
+            let me = child(!(l as Child));
+            nodes.push(WalkNode {
+                key: u32::MAX,
+                slot: 0,
+                left: me,
+                right: me,
+            });
+            if cat_tree {
+                masks.push(0);
+            }
+        }
+        let mut values = vec![0.0; n_nodes];
+        values.extend_from_slice(&t.leaf_value);
+        Some(WalkTree {
+            values,
+            wide: nodes.iter().any(|nd| nd.slot & CAT_NODE != 0),
+            nodes,
+            masks,
+            leaf_start: child(!0),
+        })
+    }
+
+    /// Key slots of a row: two per feature, then the row's current node.
+    fn stride(&self) -> usize {
+        2 * self.nf.max(1) + 1
+    }
+
+    /// Adds every tree's leaf value for every row of a row-major block to `out`: tree
+    /// `t` adds to `out[r * k + t % k]` for row `r` (`k` trees a round), each row adding
+    /// its trees in order (the sums match [`Tree::for_each_leaf`]'s). Rows go in blocks
+    /// of [`BLOCK_ROWS`], and each tree walks a whole block before the next.
+    pub fn add_leaf_values(&self, rows: &[f32], out: &mut [f64], k: usize) {
         let nf = self.nf.max(1);
+        let k = k.max(1);
         let n = (rows.len() / nf).min(BLOCK_ROWS);
         let mut walk = Walk {
-            keys: vec![0; n << self.shift],
-            row: vec![0; n],
+            keys: vec![0; n * self.stride()],
+            off: vec![0; n],
             node: vec![0; n],
-            cur: vec![0; n],
         };
-        for (b, block) in rows.chunks(BLOCK_ROWS * nf).enumerate() {
-            self.block_leaves(block, &mut walk, |t, r, leaf| {
-                visit(t, b * BLOCK_ROWS + r, leaf)
-            });
+        for (block, out) in rows
+            .chunks(BLOCK_ROWS * nf)
+            .zip(out.chunks_mut(BLOCK_ROWS * k))
+        {
+            self.block_values(block, &mut walk, out, k);
         }
     }
 
-    /// [`Walker::for_each_leaf`] for a block of at most [`BLOCK_ROWS`] rows, one tree at a
-    /// time: every row takes one step down the tree per pass, and the rows that reach a
-    /// leaf drop out of the list of rows still walking. The steps of different rows are
-    /// independent and no branch depends on the data at numeric nodes, so the processor
-    /// overlaps them.
-    fn block_leaves(
-        &self,
-        rows: &[f32],
-        walk: &mut Walk,
-        mut visit: impl FnMut(usize, usize, usize),
-    ) {
+    /// [`Walker::add_leaf_values`] for a block of at most [`BLOCK_ROWS`] rows, one tree
+    /// at a time: every row takes steps down the tree per pass, and the rows that reach
+    /// a leaf drop out of the list of rows still walking. The steps of different rows
+    /// are independent and no branch depends on the data, so the processor overlaps them.
+    fn block_values(&self, rows: &[f32], walk: &mut Walk, out: &mut [f64], k: usize) {
         let nf = self.nf.max(1);
         let n = rows.len() / nf;
+        let stride = self.stride();
         for (row, keys) in rows
             .chunks_exact(nf)
-            .zip(walk.keys.chunks_exact_mut(1 << self.shift))
+            .zip(walk.keys.chunks_exact_mut(stride))
         {
-            for ((k, &v), &nb) in keys.iter_mut().zip(row).zip(&self.nbins) {
-                *k = match nb {
-                    Some(nb) => cat_bin(v, nb),
-                    None => key_of(v),
+            let (right, left) = keys.split_at_mut(nf);
+            for (((kr, kl), &v), &nb) in right.iter_mut().zip(left).zip(row).zip(&self.nbins) {
+                (*kr, *kl) = match nb {
+                    Some(nb) => (cat_bin(v, nb), 0),
+                    None => {
+                        let k = key_of(v);
+                        (k, select_unpredictable(v.is_nan(), 0, k))
+                    }
                 };
             }
         }
-        for (t, (tree, nodes)) in self.trees.iter().zip(&self.nodes).enumerate() {
-            match nodes {
+        for (t, (tree, wt)) in self.trees.iter().zip(&self.walks).enumerate() {
+            let out = &mut out[t % k..];
+            let wt = match wt {
                 _ if tree.nodes.is_empty() => {
-                    for r in 0..n {
-                        visit(t, r, 0);
+                    for o in out.iter_mut().step_by(k).take(n) {
+                        *o += tree.leaf_value[0];
                     }
                     continue;
                 }
                 None => {
                     // (A tree the fast walk cannot trust: walk it checked, row by row.)
-                    for (r, row) in rows.chunks(nf).enumerate() {
-                        visit(t, r, tree.leaf_of(row, self.features));
+                    for (o, row) in out.iter_mut().step_by(k).zip(rows.chunks(nf)) {
+                        *o += tree.leaf_value[tree.leaf_of(row, self.features)];
                     }
                     continue;
                 }
-                Some(nodes) if tree.cat_bits.is_empty() => {
-                    block_walk::<false>(nodes, &[], &tree.cat_bits, self.shift, n, walk)
-                }
-                Some(nodes) => {
-                    block_walk::<true>(nodes, &self.masks[t], &tree.cat_bits, self.shift, n, walk)
-                }
+                Some(wt) => wt,
+            };
+            if tree.cat_bits.is_empty() {
+                block_walk::<false, false>(wt, &tree.cat_bits, stride, n, walk);
+            } else if wt.wide {
+                block_walk::<true, true>(wt, &tree.cat_bits, stride, n, walk);
+            } else {
+                block_walk::<true, false>(wt, &tree.cat_bits, stride, n, walk);
             }
-            for (r, &c) in walk.cur[..n].iter().enumerate() {
-                visit(t, r, !c as usize);
+            let keys = walk.keys.chunks_exact(stride).take(n);
+            for (o, keys) in out.iter_mut().step_by(k).zip(keys) {
+                *o += wt.values[(keys[stride - 1] / NODE_BYTES) as usize];
             }
         }
     }
 }
 
-/// Walk the `n` rows of the block (keys in `walk.keys`, `1 << shift` a row) to their
-/// leaves: `walk.cur[r]` ends as `!leaf`. `nodes` come from a tree that is
-/// [`Tree::walkable`] for the block's `nf <= 1 << shift` (so every node reads a key of
-/// its row and points at later nodes or at leaves), and categorical nodes' sets lie
-/// inside `cat_bits` and cover their feature's bins ([`Walker::new`]).
+/// Walk the `n` rows of the block (keys in `walk.keys`, `stride` a row) to their
+/// leaves: each row's last key slot ends as its leaf node's byte offset. `t` comes
+/// from [`Walker::walk_tree`]: every node reads a key slot of its row and points at
+/// later nodes or at leaf nodes, which point at themselves, and categorical nodes'
+/// sets lie inside `cat_bits` and cover their feature's bins.
 #[inline(always)]
-fn block_walk<const CAT: bool>(
-    nodes: &[WalkNode],
-    masks: &[u64],
+fn block_walk<const CAT: bool, const WIDE: bool>(
+    t: &WalkTree,
     cat_bits: &[u64],
-    shift: u32,
+    stride: usize,
     n: usize,
     walk: &mut Walk,
 ) {
-    assert!(n <= walk.cur.len() && n <= walk.row.len() && n <= walk.node.len());
-    assert!(walk.keys.len() >= n << shift && !nodes.is_empty());
-    assert!(!CAT || masks.len() == nodes.len());
+    assert!(n <= walk.off.len() && n <= walk.node.len());
+    assert!(walk.keys.len() >= n * stride && stride >= 1 && !t.nodes.is_empty());
+    assert!(!CAT || t.masks.len() == t.nodes.len());
+    // The buffers are read and written through pointers held in registers: through
+    // the `Vec`s, every store could alias their headers, and each step would reload them.
+    let (keys, offs, at) = (
+        walk.keys.as_mut_ptr(),
+        walk.off.as_mut_ptr(),
+        walk.node.as_mut_ptr(),
+    );
+    let (base, masks) = (t.nodes.as_ptr() as *const u8, t.masks.as_ptr());
+    let last = stride - 1;
+    // SAFETY (for `step` and the loop): every node offset is one `walk_tree` made, so
+    // inside `t.nodes` (and `t.masks`); a key slot is below `2 * nf + 1 = stride`; a
+    // row offset is `r * stride` for r < n; list indices are below k <= n.
+    let step = |nd: u32, off: usize| -> u32 {
+        unsafe {
+            let node = &*(base.add(nd as usize) as *const WalkNode);
+            let slot = if WIDE {
+                node.slot & SLOT_MASK
+            } else {
+                node.slot
+            };
+            let key = *keys.add(off + slot as usize);
+            if WIDE && node.slot & CAT_NODE != 0 {
+                // The key is a bin no larger than the missing bin, which the set covers.
+                let left = cat_bits[node.key as usize + (key >> 6) as usize] >> (key & 63) & 1;
+                pick(left != 0, node.left, node.right)
+            } else if CAT {
+                // Numeric and one-word categorical nodes without a branch on their kind,
+                // which is as hard to predict as the direction: a numeric node's mask is
+                // 0, and no key is below a one-word categorical node's key.
+                let mask = *masks.add((nd / NODE_BYTES) as usize);
+                pick(
+                    (key < node.key) | (mask.wrapping_shr(key) & 1 == 1),
+                    node.left,
+                    node.right,
+                )
+            } else {
+                pick_below(key, node.key, node.left, node.right)
+            }
+        }
+    };
     for r in 0..n {
-        walk.row[r] = r as u16;
-        walk.node[r] = 0;
+        unsafe {
+            *offs.add(r) = (r * stride) as u32;
+            *at.add(r) = 0;
+        }
     }
-    // Rows `walk.row[..k]` are still walking, at nodes `walk.node[..k]`.
+    // Rows `offs[..k]` are still walking, at nodes `at[..k]`; each pass takes them
+    // [`WALK_STEPS`] steps down (a row that arrives early stays at its leaf).
     let mut k = n;
     while k > 0 {
+        // The steps store only to addresses known at the start of each row's steps:
+        // were the list compacted in the same loop, the stores' addresses would hang on
+        // every earlier row's walk, and the processor would make later loads wait.
+        let mut j = 0;
+        while j + 4 <= k {
+            unsafe {
+                let o: [usize; 4] = std::array::from_fn(|i| *offs.add(j + i) as usize);
+                let mut c: [u32; 4] = std::array::from_fn(|i| *at.add(j + i));
+                for _ in 0..WALK_STEPS {
+                    c = [
+                        step(c[0], o[0]),
+                        step(c[1], o[1]),
+                        step(c[2], o[2]),
+                        step(c[3], o[3]),
+                    ];
+                }
+                for i in 0..4 {
+                    *keys.add(o[i] + last) = c[i];
+                    *at.add(j + i) = c[i];
+                }
+            }
+            j += 4;
+        }
+        for j in j..k {
+            unsafe {
+                let off = *offs.add(j) as usize;
+                let mut c = *at.add(j);
+                for _ in 0..WALK_STEPS {
+                    c = step(c, off);
+                }
+                *keys.add(off + last) = c;
+                *at.add(j) = c;
+            }
+        }
+        // Rows that reached a leaf drop out: the next row overwrites their slot.
         let mut w = 0;
         for j in 0..k {
-            // SAFETY: j < k <= n and w <= j, so every index into `walk.row`, `walk.node`
-            // and (through a row index r < n) `walk.cur` is below n, which the asserts
-            // bound by their lengths. Nodes in `walk.node` are the root or children,
-            // which `walkable` bounds by `nodes.len()`; a node's feature is below
-            // `nf <= 1 << shift`, so the key index is below `n << shift`.
-            let (r, at) = unsafe {
-                (
-                    *walk.row.get_unchecked(j) as usize,
-                    *walk.node.get_unchecked(j) as usize,
-                )
-            };
-            let nd = unsafe { nodes.get_unchecked(at) };
-            let key = unsafe {
-                *walk
-                    .keys
-                    .get_unchecked((r << shift) + (nd.feature & FEATURE_MASK) as usize)
-            };
-            let left = if CAT && nd.feature & CAT_NODE != 0 {
-                // The key is a bin no larger than the missing bin, which the set covers.
-                cat_bits[nd.key as usize + (key >> 6) as usize] >> (key & 63) & 1 == 1
-            } else {
-                let num_left = key.wrapping_add(nd.feature >> 31) <= nd.key;
-                if CAT {
-                    // Numeric and one-word categorical nodes without a branch on their
-                    // kind, which is as hard to predict as the direction: both rules,
-                    // then a pick (a numeric node's mask is 0 and its verdict unused).
-                    let mask = unsafe { *masks.get_unchecked(at) };
-                    let cat_left = mask.wrapping_shr(key) & 1 == 1;
-                    select_unpredictable(nd.feature & SMALL_CAT != 0, cat_left, num_left)
-                } else {
-                    num_left
-                }
-            };
-            let c = select_unpredictable(left, nd.left, nd.right);
             unsafe {
-                *walk.cur.get_unchecked_mut(r) = c;
-                *walk.row.get_unchecked_mut(w) = r as u16;
-                *walk.node.get_unchecked_mut(w) = c;
+                let c = *at.add(j);
+                *offs.add(w) = *offs.add(j);
+                *at.add(w) = c;
+                w += usize::from(c < t.leaf_start);
             }
-            // Rows that reached a leaf drop out: the next row overwrites their slot.
-            w += usize::from(c >= 0);
         }
         k = w;
     }
 }
 
+/// `a` if `c`, else `b`, by a conditional move: the step's next node is then ready a
+/// cycle after the comparison, where a load indexed by the comparison (which is what
+/// the compiler makes of a select between two fields) costs a trip to the cache.
+#[inline(always)]
+fn pick(c: bool, a: u32, b: u32) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut r = b;
+        // SAFETY: register-only instructions.
+        unsafe {
+            std::arch::asm!(
+                "test {c:e}, {c:e}",
+                "cmovnz {r:e}, {a:e}",
+                c = in(reg) u32::from(c),
+                a = in(reg) a,
+                r = inout(reg) r,
+                options(pure, nomem, nostack),
+            );
+        }
+        r
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    select_unpredictable(c, a, b)
+}
+
+/// `a` if `x < y`, else `b` ([`pick`] with the comparison folded in).
+#[inline(always)]
+fn pick_below(x: u32, y: u32, a: u32, b: u32) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut r = b;
+        // SAFETY: register-only instructions.
+        unsafe {
+            std::arch::asm!(
+                "cmp {x:e}, {y:e}",
+                "cmovb {r:e}, {a:e}",
+                x = in(reg) x,
+                y = in(reg) y,
+                a = in(reg) a,
+                r = inout(reg) r,
+                options(pure, nomem, nostack),
+            );
+        }
+        r
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    select_unpredictable(x < y, a, b)
+}
+
+/// Steps down a tree per row per pass of [`block_walk`]: more steps spread the cost of
+/// keeping the list of walking rows, fewer waste less on rows already at a leaf.
+const WALK_STEPS: usize = 2;
+
 /// Rows per block of the tree-at-a-time walk ([`Walker::for_each_leaf`]).
 const BLOCK_ROWS: usize = 256;
 
-/// A block's keys, the rows of the block still walking down a tree and the node each
-/// is at.
+/// A block's keys (each row's key slots and, last, its current node), and the rows of
+/// the block still walking down a tree: their key offsets and nodes.
 struct Walk {
     keys: Vec<u32>,
-    row: Vec<u16>,
-    node: Vec<Child>,
-    /// Where each row of the block is: a node, or `!leaf` once it has arrived.
-    cur: Vec<Child>,
+    off: Vec<u32>,
+    node: Vec<u32>,
 }
 
 /// A child pointer: `>= 0` is an internal node, `< 0` is leaf `!child`.

@@ -146,6 +146,60 @@ fn batch_walk_matches_the_row_walk_on_edge_values() {
 }
 
 #[test]
+fn batch_walk_matches_the_row_walk_with_a_wide_categorical_feature() {
+    // 150 categories: the sets span several words, beside one-word sets (6 colours)
+    // and numeric nodes in the same trees.
+    let mut r = Lcg(11);
+    let n = 6000;
+    let (mut x, mut city, mut color, mut y) = (vec![], vec![], vec![], vec![]);
+    let names: Vec<String> = (0..150).map(|i| format!("c{i}")).collect();
+    let colors = ["red", "green", "blue", "black", "white", "pink"];
+    for _ in 0..n {
+        let a = r.next();
+        let c = (r.next() * 150.0) as usize;
+        let k = (r.next() * 6.0) as usize;
+        let logit = 3.0 * (a - 0.5) + if c % 7 < 3 { 2.0 } else { -1.5 } + k as f64 * 0.3;
+        x.push(if r.next() < 0.1 { f64::NAN } else { a });
+        city.push(if r.next() < 0.05 {
+            None
+        } else {
+            Some(names[c].as_str())
+        });
+        color.push(Some(colors[k]));
+        y.push(Some(if r.next() < 1.0 / (1.0 + (-logit).exp()) {
+            "yes"
+        } else {
+            "no"
+        }));
+    }
+    let t = Table::new(vec![
+        Column::from_f64("x", x),
+        Column::from_strings("city", &city).unwrap(),
+        Column::from_strings("color", &color).unwrap(),
+        Column::from_strings("y", &y).unwrap(),
+    ])
+    .unwrap();
+    let m = GbdtModel::fit(&GbdtParams::default(), &t, "y").unwrap();
+    let wide = m.trees.iter().any(|t| {
+        t.nodes
+            .iter()
+            .any(|nd| nd.cat_set != u32::MAX && nd.feature == 1)
+    });
+    assert!(wide, "no split on the wide categorical feature");
+    // Every category index, the missing bin, junk indices; numeric edges and NaN.
+    let mut vals: Vec<f32> = (0..=151).map(|i| i as f32).collect();
+    vals.extend([f32::NAN, -1.0, 0.5, 1e9, -0.0]);
+    let mut matrix = Vec::new();
+    for (i, &c) in vals.iter().enumerate() {
+        for (j, xv) in [f32::NAN, 0.0, 0.3, 0.7, 1.0].into_iter().enumerate() {
+            matrix.extend([xv, c, ((i + j) % 8) as f32]);
+        }
+    }
+    let batch = m.predict_matrix(&matrix);
+    assert_rows_match_batch(|row| m.predict_row(row), &matrix, m.features.len(), &batch);
+}
+
+#[test]
 fn a_damaged_tree_in_a_model_file_is_a_clear_error() {
     let mut m = GbdtModel::fit(&GbdtParams::default(), &binary_table(500, 3), "y").unwrap();
     let dir = tempfile::tempdir().unwrap();
