@@ -394,32 +394,15 @@ fn block_walk<const CAT: bool, const WIDE: bool>(
     }
 }
 
-/// `a` if `c`, else `b`, by a conditional move: the step's next node is then ready a
-/// cycle after the comparison, where a load indexed by the comparison (which is what
-/// the compiler makes of a select between two fields) costs a trip to the cache.
+/// `a` if `c`, else `b`, by a conditional move ([`pick_below`]).
 #[inline(always)]
 fn pick(c: bool, a: u32, b: u32) -> u32 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let mut r = b;
-        // SAFETY: register-only instructions.
-        unsafe {
-            std::arch::asm!(
-                "test {c:e}, {c:e}",
-                "cmovnz {r:e}, {a:e}",
-                c = in(reg) u32::from(c),
-                a = in(reg) a,
-                r = inout(reg) r,
-                options(pure, nomem, nostack),
-            );
-        }
-        r
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    select_unpredictable(c, a, b)
+    pick_below(0, u32::from(c), a, b)
 }
 
-/// `a` if `x < y`, else `b` ([`pick`] with the comparison folded in).
+/// `a` if `x < y`, else `b`, by a conditional move: the step's next node is then ready
+/// a cycle after the comparison, where a load indexed by the comparison (which is what
+/// the compiler makes of a select between two fields) costs a trip to the cache.
 #[inline(always)]
 fn pick_below(x: u32, y: u32, a: u32, b: u32) -> u32 {
     #[cfg(target_arch = "x86_64")]
