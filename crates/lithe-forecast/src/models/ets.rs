@@ -203,45 +203,37 @@ fn filter(
         Comp::A => A,
         Comp::M => M,
     };
+    // One arm per (error, trend, season): multiplicative error or not, times each
+    // trend and season component.
+    macro_rules! one {
+        ($e:expr, $t:ident, $s:ident) => {
+            if errors.is_some() || last.is_some() {
+                filter_as::<$e, $t, $s, true>(y, init, p, m, seas, errors, last)
+            } else {
+                filter_as::<$e, $t, $s, false>(y, init, p, m, seas, None, None)
+            }
+        };
+    }
     macro_rules! go {
-        ($e:expr, $( ($t:ident, $s:ident) ),* ) => {
-            match (code(k.trend), code(k.season)) {
-                $( ($t, $s) => if errors.is_some() || last.is_some() {
-                    filter_as::<$e, $t, $s, true>(y, init, p, m, seas, errors, last)
-                } else {
-                    filter_as::<$e, $t, $s, false>(y, init, p, m, seas, None, None)
-                }, )*
+        ($( ($t:ident, $s:ident) ),* ) => {
+            match (k.error == Comp::M, code(k.trend), code(k.season)) {
+                $( (true, $t, $s) => one!(true, $t, $s),
+                (false, $t, $s) => one!(false, $t, $s), )*
                 _ => unreachable!(),
             }
         };
     }
-    if k.error == Comp::M {
-        go!(
-            true,
-            (N, N),
-            (N, A),
-            (N, M),
-            (A, N),
-            (A, A),
-            (A, M),
-            (M, N),
-            (M, A),
-            (M, M)
-        )
-    } else {
-        go!(
-            false,
-            (N, N),
-            (N, A),
-            (N, M),
-            (A, N),
-            (A, A),
-            (A, M),
-            (M, N),
-            (M, A),
-            (M, M)
-        )
-    }
+    go!(
+        (N, N),
+        (N, A),
+        (N, M),
+        (A, N),
+        (A, A),
+        (A, M),
+        (M, N),
+        (M, A),
+        (M, M)
+    )
 }
 
 /// The unbiased binary exponent and the mantissa in [1, 2) of a finite `v ≥ 0`
