@@ -411,6 +411,15 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+/// The magnitude of the cubic interpolant's `gamma` in [`dcstep`]: with `s` the
+/// largest of |theta|, |d1| and |d2| (scaling against overflow),
+/// `s · sqrt((theta/s)² − (d1/s)(d2/s))`, the radicand clamped at 0 when `clamp`.
+fn cubic_gamma(theta: f64, d1: f64, d2: f64, clamp: bool) -> f64 {
+    let s = theta.abs().max(d1.abs()).max(d2.abs());
+    let rad = (theta / s).powi(2) - (d1 / s) * (d2 / s);
+    s * if clamp { rad.max(0.0) } else { rad }.sqrt()
+}
+
 /// MINPACK-2's safeguarded step (`dcstep`), as scipy runs it.
 #[allow(clippy::too_many_arguments)]
 fn dcstep(
@@ -431,8 +440,7 @@ fn dcstep(
     let stpf;
     if fp > *fx {
         let theta = 3.0 * (*fx - fp) / (*stp - *stx) + *dx + dp;
-        let s = theta.abs().max(dx.abs()).max(dp.abs());
-        let mut gamma = s * ((theta / s).powi(2) - (*dx / s) * (dp / s)).sqrt();
+        let mut gamma = cubic_gamma(theta, *dx, dp, false);
         if *stp < *stx {
             gamma = -gamma;
         }
@@ -449,8 +457,7 @@ fn dcstep(
         *brackt = true;
     } else if sgnd < 0.0 {
         let theta = 3.0 * (*fx - fp) / (*stp - *stx) + *dx + dp;
-        let s = theta.abs().max(dx.abs()).max(dp.abs());
-        let mut gamma = s * ((theta / s).powi(2) - (*dx / s) * (dp / s)).sqrt();
+        let mut gamma = cubic_gamma(theta, *dx, dp, false);
         if *stp > *stx {
             gamma = -gamma;
         }
@@ -467,10 +474,7 @@ fn dcstep(
         *brackt = true;
     } else if dp.abs() < dx.abs() {
         let theta = 3.0 * (*fx - fp) / (*stp - *stx) + *dx + dp;
-        let s = theta.abs().max(dx.abs()).max(dp.abs());
-        let mut gamma = s * 0.0f64
-            .max((theta / s).powi(2) - (*dx / s) * (dp / s))
-            .sqrt();
+        let mut gamma = cubic_gamma(theta, *dx, dp, true);
         if *stp > *stx {
             gamma = -gamma;
         }
@@ -508,8 +512,7 @@ fn dcstep(
         }
     } else if *brackt {
         let theta = 3.0 * (fp - *fy) / (*sty - *stp) + *dy + dp;
-        let s = theta.abs().max(dy.abs()).max(dp.abs());
-        let mut gamma = s * ((theta / s).powi(2) - (*dy / s) * (dp / s)).sqrt();
+        let mut gamma = cubic_gamma(theta, *dy, dp, false);
         if *stp > *sty {
             gamma = -gamma;
         }
