@@ -146,6 +146,21 @@ fn batch_walk_matches_the_row_walk_on_edge_values() {
 }
 
 #[test]
+fn batch_walk_handles_trees_of_one_leaf() {
+    // No split can gain this much: every tree is a single leaf.
+    let params = GbdtParams {
+        min_gain: 1e12,
+        ..GbdtParams::default()
+    };
+    let m = GbdtModel::fit(&params, &binary_table(500, 3), "y").unwrap();
+    assert!(m.trees.iter().all(|t| t.nodes.is_empty()));
+    let matrix = edge_rows(&m.trees);
+    let batch = m.predict_matrix(&matrix);
+    assert!(batch.len() >= 16);
+    assert_rows_match_batch(|row| m.predict_row(row), &matrix, m.features.len(), &batch);
+}
+
+#[test]
 fn batch_walk_matches_the_row_walk_with_a_wide_categorical_feature() {
     // 150 categories: the sets span several words, beside one-word sets (6 colours)
     // and numeric nodes in the same trees.
