@@ -11,7 +11,7 @@ use lithe_core::{Column, Error, Result, Table};
 use crate::data::{Binned, Feature, FeatureKind, feature_matrix};
 use crate::objective::{gradients, init_scores, quantile, sigmoid};
 use crate::params::{GbdtParams, Objective};
-use crate::tree::{Grower, Tree, Walker};
+use crate::tree::{Grower, RowWalk, Tree, Walker};
 
 /// A fitted gradient-boosting model. Immutable; `predict` never mutates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +26,34 @@ pub struct GbdtModel {
     pub init: Vec<f64>,
     /// Trees, round by round; multiclass rounds hold one tree per class.
     pub trees: Vec<Tree>,
+    /// The trees compiled for [`Self::predict_row`], built on its first call.
+    #[serde(skip)]
+    row_walk: RowWalkCache,
+}
+
+/// [`GbdtModel`]'s compiled one-row walk. It remembers which tree list it was built
+/// from (its address and length) and is not used for another: a model whose `trees`
+/// were replaced or resized walks them uncompiled. A clone starts empty; any two
+/// caches compare equal (the trees decide a model's equality).
+#[derive(Default)]
+struct RowWalkCache(std::sync::OnceLock<Option<Box<(usize, usize, RowWalk)>>>);
+
+impl Clone for RowWalkCache {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl PartialEq for RowWalkCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for RowWalkCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RowWalkCache")
+    }
 }
 
 /// What every learner starts from: the objective, the encoded target (`NaN` where
@@ -343,6 +371,7 @@ impl GbdtModel {
             classes,
             init,
             trees,
+            row_walk: RowWalkCache::default(),
         };
         Ok((model, report))
     }
@@ -394,10 +423,18 @@ impl GbdtModel {
         let k = self.n_class_trees();
         out[..k].copy_from_slice(&self.init[..k]);
         let trees = &self.trees;
-        Tree::for_each_leaf(trees, row, row.len(), &self.features, |t, _, leaf| {
-            // (`k == 1` spares a division per tree.)
-            out[if k == 1 { 0 } else { t % k }] += trees[t].leaf_value[leaf];
+        let key = (trees.as_ptr() as usize, trees.len());
+        let compiled = self.row_walk.0.get_or_init(|| {
+            RowWalk::new(trees, &self.features, self.features.len())
+                .map(|w| Box::new((key.0, key.1, w)))
         });
+        match compiled.as_deref() {
+            Some((ptr, len, w)) if (*ptr, *len) == key => w.add_leaf_values(row, out, k),
+            _ => Tree::for_each_leaf(trees, row, row.len(), &self.features, |t, _, leaf| {
+                // (`k == 1` spares a division per tree.)
+                out[if k == 1 { 0 } else { t % k }] += trees[t].leaf_value[leaf];
+            }),
+        }
     }
 
     /// The prediction for one row: the positive class's probability (binary), the

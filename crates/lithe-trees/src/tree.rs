@@ -50,7 +50,7 @@ struct WalkTree {
 }
 
 /// A node of the batch walk: 16 bytes, so four share a cache line.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 #[repr(C)]
 struct WalkNode {
     /// Rows whose key is below this go left. Numeric: the threshold's key plus one
@@ -80,22 +80,44 @@ fn key_of(v: f32) -> u32 {
     select_unpredictable(v.is_nan(), u32::MAX, k)
 }
 
+/// Per feature: its number of value bins (its missing bin) when categorical nodes read
+/// it, so that it is keyed by bin; `None` when keyed by value (forests split
+/// categorical features by thresholds on their index).
+fn key_kinds(trees: &[Tree], features: &[Feature], nf: usize) -> Vec<Option<u32>> {
+    let mut nbins: Vec<Option<u32>> = vec![None; nf];
+    for t in trees {
+        for nd in t.nodes.iter().filter(|nd| nd.cat_set != u32::MAX) {
+            if let (Some(nb), Some(ft)) = (
+                nbins.get_mut(nd.feature as usize),
+                features.get(nd.feature as usize),
+            ) {
+                *nb = Some(ft.n_value_bins() as u32);
+            }
+        }
+    }
+    nbins
+}
+
+/// A row's key slots: per feature its key where missing goes right, then per feature
+/// its key where missing goes left (see [`Walker`]).
+#[inline]
+fn fill_keys(row: &[f32], nbins: &[Option<u32>], keys: &mut [u32]) {
+    let (right, left) = keys.split_at_mut(nbins.len());
+    for (((kr, kl), &v), &nb) in right.iter_mut().zip(left).zip(row).zip(nbins) {
+        (*kr, *kl) = match nb {
+            Some(nb) => (cat_bin(v, nb), 0),
+            None => {
+                let k = key_of(v);
+                (k, select_unpredictable(v.is_nan(), 0, k))
+            }
+        };
+    }
+}
+
 impl<'a> Walker<'a> {
     /// Trees over rows of `nf` values whose features are `features`.
     pub fn new(trees: &'a [Tree], features: &'a [Feature], nf: usize) -> Self {
-        // A feature that categorical nodes read is keyed by its bins; any other by its
-        // values (forests split categorical features by thresholds on their index).
-        let mut nbins: Vec<Option<u32>> = vec![None; nf];
-        for t in trees {
-            for nd in t.nodes.iter().filter(|nd| nd.cat_set != u32::MAX) {
-                if let (Some(nb), Some(ft)) = (
-                    nbins.get_mut(nd.feature as usize),
-                    features.get(nd.feature as usize),
-                ) {
-                    *nb = Some(ft.n_value_bins() as u32);
-                }
-            }
-        }
+        let nbins = key_kinds(trees, features, nf);
         let walks = trees
             .iter()
             .map(|t| Self::walk_tree(t, &nbins, nf))
@@ -236,16 +258,7 @@ impl<'a> Walker<'a> {
             .chunks_exact(nf)
             .zip(walk.keys.chunks_exact_mut(stride))
         {
-            let (right, left) = keys.split_at_mut(nf);
-            for (((kr, kl), &v), &nb) in right.iter_mut().zip(left).zip(row).zip(&self.nbins) {
-                (*kr, *kl) = match nb {
-                    Some(nb) => (cat_bin(v, nb), 0),
-                    None => {
-                        let k = key_of(v);
-                        (k, select_unpredictable(v.is_nan(), 0, k))
-                    }
-                };
-            }
+            fill_keys(row, &self.nbins, &mut keys[..2 * nf]);
         }
         for (t, (tree, wt)) in self.trees.iter().zip(&self.walks).enumerate() {
             let out = &mut out[t % k..];
@@ -270,6 +283,157 @@ impl<'a> Walker<'a> {
             let keys = walk.keys.chunks_exact(stride).take(n);
             for (o, keys) in out.iter_mut().step_by(k).zip(keys) {
                 *o += wt.values[(keys[stride - 1] / NODE_BYTES) as usize];
+            }
+        }
+    }
+}
+
+/// Every tree of a model compiled for walking one row at a time: the batch walk's nodes
+/// ([`Walker`]), all trees in one array, and the trees walked [`ROW_GROUP`] at a time, a
+/// fixed number of steps each (the deepest leaf of the group's trees; a row that
+/// arrives early stays at its leaf's self-loop node). No step branches on the data,
+/// and the group's walks are independent, so the processor overlaps their loads.
+#[derive(Debug, Clone)]
+pub struct RowWalk {
+    nf: usize,
+    nbins: Vec<Option<u32>>,
+    nodes: Vec<WalkNode>,
+    /// One-word sets per node when some tree has categorical nodes, else empty.
+    masks: Vec<u64>,
+    /// Every tree's wide sets, one after another (wide nodes' keys point here).
+    cat_bits: Vec<u64>,
+    /// Per node: the leaf's value at leaf nodes, 0 at internal ones.
+    values: Vec<f64>,
+    /// Per tree: its root's byte offset.
+    roots: Vec<u32>,
+    /// Per group of [`ROW_GROUP`] trees: the steps that take every row to a leaf.
+    steps: Vec<u32>,
+    cat: bool,
+    wide: bool,
+}
+
+/// Trees walked side by side by [`RowWalk`].
+const ROW_GROUP: usize = 8;
+
+/// Features up to which [`RowWalk::add_leaf_values`] keeps a row's keys on the stack.
+pub const ROW_WALK_MAX_FEATURES: usize = 256;
+
+impl RowWalk {
+    /// `trees` over rows of `nf` values whose features are `features`; `None` when a
+    /// tree fails the fast walk's checks, the row is wider than
+    /// [`ROW_WALK_MAX_FEATURES`], or the nodes do not fit 32-bit byte offsets.
+    pub fn new(trees: &[Tree], features: &[Feature], nf: usize) -> Option<Self> {
+        if nf > ROW_WALK_MAX_FEATURES {
+            return None;
+        }
+        let nbins = key_kinds(trees, features, nf);
+        let walks: Vec<WalkTree> = trees
+            .iter()
+            .map(|t| Walker::walk_tree(t, &nbins, nf))
+            .collect::<Option<_>>()?;
+        let total: usize = walks.iter().map(|w| w.nodes.len()).sum();
+        if total as u64 * NODE_BYTES as u64 > u32::MAX as u64 {
+            return None;
+        }
+        let cat = trees.iter().any(|t| !t.cat_bits.is_empty());
+        let mut rw = RowWalk {
+            nf,
+            nbins,
+            nodes: Vec::with_capacity(total),
+            masks: Vec::with_capacity(if cat { total } else { 0 }),
+            cat_bits: Vec::new(),
+            values: Vec::with_capacity(total),
+            roots: Vec::with_capacity(trees.len()),
+            steps: Vec::new(),
+            cat,
+            wide: walks.iter().any(|w| w.wide),
+        };
+        let mut depths = Vec::with_capacity(trees.len());
+        for (t, w) in trees.iter().zip(walks) {
+            let at = rw.nodes.len() as u32 * NODE_BYTES;
+            let (cat_at, n) = (rw.cat_bits.len() as u32, w.nodes.len());
+            rw.roots.push(at);
+            rw.nodes.extend(w.nodes.iter().map(|nd| WalkNode {
+                key: if nd.slot & CAT_NODE != 0 {
+                    nd.key + cat_at
+                } else {
+                    nd.key
+                },
+                left: nd.left + at,
+                right: nd.right + at,
+                ..*nd
+            }));
+            if cat {
+                if w.masks.is_empty() {
+                    rw.masks.extend(std::iter::repeat_n(0, n));
+                } else {
+                    rw.masks.extend_from_slice(&w.masks);
+                }
+            }
+            if w.wide {
+                rw.cat_bits.extend_from_slice(&t.cat_bits);
+            }
+            rw.values.extend_from_slice(&w.values);
+            depths.push(t.depth());
+        }
+        rw.steps = depths
+            .chunks(ROW_GROUP)
+            .map(|d| d.iter().copied().max().unwrap_or(0))
+            .collect();
+        Some(rw)
+    }
+
+    /// Adds every tree's leaf value for `row` to `out`: tree `t` adds to `out[t % k]`,
+    /// in tree order (the sums match [`Tree::for_each_leaf`]'s).
+    ///
+    /// # Panics
+    /// If `row` holds fewer than the model's features or `out` fewer than `k` values.
+    pub fn add_leaf_values(&self, row: &[f32], out: &mut [f64], k: usize) {
+        let nf = self.nf;
+        assert!(row.len() >= nf && out.len() >= k && k >= 1);
+        let mut keys = [0u32; 2 * ROW_WALK_MAX_FEATURES];
+        fill_keys(&row[..nf], &self.nbins, &mut keys[..2 * nf]);
+        match (self.cat, self.wide) {
+            (false, _) => self.walk::<false, false>(&keys, out, k),
+            (true, false) => self.walk::<true, false>(&keys, out, k),
+            (true, true) => self.walk::<true, true>(&keys, out, k),
+        }
+    }
+
+    #[inline(always)]
+    fn walk<const CAT: bool, const WIDE: bool>(&self, keys: &[u32], out: &mut [f64], k: usize) {
+        let (base, masks) = (self.nodes.as_ptr() as *const u8, self.masks.as_ptr());
+        let keys = keys.as_ptr();
+        // SAFETY: every offset starts at a root or is a child of a node [`Self::new`]
+        // relocated, so inside `nodes` (and `masks` when CAT); key slots are below
+        // 2 * nf, inside `keys`; wide sets lie inside `cat_bits` (see `walk_tree`).
+        let step =
+            |nd: u32| unsafe { walk_step::<CAT, WIDE>(base, masks, &self.cat_bits, keys, nd) };
+        let mut class = 0;
+        let mut add = |out: &mut [f64], nd: u32| {
+            out[class] += self.values[(nd / NODE_BYTES) as usize];
+            class += 1;
+            if class == k {
+                class = 0;
+            }
+        };
+        for (roots, &steps) in self.roots.chunks(ROW_GROUP).zip(&self.steps) {
+            if let Ok(roots) = <&[u32; ROW_GROUP]>::try_from(roots) {
+                let mut c = *roots;
+                for _ in 0..steps {
+                    c = c.map(step);
+                }
+                for nd in c {
+                    add(out, nd);
+                }
+            } else {
+                for &root in roots {
+                    let mut c = root;
+                    for _ in 0..steps {
+                        c = step(c);
+                    }
+                    add(out, c);
+                }
             }
         }
     }
@@ -304,32 +468,7 @@ fn block_walk<const CAT: bool, const WIDE: bool>(
     // inside `t.nodes` (and `t.masks`); a key slot is below `2 * nf + 1 = stride`; a
     // row offset is `r * stride` for r < n; list indices are below k <= n.
     let step = |nd: u32, off: usize| -> u32 {
-        unsafe {
-            let node = &*(base.add(nd as usize) as *const WalkNode);
-            let slot = if WIDE {
-                node.slot & SLOT_MASK
-            } else {
-                node.slot
-            };
-            let key = *keys.add(off + slot as usize);
-            if WIDE && node.slot & CAT_NODE != 0 {
-                // The key is a bin no larger than the missing bin, which the set covers.
-                let left = cat_bits[node.key as usize + (key >> 6) as usize] >> (key & 63) & 1;
-                pick(left != 0, node.left, node.right)
-            } else if CAT {
-                // Numeric and one-word categorical nodes without a branch on their kind,
-                // which is as hard to predict as the direction: a numeric node's mask is
-                // 0, and no key is below a one-word categorical node's key.
-                let mask = *masks.add((nd / NODE_BYTES) as usize);
-                pick(
-                    (key < node.key) | (mask.wrapping_shr(key) & 1 == 1),
-                    node.left,
-                    node.right,
-                )
-            } else {
-                pick_below(key, node.key, node.left, node.right)
-            }
-        }
+        unsafe { walk_step::<CAT, WIDE>(base, masks, cat_bits, keys.add(off), nd) }
     };
     for r in 0..n {
         unsafe {
@@ -389,6 +528,51 @@ fn block_walk<const CAT: bool, const WIDE: bool>(
             }
         }
         k = w;
+    }
+}
+
+/// One step down a walk tree: the node at byte offset `nd` of `base` reads its key
+/// slot of `keys` and answers the byte offset of the child the row goes to (a leaf
+/// node answers itself).
+///
+/// # Safety
+/// `nd` is a node offset of a [`WalkTree`] (or of a [`RowWalk`]) whose nodes start at
+/// `base` and whose one-word sets start at `masks` (read only when `CAT`); the node's
+/// key slot lies inside `keys`; a wide categorical node's set lies inside `cat_bits`
+/// and covers every key that slot can hold.
+#[inline(always)]
+unsafe fn walk_step<const CAT: bool, const WIDE: bool>(
+    base: *const u8,
+    masks: *const u64,
+    cat_bits: &[u64],
+    keys: *const u32,
+    nd: u32,
+) -> u32 {
+    unsafe {
+        let node = &*(base.add(nd as usize) as *const WalkNode);
+        let slot = if WIDE {
+            node.slot & SLOT_MASK
+        } else {
+            node.slot
+        };
+        let key = *keys.add(slot as usize);
+        if WIDE && node.slot & CAT_NODE != 0 {
+            // The key is a bin no larger than the missing bin, which the set covers.
+            let left = cat_bits[node.key as usize + (key >> 6) as usize] >> (key & 63) & 1;
+            pick(left != 0, node.left, node.right)
+        } else if CAT {
+            // Numeric and one-word categorical nodes without a branch on their kind,
+            // which is as hard to predict as the direction: a numeric node's mask is
+            // 0, and no key is below a one-word categorical node's key.
+            let mask = *masks.add((nd / NODE_BYTES) as usize);
+            pick(
+                (key < node.key) | (mask.wrapping_shr(key) & 1 == 1),
+                node.left,
+                node.right,
+            )
+        } else {
+            pick_below(key, node.key, node.left, node.right)
+        }
     }
 }
 
@@ -518,6 +702,24 @@ fn cat_bin(v: f32, n_value_bins: u32) -> u32 {
 impl Tree {
     pub fn n_leaves(&self) -> usize {
         self.leaf_value.len()
+    }
+
+    /// Steps from the root to the deepest leaf (0 for a tree of one leaf).
+    pub fn depth(&self) -> u32 {
+        let mut deepest = 0;
+        let mut stack = Vec::new();
+        if !self.nodes.is_empty() {
+            stack.push((0usize, 1u32));
+        }
+        while let Some((i, d)) = stack.pop() {
+            deepest = deepest.max(d);
+            for c in [self.nodes[i].left, self.nodes[i].right] {
+                if c >= 0 {
+                    stack.push((c as usize, d + 1));
+                }
+            }
+        }
+        deepest
     }
 
     /// Follow the tree from the root, going left where `go_left(node)` says, to a leaf.

@@ -4,7 +4,7 @@ use lithe_core::{Column, Table};
 use lithe_trees::{GbdtModel, GbdtParams, Objective, load, save};
 
 mod common;
-use common::{Lcg, assert_rows_match_batch, binary_table, edge_rows, on_threads, one_row, yes};
+use common::{Lcg, binary_table, edge_rows, on_threads, one_row, yes};
 
 fn auc_of(m: &GbdtModel, t: &Table) -> f64 {
     let p = m.predict(t).unwrap();
@@ -105,11 +105,37 @@ fn multiclass_separates_three_classes() {
     for row in p.chunks(3) {
         assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-9);
     }
+    // Three trees a round: each row's raw scores agree across the walks.
+    let matrix = m.features_of(&t).unwrap();
+    assert_walks_agree(&m, &matrix[..600]);
     // A round's class trees grow in parallel; the model is the same on one thread.
     let one = on_threads(1, || {
         GbdtModel::fit(&GbdtParams::default(), &t, "y").unwrap()
     });
     assert_eq!(one, m);
+}
+
+/// The three walks give the same answers on every row of `matrix`: the batch walk
+/// (`predict_matrix`), the compiled one-row walk (`predict_row`, `predict_raw_row`) and
+/// each tree's own node-by-node walk (`Tree::leaf_of`), summed in tree order.
+fn assert_walks_agree(m: &GbdtModel, matrix: &[f32]) {
+    let nf = m.features.len();
+    let k = m.n_class_trees();
+    let batch = m.predict_matrix(matrix);
+    let mut raw = vec![0.0; k];
+    for (r, row) in matrix.chunks(nf).enumerate() {
+        let mut want = m.init[..k].to_vec();
+        for (t, tree) in m.trees.iter().enumerate() {
+            want[t % k] += tree.leaf_value[tree.leaf_of(row, &m.features)];
+        }
+        m.predict_raw_row(row, &mut raw);
+        for c in 0..k {
+            assert_eq!(raw[c].to_bits(), want[c].to_bits(), "row {r} class {c}");
+        }
+        if k == 1 {
+            assert_eq!(m.predict_row(row).to_bits(), batch[r].to_bits(), "row {r}");
+        }
+    }
 }
 
 #[test]
@@ -126,15 +152,14 @@ fn save_load_gives_identical_predictions_and_rows_match_batch() {
     assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
     // The single-row path agrees with the batch path.
     let matrix = m.features_of(&test).unwrap();
-    assert_rows_match_batch(|row| m.predict_row(row), &matrix, m.features.len(), &a);
+    assert_walks_agree(&m, &matrix);
 }
 
 #[test]
 fn batch_walk_matches_the_row_walk_on_edge_values() {
     let m = GbdtModel::fit(&GbdtParams::default(), &binary_table(2000, 3), "y").unwrap();
     let matrix = edge_rows(&m.trees);
-    let batch = m.predict_matrix(&matrix);
-    assert_rows_match_batch(|row| m.predict_row(row), &matrix, m.features.len(), &batch);
+    assert_walks_agree(&m, &matrix);
     // Missing, unknown and malformed category indices all count as missing.
     let missing = m.predict_row(&[4.0, 0.5, f32::NAN]);
     for junk in [6.0, 99.0, -1.0, 1.5, 1e9] {
@@ -157,7 +182,27 @@ fn batch_walk_handles_trees_of_one_leaf() {
     let matrix = edge_rows(&m.trees);
     let batch = m.predict_matrix(&matrix);
     assert!(batch.len() >= 16);
-    assert_rows_match_batch(|row| m.predict_row(row), &matrix, m.features.len(), &batch);
+    assert_walks_agree(&m, &matrix);
+}
+
+#[test]
+fn row_walk_follows_trees_replaced_after_the_first_prediction() {
+    let t = binary_table(1500, 3);
+    let mut m = GbdtModel::fit(&GbdtParams::default(), &t, "y").unwrap();
+    let matrix = edge_rows(&m.trees);
+    let row = &matrix[..m.features.len()];
+    let before = m.predict_row(row);
+    // The compiled walk was built from the first tree list; a new list is walked as is.
+    m.trees.truncate(5);
+    assert_walks_agree(&m, &matrix);
+    m.trees = GbdtModel::fit(&GbdtParams::default(), &binary_table(1500, 9), "y")
+        .unwrap()
+        .trees;
+    assert_walks_agree(&m, &matrix);
+    assert_ne!(m.predict_row(row).to_bits(), before.to_bits());
+    // A clone compiles its own.
+    let c = m.clone();
+    assert_walks_agree(&c, &matrix);
 }
 
 #[test]
@@ -210,8 +255,7 @@ fn batch_walk_matches_the_row_walk_with_a_wide_categorical_feature() {
             matrix.extend([xv, c, ((i + j) % 8) as f32]);
         }
     }
-    let batch = m.predict_matrix(&matrix);
-    assert_rows_match_batch(|row| m.predict_row(row), &matrix, m.features.len(), &batch);
+    assert_walks_agree(&m, &matrix);
 }
 
 #[test]
