@@ -1,0 +1,52 @@
+//! Time AutoARIMA's search on series of a long-format CSV (unique_id, ds, y):
+//! prints each series' selected order, AICc and seconds.
+//!
+//!     cargo run --release -p lithe-forecast --example arima_one -- FILE.csv SEASON [ID…]
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::time::Instant;
+
+use lithe_forecast::models::auto_arima::{Likelihood, search};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let (path, m) = (&args[1], args[2].parse::<usize>().expect("season"));
+    let want: Vec<&String> = args[3..].iter().collect();
+    let file = std::fs::File::open(path).expect("open");
+    let mut series: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for line in std::io::BufReader::new(file).lines().skip(1) {
+        let line = line.expect("line");
+        let mut it = line.split(',');
+        let (id, _, y) = (it.next().unwrap(), it.next(), it.next().unwrap());
+        if want.is_empty() || want.iter().any(|w| *w == id) {
+            series
+                .entry(id.to_string())
+                .or_default()
+                .push(y.parse().expect("y"));
+        }
+    }
+    let mut total = 0.0;
+    for (id, y) in &series {
+        let t0 = Instant::now();
+        let how = if std::env::var("SF").is_ok() {
+            Likelihood::AsStatsForecast
+        } else {
+            Likelihood::Fresh
+        };
+        let r = search(y, m, how);
+        let s = t0.elapsed().as_secs_f64();
+        total += s;
+        match r {
+            Ok(f) => println!(
+                "{id} n={} {:?} const={} aicc={:.4} {s:.3}s",
+                y.len(),
+                f.order,
+                f.constant,
+                f.aicc
+            ),
+            Err(e) => println!("{id} n={} failed {e:?} {s:.3}s", y.len()),
+        }
+    }
+    println!("total {total:.3}s over {} series", series.len());
+}
