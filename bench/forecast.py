@@ -1,6 +1,7 @@
 """lithe forecast against StatsForecast on M4 Hourly and Weekly: accuracy and time.
 
     bench/run forecast.py [--threads 2] [--repeats 3] [--sets hourly,weekly] [--models ...]
+                          [--series N] [--sf-warmup full|small]
 
 For each model, one lithe process reads the training file, forecasts every series and
 writes the forecast file (median wall time of --repeats runs). StatsForecast does the
@@ -11,6 +12,14 @@ time (the ratio uses the warm time). Both forecast files are scored by
 Hourly: h = 48, season 24; Weekly: h = 13, season 1 (as StatsForecast's own M4
 experiments run it; MSTL on Weekly uses season 52, as StatsForecast's MSTL with season
 1 needs the SuperSmoother package), MASE with the M4 frequencies (24 and 1).
+
+--series N runs the first N series of each set only (their training and test rows
+written to bench/out/forecast/<set>/). --sf-warmup small warms StatsForecast up on two
+series instead of a whole cold run (for models that take hours on a whole set), and
+reports no cold time. `ensemble` is the median of AutoETS, AutoARIMA, AutoCES and
+AutoTheta, step by step, on both sides (StatsForecast runs the four in one call and the
+median is taken in pandas); `auto_arima_sf` is lithe's AutoARIMA with
+--arima-likelihood statsforecast.
 """
 import argparse
 import json
@@ -29,6 +38,9 @@ MODELS = {
     "auto_ets": ("AutoETS", {"season_length": "M"}, []),
     "auto_theta": ("AutoTheta", {"season_length": "M"}, []),
     "auto_ces": ("AutoCES", {"season_length": "M"}, []),
+    "auto_arima": ("AutoARIMA", {"season_length": "M"}, []),
+    "auto_arima_sf": ("AutoARIMA", {"season_length": "M"}, ["--arima-likelihood", "statsforecast"]),
+    "ensemble": ("Ensemble", {"season_length": "M"}, []),
     # MSTL with season 1 needs SuperSmoother in StatsForecast; weekly uses a year of weeks.
     "mstl": ("MSTL", {"season_length": "M"}, [], {"weekly": 52}),
     "holt": ("Holt", {"season_length": "M"}, []),
@@ -55,19 +67,46 @@ import json, sys, time
 import pandas as pd
 import statsforecast.models as sm
 from statsforecast import StatsForecast
-train, out, h, m, threads, repeats, cls, kwargs = sys.argv[1:9]
+train, out, h, m, threads, repeats, cls, kwargs, warmup = sys.argv[1:10]
 h, m, threads, repeats = int(h), int(m), int(threads), int(repeats)
 kwargs = {k: (m if v == "M" else v) for k, v in json.loads(kwargs).items()}
-def once():
+MEMBERS = ["AutoETS", "AutoARIMA", "AutoCES", "AutoTheta"]
+def models():
+    if cls == "Ensemble":
+        return [getattr(sm, c)(**kwargs) for c in MEMBERS]
+    return [getattr(sm, cls)(**kwargs)]
+def once(df=None, path=out):
     t0 = time.perf_counter()
-    df = pd.read_csv(train)
-    fc = StatsForecast(models=[getattr(sm, cls)(**kwargs)], freq=1, n_jobs=threads).forecast(df=df, h=h)
-    fc.to_csv(out, index=False)
+    if df is None:
+        df = pd.read_csv(train)
+    fc = StatsForecast(models=models(), freq=1, n_jobs=threads).forecast(df=df, h=h)
+    if cls == "Ensemble":
+        # (AutoCES's column is "CES".)
+        fc["Ensemble"] = fc[["AutoETS", "AutoARIMA", "CES", "AutoTheta"]].median(axis=1)
+        fc = fc[["unique_id", "ds", "Ensemble"]]
+    fc.to_csv(path, index=False)
     return time.perf_counter() - t0
-cold = once()
+if warmup == "small":
+    df = pd.read_csv(train)
+    once(df[df["unique_id"].isin(df["unique_id"].unique()[:2])], out + ".warmup.csv")
+    cold = None
+else:
+    cold = once()
 warm = sorted(once() for _ in range(repeats))[repeats // 2]
 print(json.dumps({"cold": cold, "warm": warm}))
 '''
+
+
+def subset(train, test, d, n):
+    """The first `n` series of `train` and their test rows, written beside the outputs."""
+    import pandas as pd
+    tr = pd.read_csv(train)
+    ids = tr["unique_id"].unique()[:n]
+    te = pd.read_csv(test)
+    paths = d / f"first{n}-train.csv", d / f"first{n}-test.csv"
+    tr[tr["unique_id"].isin(ids)].to_csv(paths[0], index=False)
+    te[te["unique_id"].isin(ids)].to_csv(paths[1], index=False)
+    return paths
 
 
 def evaluate(fc, test, train, m):
@@ -81,7 +120,9 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--sets", default="hourly,weekly")
-    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--models", default=",".join(m for m in MODELS if m not in ("auto_arima_sf",)))
+    ap.add_argument("--series", type=int, default=0)
+    ap.add_argument("--sf-warmup", choices=["full", "small"], default="full")
     a = ap.parse_args()
     print(f"Forecasting — {time.strftime('%Y-%m-%d')}; {machine()}; {a.threads} threads; "
           f"statsforecast {__import__('statsforecast').__version__}\n")
@@ -94,6 +135,8 @@ def main():
         test = SHARED / "m4" / "long" / f"{name}-test.csv"
         d = OUT / "forecast" / key
         d.mkdir(parents=True, exist_ok=True)
+        if a.series:
+            train, test = subset(train, test, d, a.series)
         for model in a.models.split(","):
             cls, kwargs, flags, *per_set = MODELS[model]
             season = per_set[0].get(key, m) if per_set else m
@@ -105,7 +148,7 @@ def main():
             t_lithe = median([run_measured(cmd)[1] for _ in range(a.repeats)])
             sf_fc = d / f"sf_{model}.csv"
             o, _, _ = run_measured([PYTHON, "-c", PEER, str(train), str(sf_fc), str(h), str(season), str(a.threads),
-                                    str(a.repeats), cls, json.dumps(kwargs)])
+                                    str(a.repeats), cls, json.dumps(kwargs), a.sf_warmup])
             sf = json.loads(o)
             el = evaluate(lithe_fc, test, train, m)
             es = evaluate(sf_fc, test, train, m)
@@ -113,8 +156,10 @@ def main():
             sl, ss = el["models"][col], es["models"][next(iter(es["models"]))]
             f = lambda v: "nan" if v is None else f"{v:.4f}"
             label = col if season == m else f"{col} (season {season})"
+            label += " (statsforecast likelihood)" if "--arima-likelihood" in flags else ""
+            cold = "–" if sf["cold"] is None else f"{sf['cold']:.3f}"
             print(f"| {name} | {label} | {f(sl['smape'])} | {f(ss['smape'])} | {f(sl['mase'])} | {f(ss['mase'])} | "
-                  f"{f(sl['owa'])} | {f(ss['owa'])} | {t_lithe:.3f} | {sf['cold']:.3f} | {sf['warm']:.3f} | "
+                  f"{f(sl['owa'])} | {f(ss['owa'])} | {t_lithe:.3f} | {cold} | {sf['warm']:.3f} | "
                   f"{sf['warm'] / t_lithe:.1f}× |", flush=True)
 
 

@@ -111,6 +111,12 @@ struct RunArgs {
     /// AutoETS's damping of the trend: auto (try both), true or false
     #[arg(long, default_value = "auto", value_name = "auto|true|false")]
     damped: String,
+    /// AutoARIMA's exact likelihood: "fresh" starts every evaluation from the model's
+    /// prior (R's arima); "statsforecast" keeps the differencing states' covariance
+    /// from the previous evaluation, as StatsForecast 2.1 does (its estimates of
+    /// differenced models then mostly stay at the CSS ones)
+    #[arg(long, default_value = "fresh", value_name = "fresh|statsforecast")]
+    arima_likelihood: String,
     #[command(flatten)]
     cols: ColumnArgs,
     #[command(flatten)]
@@ -157,6 +163,8 @@ pub fn run(cmd: ForecastCommand, g: &GlobalArgs) -> anyhow::Result<()> {
         None => forecast(cmd.run, None, g),
     }
 }
+
+use lithe_forecast::models::auto_arima::Likelihood;
 
 fn parse_models(names: &[String]) -> anyhow::Result<Vec<Model>> {
     let mut models = Vec::new();
@@ -207,6 +215,16 @@ fn forecast(a: RunArgs, cv: Option<(u32, u32)>, g: &GlobalArgs) -> anyhow::Resul
             alpha_p: a.alpha_p,
             conformal_windows: a.conformal_windows,
             ets: ets_spec(&a.ets_model, &a.damped)?,
+            arima: match a.arima_likelihood.as_str() {
+                "fresh" => Likelihood::Fresh,
+                "statsforecast" => Likelihood::AsStatsForecast,
+                other => {
+                    return Err(UsageError(format!(
+                        "--arima-likelihood: '{other}' is neither fresh nor statsforecast"
+                    ))
+                    .into());
+                }
+            },
         },
         freq,
     };

@@ -22,6 +22,21 @@ pub struct ForecastParams {
 }
 
 impl ForecastParams {
+    /// Series per parallel task: one where a series can take seconds (AutoARIMA and
+    /// the ensemble, whose costs vary by orders of magnitude between series, so that
+    /// no thread is left holding a batch of slow ones), sixteen otherwise.
+    fn min_series_per_task(&self) -> usize {
+        if self
+            .models
+            .iter()
+            .any(|m| matches!(m, Model::AutoArima | Model::Ensemble))
+        {
+            1
+        } else {
+            16
+        }
+    }
+
     pub fn validate(&self) -> Result<()> {
         if self.horizon == 0 {
             return Err(Error::input("the horizon must be at least 1"));
@@ -156,8 +171,27 @@ type Fallbacks = Vec<(usize, Unfit, Option<Model>)>;
 /// [`fallback_chain`] when it cannot fit.
 fn fit_all(y: &[f64], p: &ForecastParams, fallbacks: &mut Fallbacks) -> Vec<Output> {
     let h = p.horizon;
-    let mut outputs = Vec::with_capacity(p.models.len());
-    for (mi, &model) in p.models.iter().enumerate() {
+    let mut outputs: Vec<Output> = Vec::with_capacity(p.models.len());
+    // The ensemble comes last, from its members' forecasts where they were run anyway.
+    let mut order: Vec<usize> = (0..p.models.len()).collect();
+    order.sort_by_key(|&i| p.models[i] == Model::Ensemble);
+    let mut done: Vec<Option<Output>> = vec![None; p.models.len()];
+    for mi in order {
+        let model = p.models[mi];
+        if model == Model::Ensemble && p.settings.conformal_windows.is_none() {
+            let means: Vec<Vec<f64>> = Model::ENSEMBLE
+                .iter()
+                .map(|&member| match p.models.iter().position(|&m| m == member) {
+                    Some(i) => done[i].as_ref().map_or_else(Vec::new, |o| o.mean.clone()),
+                    None => member.forecast_or_fall_back(y, h, &p.settings),
+                })
+                .collect();
+            done[mi] = Some(Output {
+                mean: crate::models::median_per_step(&means),
+                intervals: None,
+            });
+            continue;
+        }
         let mut first_err = None;
         let mut out = None;
         let mut used = None;
@@ -191,8 +225,9 @@ fn fit_all(y: &[f64], p: &ForecastParams, fallbacks: &mut Fallbacks) -> Vec<Outp
         if let (Some(windows), Some(m)) = (p.settings.conformal_windows, used) {
             out.intervals = conformal(y, m, &out.mean, windows, p);
         }
-        outputs.push(out);
+        done[mi] = Some(out);
     }
+    outputs.extend(done.into_iter().map(|o| o.expect("every model ran")));
     outputs
 }
 
@@ -337,7 +372,7 @@ pub fn forecast(
     let freq = store.freq(p.freq);
     let results: Vec<SeriesResult> = (0..store.len())
         .into_par_iter()
-        .with_min_len(16)
+        .with_min_len(p.min_series_per_task())
         .map(|s| one_series(store, s, freq, p))
         .collect();
     assemble(store, p, &results, id_name, time_name, false)
@@ -362,7 +397,7 @@ pub fn cross_validation(
     let freq = store.freq(p.freq);
     let results: Vec<SeriesResult> = (0..store.len())
         .into_par_iter()
-        .with_min_len(16)
+        .with_min_len(p.min_series_per_task())
         .map(|s| cv_series(store, s, freq, p, windows, step))
         .collect();
     assemble(store, p, &results, id_name, time_name, true)

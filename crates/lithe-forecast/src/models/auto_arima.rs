@@ -31,6 +31,11 @@ pub enum Likelihood {
     AsStatsForecast,
 }
 
+impl Likelihood {
+    /// What the command line uses unless told otherwise.
+    pub const DEFAULT: Likelihood = Likelihood::Fresh;
+}
+
 /// A fitted ARIMA model.
 #[derive(Debug, Clone)]
 pub struct Fit {
@@ -493,7 +498,13 @@ pub fn search(x: &[f64], m: usize, how: Likelihood) -> Result<Fit, Unfit> {
 }
 
 /// Forecast with the model the stepwise search selects.
-pub fn forecast(y: &[f64], h: usize, m: usize, levels: &[f64]) -> Result<Output, Unfit> {
+pub fn forecast(
+    y: &[f64],
+    h: usize,
+    m: usize,
+    levels: &[f64],
+    how: Likelihood,
+) -> Result<Output, Unfit> {
     if y.len() < 3 {
         return Err(Unfit::TooShort { need: 3 });
     }
@@ -514,7 +525,7 @@ pub fn forecast(y: &[f64], h: usize, m: usize, levels: &[f64]) -> Result<Output,
             (!levels.is_empty()).then(|| Intervals::normal(&mean, &vec![0.0; h], levels));
         return Ok(Output { mean, intervals });
     }
-    let f = search(y, m, Likelihood::Fresh)?;
+    let f = search(y, m, how)?;
     let (mean, se) = predict(&f, h);
     let intervals = (!levels.is_empty()).then(|| Intervals::normal(&mean, &se, levels));
     Ok(Output { mean, intervals })

@@ -77,6 +77,8 @@ pub struct Settings {
     pub seasons: Vec<usize>,
     /// AutoETS's model string (`ZZZ` = choose every component) and damping.
     pub ets: ets::Spec,
+    /// How AutoARIMA's exact likelihood treats the filter state between calls.
+    pub arima: auto_arima::Likelihood,
 }
 
 impl Default for Settings {
@@ -91,6 +93,7 @@ impl Default for Settings {
             conformal_windows: None,
             ets: ets::Spec::AUTO,
             seasons: Vec::new(),
+            arima: auto_arima::Likelihood::DEFAULT,
         }
     }
 }
@@ -107,6 +110,8 @@ pub enum Model {
     DynamicTheta,
     DynamicOptimizedTheta,
     AutoCes,
+    AutoArima,
+    Ensemble,
     Mstl,
     Naive,
     SeasonalNaive,
@@ -127,7 +132,7 @@ pub enum Model {
 }
 
 impl Model {
-    pub const ALL: [Model; 26] = [
+    pub const ALL: [Model; 28] = [
         Model::AutoEts,
         Model::Holt,
         Model::HoltWinters,
@@ -137,6 +142,8 @@ impl Model {
         Model::DynamicTheta,
         Model::DynamicOptimizedTheta,
         Model::AutoCes,
+        Model::AutoArima,
+        Model::Ensemble,
         Model::Mstl,
         Model::Naive,
         Model::SeasonalNaive,
@@ -168,6 +175,8 @@ impl Model {
             Model::DynamicTheta => "dynamic_theta",
             Model::DynamicOptimizedTheta => "dynamic_optimized_theta",
             Model::AutoCes => "auto_ces",
+            Model::AutoArima => "auto_arima",
+            Model::Ensemble => "ensemble",
             Model::Mstl => "mstl",
             Model::Naive => "naive",
             Model::SeasonalNaive => "seasonal_naive",
@@ -201,6 +210,8 @@ impl Model {
             Model::DynamicOptimizedTheta => "DynamicOptimizedTheta",
             // StatsForecast's AutoCES writes its column as "CES".
             Model::AutoCes => "CES",
+            Model::AutoArima => "AutoARIMA",
+            Model::Ensemble => "Ensemble",
             Model::Mstl => "MSTL",
             Model::Naive => "Naive",
             Model::SeasonalNaive => "SeasonalNaive",
@@ -240,6 +251,7 @@ impl Model {
                 | Model::DynamicTheta
                 | Model::DynamicOptimizedTheta
                 | Model::AutoCes
+                | Model::AutoArima
                 | Model::Mstl
                 | Model::Naive
                 | Model::SeasonalNaive
@@ -263,6 +275,28 @@ impl Model {
             Model::Tsb if s.alpha_p.is_none() => Some("--alpha-p"),
             _ => None,
         }
+    }
+
+    /// The models whose forecasts `Ensemble` takes the median of, step by step.
+    pub const ENSEMBLE: [Model; 4] = [
+        Model::AutoEts,
+        Model::AutoArima,
+        Model::AutoCes,
+        Model::AutoTheta,
+    ];
+
+    /// The model's point forecast, or that of the first model of its fallback chain
+    /// ([`crate::run::fallback_chain`]) that fits (`NaN`s if none does): how an
+    /// ensemble member stands in for a series it cannot fit.
+    pub fn forecast_or_fall_back(self, y: &[f64], h: usize, s: &Settings) -> Vec<f64> {
+        let point = Settings {
+            levels: Vec::new(),
+            ..s.clone()
+        };
+        crate::run::fallback_chain(self, s.season)
+            .into_iter()
+            .find_map(|m| m.forecast(y, h, &point).ok())
+            .map_or_else(|| vec![f64::NAN; h], |o| o.mean)
     }
 
     pub fn parse(name: &str) -> Option<Model> {
@@ -297,6 +331,17 @@ impl Model {
                 theta::forecast(y, h, m, Some(theta::Variant::DynamicOptimized), &s.levels)
             }
             Model::AutoCes => ces::forecast(y, h, m, None, &s.levels),
+            Model::AutoArima => auto_arima::forecast(y, h, m, &s.levels, s.arima),
+            Model::Ensemble => {
+                let means: Vec<Vec<f64>> = Model::ENSEMBLE
+                    .iter()
+                    .map(|&member| member.forecast_or_fall_back(y, h, s))
+                    .collect();
+                Ok(Output {
+                    mean: median_per_step(&means),
+                    intervals: None,
+                })
+            }
             Model::Mstl => {
                 let periods = if s.seasons.is_empty() {
                     vec![m]
@@ -325,6 +370,23 @@ impl Model {
             Model::Imapa => Ok(i::imapa(y, h)),
         }
     }
+}
+
+/// The median of the forecasts at each step (the mean of the middle two for an even
+/// count); `NaN` where every forecast is missing, and missing ones left out.
+pub fn median_per_step(means: &[Vec<f64>]) -> Vec<f64> {
+    let h = means.first().map_or(0, Vec::len);
+    (0..h)
+        .map(|k| {
+            let mut v: Vec<f64> = means.iter().map(|m| m[k]).filter(|x| !x.is_nan()).collect();
+            v.sort_by(f64::total_cmp);
+            match v.len() {
+                0 => f64::NAN,
+                n if n % 2 == 1 => v[n / 2],
+                n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+            }
+        })
+        .collect()
 }
 
 /// A seeded stream of standard normal draws (xorshift and Box–Muller) for the models'
