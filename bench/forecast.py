@@ -18,8 +18,8 @@ written to bench/out/forecast/<set>/). --sf-warmup small warms StatsForecast up 
 series instead of a whole cold run (for models that take hours on a whole set), and
 reports no cold time. `ensemble` is the median of AutoETS, AutoARIMA, AutoCES and
 AutoTheta, step by step, on both sides (StatsForecast runs the four in one call and the
-median is taken in pandas); `auto_arima_sf` is lithe's AutoARIMA with
---arima-likelihood statsforecast.
+median is taken in pandas); `auto_arima_fresh` is lithe's AutoARIMA with
+--arima-likelihood fresh (R's likelihood; the default is StatsForecast's).
 """
 import argparse
 import json
@@ -39,7 +39,7 @@ MODELS = {
     "auto_theta": ("AutoTheta", {"season_length": "M"}, []),
     "auto_ces": ("AutoCES", {"season_length": "M"}, []),
     "auto_arima": ("AutoARIMA", {"season_length": "M"}, []),
-    "auto_arima_sf": ("AutoARIMA", {"season_length": "M"}, ["--arima-likelihood", "statsforecast"]),
+    "auto_arima_fresh": ("AutoARIMA", {"season_length": "M"}, ["--arima-likelihood", "fresh"]),
     "ensemble": ("Ensemble", {"season_length": "M"}, []),
     # MSTL with season 1 needs SuperSmoother in StatsForecast; weekly uses a year of weeks.
     "mstl": ("MSTL", {"season_length": "M"}, [], {"weekly": 52}),
@@ -120,7 +120,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--sets", default="hourly,weekly")
-    ap.add_argument("--models", default=",".join(m for m in MODELS if m not in ("auto_arima_sf",)))
+    ap.add_argument("--models", default=",".join(m for m in MODELS if m not in ("auto_arima_fresh",)))
     ap.add_argument("--series", type=int, default=0)
     ap.add_argument("--sf-warmup", choices=["full", "small"], default="full")
     a = ap.parse_args()
@@ -144,7 +144,7 @@ def main():
                 continue
             lithe_fc = d / f"lithe_{model}.csv"
             cmd = [str(LITHE), "forecast", "--data", str(train), "--horizon", str(h), "--season", str(season),
-                   "--models", model, *flags, "--threads", str(a.threads), "--out", str(lithe_fc), "--quiet"]
+                   "--models", model.removesuffix("_fresh"), *flags, "--threads", str(a.threads), "--out", str(lithe_fc), "--quiet"]
             t_lithe = median([run_measured(cmd)[1] for _ in range(a.repeats)])
             sf_fc = d / f"sf_{model}.csv"
             o, _, _ = run_measured([PYTHON, "-c", PEER, str(train), str(sf_fc), str(h), str(season), str(a.threads),
@@ -156,7 +156,7 @@ def main():
             sl, ss = el["models"][col], es["models"][next(iter(es["models"]))]
             f = lambda v: "nan" if v is None else f"{v:.4f}"
             label = col if season == m else f"{col} (season {season})"
-            label += " (statsforecast likelihood)" if "--arima-likelihood" in flags else ""
+            label += " (fresh likelihood)" if "--arima-likelihood" in flags else ""
             cold = "–" if sf["cold"] is None else f"{sf['cold']:.3f}"
             print(f"| {name} | {label} | {f(sl['smape'])} | {f(ss['smape'])} | {f(sl['mase'])} | {f(ss['mase'])} | "
                   f"{f(sl['owa'])} | {f(ss['owa'])} | {t_lithe:.3f} | {cold} | {sf['warm']:.3f} | "

@@ -279,8 +279,8 @@ pub fn run(_a: DemoArgs, g: &GlobalArgs) -> anyhow::Result<()> {
          when the world changes. lithe puts them in one Rust binary with one model format.\n\n\
          In this build: the data layer (CSV, gzip CSV and Parquet into typed columns, in\n\
          parallel), model files, metrics, tree ensembles for tables, and forecasting for\n\
-         many series (baselines, intermittent demand, AutoETS, Theta, CES, MSTL). More\n\
-         arrive as they land: AutoARIMA, two-tower retrieval.\n",
+         many series (baselines, intermittent demand, AutoETS, AutoARIMA, Theta, CES, MSTL\n\
+         and their ensemble). Two-tower retrieval arrives next.\n",
         lithe_core::VERSION
     );
     emit(&out)?;

@@ -111,11 +111,15 @@ struct RunArgs {
     /// AutoETS's damping of the trend: auto (try both), true or false
     #[arg(long, default_value = "auto", value_name = "auto|true|false")]
     damped: String,
-    /// AutoARIMA's exact likelihood: "fresh" starts every evaluation from the model's
-    /// prior (R's arima); "statsforecast" keeps the differencing states' covariance
-    /// from the previous evaluation, as StatsForecast 2.1 does (its estimates of
-    /// differenced models then mostly stay at the CSS ones)
-    #[arg(long, default_value = "fresh", value_name = "fresh|statsforecast")]
+    /// AutoARIMA's exact likelihood: "statsforecast" keeps the differencing states'
+    /// covariance from the previous evaluation, as StatsForecast 2.1 does (its
+    /// estimates of differenced models then mostly stay at the CSS ones); "fresh"
+    /// starts every evaluation from the model's prior, as R's arima does
+    #[arg(
+        long,
+        default_value = "statsforecast",
+        value_name = "fresh|statsforecast"
+    )]
     arima_likelihood: String,
     #[command(flatten)]
     cols: ColumnArgs,

@@ -7,7 +7,7 @@
 //! prior on the differencing states.
 //!
 //! `notes/statsforecast-autoarima.md` records how StatsForecast 2.1.1 composes these;
-//! the model search on top of them comes next.
+//! `models::auto_arima` runs the model search on top of them.
 
 use crate::stl::Stl;
 

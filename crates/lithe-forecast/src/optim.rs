@@ -658,10 +658,152 @@ fn wolfe1<F: FnMut(&[f64]) -> f64>(
     None
 }
 
+/// scipy's `_cubicmin`: the minimiser of the cubic through `(a, fa)` with slope `fpa`,
+/// `(b, fb)` and `(c, fc)`, or `None` where numpy would raise or the result is not finite.
+fn cubicmin(a: f64, fa: f64, fpa: f64, b: f64, fb: f64, c: f64, fc: f64) -> Option<f64> {
+    let ok = |v: f64| v.is_finite().then_some(v);
+    let (db, dc) = (b - a, c - a);
+    let denom = ok((db * dc).powi(2) * (db - dc)).filter(|&d| d != 0.0)?;
+    let (v0, v1) = (fb - fa - fpa * db, fc - fa - fpa * dc);
+    let aa = ok(ok(dc * dc * v0 + -(db * db) * v1)? / denom)?;
+    let bb = ok(ok(-(dc * dc * dc) * v0 + db * db * db * v1)? / denom)?;
+    let radical = ok(bb * bb - 3.0 * aa * fpa).filter(|&r| r >= 0.0)?;
+    let three_a = 3.0 * aa;
+    if three_a == 0.0 {
+        return None;
+    }
+    ok(a + (-bb + radical.sqrt()) / three_a)
+}
+
+/// scipy's `_quadmin`: the minimiser of the parabola through `(a, fa)` with slope `fpa`
+/// and `(b, fb)`, or `None`.
+fn quadmin(a: f64, fa: f64, fpa: f64, b: f64, fb: f64) -> Option<f64> {
+    let db = b - a;
+    let dd = db * db;
+    if dd == 0.0 || !dd.is_finite() {
+        return None;
+    }
+    let bb = (fb - fa - fpa * db) / dd;
+    if !bb.is_finite() || bb == 0.0 {
+        return None;
+    }
+    let x = a - fpa / (2.0 * bb);
+    x.is_finite().then_some(x)
+}
+
+/// scipy's `line_search_wolfe2` (`scalar_search_wolfe2` and `_zoom`, c1 = 1e-4,
+/// c2 = 0.9, amax = 1e100, ten rounds): BFGS's fallback when [`wolfe1`] fails. The
+/// step, f there and the last gradient taken (empty when the search ran out of rounds
+/// and returns its last step without one), or `None`.
+fn wolfe2<F: FnMut(&[f64]) -> f64>(
+    c: &mut Cached<F>,
+    xk: &[f64],
+    pk: &[f64],
+    phi0: f64,
+    dphi0: f64,
+    alpha_start: f64,
+) -> Option<(f64, f64, Vec<f64>)> {
+    let (c1, c2, amax) = (1e-4, 0.9, 1e100);
+    let mut last_g: Vec<f64> = Vec::new();
+    let at = |s: f64| -> Vec<f64> { xk.iter().zip(pk).map(|(a, p)| a + s * p).collect() };
+    let phi = |c: &mut Cached<F>, s: f64| c.fun(&at(s));
+    let mut derphi = |c: &mut Cached<F>, s: f64| {
+        let g = c.grad(&at(s));
+        let d = dot(&g, pk);
+        last_g = g;
+        d
+    };
+    let zoom = |c: &mut Cached<F>,
+                derphi: &mut dyn FnMut(&mut Cached<F>, f64) -> f64,
+                mut a_lo: f64,
+                mut a_hi: f64,
+                mut phi_lo: f64,
+                mut phi_hi: f64,
+                mut derphi_lo: f64|
+     -> Option<(f64, f64)> {
+        let (mut phi_rec, mut a_rec) = (phi0, 0.0);
+        let mut i = 0;
+        loop {
+            let dalpha = a_hi - a_lo;
+            let (a, b) = if dalpha < 0.0 {
+                (a_hi, a_lo)
+            } else {
+                (a_lo, a_hi)
+            };
+            let mut a_j = None;
+            if i > 0 {
+                let cchk = 0.2 * dalpha;
+                a_j = cubicmin(a_lo, phi_lo, derphi_lo, a_hi, phi_hi, a_rec, phi_rec)
+                    .filter(|&x| !(x > b - cchk || x < a + cchk));
+            }
+            let a_j = match a_j {
+                Some(x) => x,
+                None => {
+                    let qchk = 0.1 * dalpha;
+                    match quadmin(a_lo, phi_lo, derphi_lo, a_hi, phi_hi) {
+                        Some(x) if !(x > b - qchk || x < a + qchk) => x,
+                        _ => a_lo + 0.5 * dalpha,
+                    }
+                }
+            };
+            let phi_aj = phi(c, a_j);
+            if phi_aj > phi0 + c1 * a_j * dphi0 || phi_aj >= phi_lo {
+                (phi_rec, a_rec) = (phi_hi, a_hi);
+                (a_hi, phi_hi) = (a_j, phi_aj);
+            } else {
+                let derphi_aj = derphi(c, a_j);
+                if derphi_aj.abs() <= -c2 * dphi0 {
+                    return Some((a_j, phi_aj));
+                }
+                if derphi_aj * (a_hi - a_lo) >= 0.0 {
+                    (phi_rec, a_rec) = (phi_hi, a_hi);
+                    (a_hi, phi_hi) = (a_lo, phi_lo);
+                } else {
+                    (phi_rec, a_rec) = (phi_lo, a_lo);
+                }
+                (a_lo, phi_lo, derphi_lo) = (a_j, phi_aj, derphi_aj);
+            }
+            i += 1;
+            if i > 10 {
+                return None;
+            }
+        }
+    };
+    let mut alpha0 = 0.0;
+    let mut alpha1 = alpha_start.min(amax);
+    let mut phi_a1 = phi(c, alpha1);
+    let mut phi_a0 = phi0;
+    let mut derphi_a0 = dphi0;
+    for i in 0..10 {
+        if alpha1 == 0.0 || alpha0 > amax {
+            return None;
+        }
+        if phi_a1 > phi0 + c1 * alpha1 * dphi0 || (phi_a1 >= phi_a0 && i > 0) {
+            let (s, f) = zoom(c, &mut derphi, alpha0, alpha1, phi_a0, phi_a1, derphi_a0)?;
+            return Some((s, f, std::mem::take(&mut last_g)));
+        }
+        let derphi_a1 = derphi(c, alpha1);
+        if derphi_a1.abs() <= -c2 * dphi0 {
+            return Some((alpha1, phi_a1, std::mem::take(&mut last_g)));
+        }
+        if derphi_a1 >= 0.0 {
+            let (s, f) = zoom(c, &mut derphi, alpha1, alpha0, phi_a1, phi_a0, derphi_a1)?;
+            return Some((s, f, std::mem::take(&mut last_g)));
+        }
+        let alpha2 = (2.0 * alpha1).min(amax);
+        alpha0 = alpha1;
+        alpha1 = alpha2;
+        phi_a0 = phi_a1;
+        phi_a1 = phi(c, alpha1);
+        derphi_a0 = derphi_a1;
+    }
+    // Out of rounds: the last step, without a gradient.
+    Some((alpha1, phi_a1, Vec::new()))
+}
+
 /// scipy's BFGS (`minimize(method="BFGS", tol=gtol)`) with forward-difference
-/// gradients and its `line_search_wolfe1` (the `wolfe2` fallback is not needed by the
-/// callers here: when wolfe1 fails the search stops, status 2, as it does in scipy
-/// whenever the fallback fails too).
+/// gradients, its `line_search_wolfe1` and, where that fails, `line_search_wolfe2`;
+/// when both fail the search stops, status 2.
 pub fn bfgs<F: FnMut(&[f64]) -> f64>(f: F, x0: &[f64], gtol: f64, maxiter: usize) -> BfgsResult {
     let n = x0.len();
     let mut c = Cached {
@@ -698,7 +840,9 @@ pub fn bfgs<F: FnMut(&[f64]) -> f64>(f: F, x0: &[f64], gtol: f64, maxiter: usize
         if alpha1 < 0.0 {
             alpha1 = 1.0;
         }
-        let Some((alpha, fnew, gnew)) = wolfe1(&mut c, &xk, &pk, old_f, gp, alpha1) else {
+        let Some((alpha, fnew, gnew)) = wolfe1(&mut c, &xk, &pk, old_f, gp, alpha1)
+            .or_else(|| wolfe2(&mut c, &xk, &pk, old_f, gp, alpha1))
+        else {
             warn = 2;
             break;
         };
@@ -765,6 +909,19 @@ pub fn bfgs<F: FnMut(&[f64]) -> f64>(f: F, x0: &[f64], gtol: f64, maxiter: usize
 
 #[cfg(test)]
 mod bfgs_tests {
+
+    #[test]
+    fn zoom_interpolants_known_answers() {
+        // (x − 2)²: through (0, 4) with slope −4 and (1, 1).
+        assert_eq!(quadmin(0.0, 4.0, -4.0, 1.0, 1.0), Some(2.0));
+        // x³ − 3x: through (0, 0) with slope −3, (2, 2) and (−1, 2); its minimum is at 1.
+        let x = cubicmin(0.0, 0.0, -3.0, 2.0, 2.0, -1.0, 2.0).unwrap();
+        assert!((x - 1.0).abs() < 1e-12, "{x}");
+        // No minimiser: a straight line, or coincident points.
+        assert_eq!(quadmin(0.0, 1.0, 1.0, 1.0, 2.0), None);
+        assert_eq!(cubicmin(0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0), None);
+    }
+
     use super::*;
 
     #[test]

@@ -78,3 +78,112 @@ fn auto_arima_matches_statsforecast() {
     }
     worst.assert_below(1e-6);
 }
+
+/// Standard normal draws (xorshift and Box–Muller), seeded.
+struct Normals(u64);
+
+impl Normals {
+    fn next(&mut self) -> f64 {
+        let mut u = || {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let (a, b) = (u().max(1e-300), u());
+        (-2.0 * a.ln()).sqrt() * (2.0 * std::f64::consts::PI * b).cos()
+    }
+}
+
+#[test]
+fn arima_intervals_cover_simulated_processes() {
+    use lithe_forecast::arima::{Order, delta, expand};
+    use lithe_forecast::models::auto_arima::{Likelihood, fit, predict};
+    // (order, coefficients [ar…, ma…, sar…, sma…]): ARIMA(1,1,1) and the airline model
+    // (0,1,1)(0,1,1)₄.
+    let cases = [
+        (
+            Order {
+                p: 1,
+                d: 1,
+                q: 1,
+                sp: 0,
+                sd: 0,
+                sq: 0,
+                m: 1,
+            },
+            vec![0.6, -0.3],
+        ),
+        (
+            Order {
+                p: 0,
+                d: 1,
+                q: 1,
+                sp: 0,
+                sd: 1,
+                sq: 1,
+                m: 4,
+            },
+            vec![-0.4, -0.5],
+        ),
+    ];
+    let (n, h, reps) = (200, 8, 300);
+    for (o, coef) in cases {
+        let (phi, theta) = expand(&coef, &o);
+        let dl = delta(o.d, o.sd, o.m);
+        let mut rng = Normals(77 + o.m as u64);
+        let mut hits = [0usize; 2];
+        let mut total = 0usize;
+        for _ in 0..reps {
+            // The ARMA part, after a burn-in, then integrated by the differencing weights.
+            let burn = 100;
+            let len = burn + n + h;
+            let e: Vec<f64> = (0..len).map(|_| rng.next()).collect();
+            let mut w = vec![0.0; len];
+            for t in 0..len {
+                let mut v = e[t];
+                for (i, ph) in phi.iter().enumerate() {
+                    if t > i {
+                        v += ph * w[t - i - 1];
+                    }
+                }
+                for (j, th) in theta.iter().enumerate() {
+                    if t > j {
+                        v += th * e[t - j - 1];
+                    }
+                }
+                w[t] = v;
+            }
+            let mut y = vec![0.0; len];
+            for t in 0..len {
+                let mut v = w[t];
+                for (k, d) in dl.iter().enumerate() {
+                    if t > k {
+                        v += d * y[t - k - 1];
+                    }
+                }
+                y[t] = v;
+            }
+            let y = &y[burn..];
+            let f = fit(&y[..n], o, false, Likelihood::Fresh).expect("the true order fits");
+            let (mean, se) = predict(&f, h);
+            for k in 0..h {
+                let z = (y[n + k] - mean[k]).abs() / se[k];
+                hits[0] += usize::from(z <= 1.2815515655446004);
+                hits[1] += usize::from(z <= 1.959963984540054);
+                total += 1;
+            }
+        }
+        let (c80, c95) = (hits[0] as f64 / total as f64, hits[1] as f64 / total as f64);
+        println!("{o:?}: 80 % covers {c80:.3}, 95 % covers {c95:.3}");
+        // Fitted parameters: a little under nominal at most.
+        assert!(
+            (0.75..=0.85).contains(&c80),
+            "{o:?}: 80 % interval covers {c80:.3}"
+        );
+        assert!(
+            (0.92..=0.975).contains(&c95),
+            "{o:?}: 95 % interval covers {c95:.3}"
+        );
+    }
+}
