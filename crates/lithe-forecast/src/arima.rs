@@ -427,103 +427,20 @@ impl StateSpace {
 
     /// The one-step prediction of the state and its covariance (`T a`, `T P Tᵀ + V`).
     pub fn predict(&self, anew: &mut [f64], pnew: &mut [f64]) {
-        let mut mm = Vec::new();
-        self.predict_mean(anew);
-        self.predict_cov(pnew, &mut mm);
+        let dnz = self.delta_nonzeros();
+        let mut row = vec![0.0; self.rd()];
+        self.apply_t(&self.a, anew, &dnz);
+        self.next_cov(&self.p, pnew, &mut row, &dnz, None);
     }
 
-    /// The predicted state mean `T a`.
-    fn predict_mean(&self, anew: &mut [f64]) {
-        let (r, rd, d) = (self.r, self.rd(), self.delta.len());
-        let p = self.phi.len();
-        let a = &self.a;
-        for i in 0..r {
-            let mut v = if i + 1 < r { a[i + 1] } else { 0.0 };
-            if i < p {
-                v += self.phi[i] * a[0];
-            }
-            anew[i] = v;
-        }
-        if d > 0 {
-            anew[r + 1..rd].copy_from_slice(&a[r..rd - 1]);
-            let mut v = a[0];
-            for (k, dk) in self.delta.iter().enumerate() {
-                v += dk * a[r + k];
-            }
-            anew[r] = v;
-        }
-    }
-
-    /// The predicted covariance `T P Tᵀ + R Rᵀ`, using T's structure (a companion
-    /// block for the ARMA part, the differencing weights in row `r`, a shift below
-    /// it); `mm` is scratch for `T P`.
-    fn predict_cov(&self, pnew: &mut [f64], mm: &mut Vec<f64>) {
-        let (r, rd) = (self.r, self.rd());
-        let (p, q) = (self.phi.len(), self.theta.len());
-        let pm = &self.p;
-        mm.clear();
-        mm.resize(rd * rd, 0.0);
-        // mm = T P, row by row.
-        for i in 0..rd {
-            let row = &mut mm[i * rd..(i + 1) * rd];
-            if i < r {
-                if i + 1 < r {
-                    row.copy_from_slice(&pm[(i + 1) * rd..(i + 2) * rd]);
-                } else {
-                    row.iter_mut().for_each(|v| *v = 0.0);
-                }
-                if i < p {
-                    let ph = self.phi[i];
-                    for (v, p0) in row.iter_mut().zip(&pm[..rd]) {
-                        *v += ph * p0;
-                    }
-                }
-            } else if i == r {
-                row.copy_from_slice(&pm[..rd]);
-                for (k, dk) in self.delta.iter().enumerate() {
-                    let src = &pm[(r + k) * rd..(r + k + 1) * rd];
-                    for (v, x) in row.iter_mut().zip(src) {
-                        *v += dk * x;
-                    }
-                }
-            } else {
-                row.copy_from_slice(&pm[(i - 1) * rd..i * rd]);
-            }
-        }
-        // pnew = mm Tᵀ: entry (i, j) is row j of T applied to row i of mm.
-        for i in 0..rd {
-            let src = &mm[i * rd..(i + 1) * rd];
-            let dst = &mut pnew[i * rd..(i + 1) * rd];
-            for j in 0..r {
-                let mut v = if j + 1 < r { src[j + 1] } else { 0.0 };
-                if j < p {
-                    v += self.phi[j] * src[0];
-                }
-                dst[j] = v;
-            }
-            if rd > r {
-                let mut v = src[0];
-                for (k, dk) in self.delta.iter().enumerate() {
-                    v += dk * src[r + k];
-                }
-                dst[r] = v;
-                dst[r + 1..rd].copy_from_slice(&src[r..rd - 1]);
-            }
-        }
-        let vk = |k: usize| {
-            if k == 0 {
-                1.0
-            } else if k <= q {
-                self.theta[k - 1]
-            } else {
-                0.0
-            }
-        };
-        for i in 0..=q.min(r - 1) {
-            for j in 0..=q.min(r - 1) {
-                pnew[i * rd + j] += vk(i) * vk(j);
-            }
-        }
+    /// The differencing weights' non-zero entries, by the state index they read.
+    fn delta_nonzeros(&self) -> Vec<(usize, f64)> {
+        self.delta
+            .iter()
+            .enumerate()
+            .filter(|&(_, &d)| d != 0.0)
+            .map(|(k, &d)| (self.r + k, d))
+            .collect()
     }
 
     /// Run the filter over `y` from the current prior (`pn` for the first
@@ -538,15 +455,9 @@ impl StateSpace {
     /// are (a companion block, the differencing weights, a shift), the weights by their
     /// non-zero entries.
     pub fn likelihood(&mut self, y: &[f64], mut resid: Option<&mut Vec<f64>>) -> (f64, f64, usize) {
-        let (r, rd) = (self.r, self.rd());
+        let rd = self.rd();
         // The observation reads the ARMA level and the differencing states.
-        let dnz: Vec<(usize, f64)> = self
-            .delta
-            .iter()
-            .enumerate()
-            .filter(|&(_, &d)| d != 0.0)
-            .map(|(k, &d)| (r + k, d))
-            .collect();
+        let dnz = self.delta_nonzeros();
         let zdot = |x: &[f64]| x[0] + dnz.iter().map(|&(i, d)| d * x[i]).sum::<f64>();
         let mut anew = vec![0.0; rd];
         let mut m = vec![0.0; rd];
@@ -562,7 +473,7 @@ impl StateSpace {
         let mut steady = false;
         let mut gain = 0.0;
         for (l, &yl) in y.iter().enumerate() {
-            self.predict_mean(&mut anew);
+            self.apply_t(&self.a, &mut anew, &dnz);
             let last = l + 1 == y.len();
             let observed = !yl.is_nan();
             if observed {
@@ -655,7 +566,11 @@ impl StateSpace {
             out[i] = v;
         }
         if rd > r {
-            out[r] = x[0] + dnz.iter().map(|&(k, d)| d * x[k]).sum::<f64>();
+            let mut v = x[0];
+            for &(k, d) in dnz {
+                v += d * x[k];
+            }
+            out[r] = v;
             out[r + 1..rd].copy_from_slice(&x[r..rd - 1]);
         }
     }

@@ -542,6 +542,11 @@ fn dcstep(
     *stp = stpf;
 }
 
+/// The point `xk + s·pk` a line search tries, as numpy computes it.
+fn along(xk: &[f64], pk: &[f64], s: f64) -> Vec<f64> {
+    xk.iter().zip(pk).map(|(a, p)| a + s * p).collect()
+}
+
 /// scipy's `line_search_wolfe1` (MINPACK-2 `dcsrch`): the step, f there and the last
 /// gradient taken, or `None`.
 fn wolfe1<F: FnMut(&[f64]) -> f64>(
@@ -555,7 +560,7 @@ fn wolfe1<F: FnMut(&[f64]) -> f64>(
     let (ftol, gtol, xtol, stpmin, stpmax) = (1e-4, 0.9, 1e-14, 1e-100, 1e100);
     let mut last_g: Option<Vec<f64>> = None;
     let phi = |c: &mut Cached<F>, s: f64, last_g: &mut Option<Vec<f64>>| -> (f64, f64) {
-        let x: Vec<f64> = xk.iter().zip(pk).map(|(a, p)| a + s * p).collect();
+        let x = along(xk, pk, s);
         let f = c.fun(&x);
         let g = c.grad(&x);
         let d = dot(&g, pk);
@@ -705,10 +710,9 @@ fn wolfe2<F: FnMut(&[f64]) -> f64>(
 ) -> Option<(f64, f64, Vec<f64>)> {
     let (c1, c2, amax) = (1e-4, 0.9, 1e100);
     let mut last_g: Vec<f64> = Vec::new();
-    let at = |s: f64| -> Vec<f64> { xk.iter().zip(pk).map(|(a, p)| a + s * p).collect() };
-    let phi = |c: &mut Cached<F>, s: f64| c.fun(&at(s));
+    let phi = |c: &mut Cached<F>, s: f64| c.fun(&along(xk, pk, s));
     let mut derphi = |c: &mut Cached<F>, s: f64| {
-        let g = c.grad(&at(s));
+        let g = c.grad(&along(xk, pk, s));
         let d = dot(&g, pk);
         last_g = g;
         d

@@ -171,7 +171,6 @@ type Fallbacks = Vec<(usize, Unfit, Option<Model>)>;
 /// [`fallback_chain`] when it cannot fit.
 fn fit_all(y: &[f64], p: &ForecastParams, fallbacks: &mut Fallbacks) -> Vec<Output> {
     let h = p.horizon;
-    let mut outputs: Vec<Output> = Vec::with_capacity(p.models.len());
     // The ensemble comes last, from its members' forecasts where they were run anyway.
     let mut order: Vec<usize> = (0..p.models.len()).collect();
     order.sort_by_key(|&i| p.models[i] == Model::Ensemble);
@@ -179,17 +178,11 @@ fn fit_all(y: &[f64], p: &ForecastParams, fallbacks: &mut Fallbacks) -> Vec<Outp
     for mi in order {
         let model = p.models[mi];
         if model == Model::Ensemble && p.settings.conformal_windows.is_none() {
-            let means: Vec<Vec<f64>> = Model::ENSEMBLE
-                .iter()
-                .map(|&member| match p.models.iter().position(|&m| m == member) {
-                    Some(i) => done[i].as_ref().map_or_else(Vec::new, |o| o.mean.clone()),
-                    None => member.forecast_or_fall_back(y, h, &p.settings),
-                })
-                .collect();
-            done[mi] = Some(Output {
-                mean: crate::models::median_per_step(&means),
-                intervals: None,
-            });
+            let known = |member: Model| {
+                let i = p.models.iter().position(|&m| m == member)?;
+                done[i].as_ref().map(|o| o.mean.clone())
+            };
+            done[mi] = Some(crate::models::ensemble(y, h, &p.settings, known));
             continue;
         }
         let mut first_err = None;
@@ -227,8 +220,9 @@ fn fit_all(y: &[f64], p: &ForecastParams, fallbacks: &mut Fallbacks) -> Vec<Outp
         }
         done[mi] = Some(out);
     }
-    outputs.extend(done.into_iter().map(|o| o.expect("every model ran")));
-    outputs
+    done.into_iter()
+        .map(|o| o.expect("every model ran"))
+        .collect()
 }
 
 /// Conformal intervals (StatsForecast's "conformal distribution"): the model forecasts

@@ -332,16 +332,7 @@ impl Model {
             }
             Model::AutoCes => ces::forecast(y, h, m, None, &s.levels),
             Model::AutoArima => auto_arima::forecast(y, h, m, &s.levels, s.arima),
-            Model::Ensemble => {
-                let means: Vec<Vec<f64>> = Model::ENSEMBLE
-                    .iter()
-                    .map(|&member| member.forecast_or_fall_back(y, h, s))
-                    .collect();
-                Ok(Output {
-                    mean: median_per_step(&means),
-                    intervals: None,
-                })
-            }
+            Model::Ensemble => Ok(ensemble(y, h, s, |_| None)),
             Model::Mstl => {
                 let periods = if s.seasons.is_empty() {
                     vec![m]
@@ -369,6 +360,25 @@ impl Model {
             Model::Adida => Ok(i::adida(y, h)),
             Model::Imapa => Ok(i::imapa(y, h)),
         }
+    }
+}
+
+/// The ensemble's forecast: the median, step by step, of its members' point
+/// forecasts, each taken from `known` when it has one (a member already run on this
+/// series) and otherwise computed, standing in by its fallback chain where it cannot fit.
+pub fn ensemble(
+    y: &[f64],
+    h: usize,
+    s: &Settings,
+    known: impl Fn(Model) -> Option<Vec<f64>>,
+) -> Output {
+    let means: Vec<Vec<f64>> = Model::ENSEMBLE
+        .iter()
+        .map(|&member| known(member).unwrap_or_else(|| member.forecast_or_fall_back(y, h, s)))
+        .collect();
+    Output {
+        mean: median_per_step(&means),
+        intervals: None,
     }
 }
 
