@@ -255,6 +255,10 @@ fn bad_forecast_input_is_exit_2_and_writes_nothing() {
         ),
         (vec!["--models", "holt_winters"], "--season (at least 2)"),
         (
+            vec!["--models", "auto_arima", "--arima-likelihood", "exact"],
+            "--arima-likelihood",
+        ),
+        (
             vec!["--models", "auto_ets", "--ets-model", "AAA"],
             "--season (at least 2)",
         ),
@@ -288,7 +292,7 @@ fn automatic_models_run_end_to_end() {
         "--season",
         "4",
         "--models",
-        "auto_ets,holt,holt_winters,auto_theta,auto_ces,mstl",
+        "auto_ets,holt,holt_winters,auto_theta,auto_ces,mstl,auto_arima,ensemble",
         "--level",
         "80",
         "--out",
@@ -305,8 +309,11 @@ fn automatic_models_run_end_to_end() {
         "AutoTheta",
         "CES",
         "MSTL",
+        "AutoARIMA",
+        "Ensemble",
         "AutoETS-lo-80",
         "MSTL-hi-80",
+        "AutoARIMA-lo-80",
     ] {
         assert!(header.split(',').any(|c| c == col), "no {col} in {header}");
     }
@@ -320,10 +327,26 @@ fn automatic_models_run_end_to_end() {
             .skip(1)
             .map(|x| x.parse().unwrap())
             .collect();
-        for m in ["AutoETS", "AutoTheta", "CES", "MSTL", "HoltWinters"] {
+        for m in [
+            "AutoETS",
+            "AutoTheta",
+            "CES",
+            "MSTL",
+            "HoltWinters",
+            "AutoARIMA",
+            "Ensemble",
+        ] {
             let f = v[at(m) - 1];
             assert!((150.0..175.0).contains(&f), "{m}: {f}");
         }
+        // The ensemble is the mean of the middle two of its four members.
+        let mut members: Vec<f64> = ["AutoETS", "AutoARIMA", "CES", "AutoTheta"]
+            .iter()
+            .map(|m| v[at(m) - 1])
+            .collect();
+        members.sort_by(f64::total_cmp);
+        let median = (members[1] + members[2]) / 2.0;
+        assert!((v[at("Ensemble") - 1] - median).abs() <= 1e-9 * median.abs());
         assert!(v[at("AutoETS-lo-80") - 1] < v[at("AutoETS") - 1]);
         assert!(v[at("AutoETS-hi-80") - 1] > v[at("AutoETS") - 1]);
     }
