@@ -211,13 +211,29 @@ pub fn delta(d: usize, sd: usize, m: usize) -> Vec<f64> {
 /// The conditional sum of squares of an ARMA model for the differenced series:
 /// `(Σe²/n_e, residuals)`, the first `p + d + m(P + D)` residuals being zero.
 pub fn css(y: &[f64], o: &Order, phi: &[f64], theta: &[f64]) -> (f64, Vec<f64>) {
-    let n = y.len();
-    let ncond = o.p + o.d + o.m * (o.sp + o.sd);
-    let mut resid = vec![0.0; n];
-    if ncond > n {
-        return (f64::NAN, resid);
-    }
     let mut w = y.to_vec();
+    let mut resid = Vec::new();
+    let s = css_in_place(&mut w, o, phi, theta, &mut resid);
+    (s, resid)
+}
+
+/// [`css`] on `w` (the series, differenced in place), the residuals into `resid`
+/// (resized to the series): an objective evaluated hundreds of times per model
+/// allocates nothing.
+pub fn css_in_place(
+    w: &mut [f64],
+    o: &Order,
+    phi: &[f64],
+    theta: &[f64],
+    resid: &mut Vec<f64>,
+) -> f64 {
+    let n = w.len();
+    let ncond = o.p + o.d + o.m * (o.sp + o.sd);
+    resid.clear();
+    resid.resize(n, 0.0);
+    if ncond > n {
+        return f64::NAN;
+    }
     for _ in 0..o.d {
         for l in (1..n).rev() {
             w[l] -= w[l - 1];
@@ -231,11 +247,12 @@ pub fn css(y: &[f64], o: &Order, phi: &[f64], theta: &[f64]) -> (f64, Vec<f64>) 
     let (mut ssq, mut nu) = (0.0, 0usize);
     for l in ncond..n {
         let mut t = w[l];
-        for (j, ph) in phi.iter().enumerate() {
-            t -= ph * w[l - j - 1];
+        for (ph, wv) in phi.iter().zip(w[..l].iter().rev()) {
+            t -= ph * wv;
         }
-        for j in 0..(l - ncond).min(theta.len()) {
-            t -= theta[j] * resid[l - j - 1];
+        let nq = (l - ncond).min(theta.len());
+        for (th, rv) in theta[..nq].iter().zip(resid[..l].iter().rev()) {
+            t -= th * rv;
         }
         resid[l] = t;
         if !t.is_nan() {
@@ -243,7 +260,7 @@ pub fn css(y: &[f64], o: &Order, phi: &[f64], theta: &[f64]) -> (f64, Vec<f64>) 
             ssq += t * t;
         }
     }
-    (ssq / nu as f64, resid)
+    ssq / nu as f64
 }
 
 /// The stationary covariance of the ARMA state (`r = max(p, q + 1)`): the solution of
@@ -430,7 +447,14 @@ impl StateSpace {
         let dnz = self.delta_nonzeros();
         let mut row = vec![0.0; self.rd()];
         self.apply_t(&self.a, anew, &dnz);
-        self.next_cov(&self.p, pnew, &mut row, &dnz, None);
+        self.next_cov(&self.phi_padded(), &self.p, pnew, &mut row, &dnz, None);
+    }
+
+    /// `φ` padded with zeros to the ARMA block size `r`.
+    fn phi_padded(&self) -> Vec<f64> {
+        let mut phi = vec![0.0; self.r];
+        phi[..self.phi.len()].copy_from_slice(&self.phi);
+        phi
     }
 
     /// The differencing weights' non-zero entries, by the state index they read.
@@ -465,28 +489,26 @@ impl StateSpace {
         let mut cur = std::mem::take(&mut self.pn);
         let mut next = vec![0.0; rd * rd];
         let mut row = vec![0.0; rd];
+        let phi_pad = self.phi_padded();
         let (mut ssq, mut sumlog, mut nu) = (0.0, 0.0, 0usize);
         // Once the prediction covariance stops changing (to 1e-12 of its largest entry)
         // and no missing value lies ahead, it stays: the rest of the pass updates the
-        // mean only.
+        // mean only ([`Self::steady_tail`]).
         let after_gaps = y.iter().rposition(|v| v.is_nan()).map_or(0, |i| i + 1);
-        let mut steady = false;
         let mut gain = 0.0;
         for (l, &yl) in y.iter().enumerate() {
             self.apply_t(&self.a, &mut anew, &dnz);
             let last = l + 1 == y.len();
             let observed = !yl.is_nan();
             if observed {
-                if !steady {
-                    // m = P z, by rows (P is symmetric).
-                    m.copy_from_slice(&cur[..rd]);
-                    for &(k, d) in &dnz {
-                        for (mi, c) in m.iter_mut().zip(&cur[k * rd..(k + 1) * rd]) {
-                            *mi += d * c;
-                        }
+                // m = P z, by rows (P is symmetric).
+                m.copy_from_slice(&cur[..rd]);
+                for &(k, d) in &dnz {
+                    for (mi, c) in m.iter_mut().zip(&cur[k * rd..(k + 1) * rd]) {
+                        *mi += d * c;
                     }
-                    gain = zdot(&m);
                 }
+                gain = zdot(&m);
                 let e = yl - zdot(&anew);
                 if gain < 1e4 {
                     nu += 1;
@@ -514,43 +536,126 @@ impl StateSpace {
                 }
             }
             if last {
-                // The filtered covariance, and the prediction covariance it came from.
-                self.p.copy_from_slice(&cur);
-                if observed {
-                    for i in 0..rd {
-                        let f = m[i] / gain;
-                        for (pv, mj) in self.p[i * rd..(i + 1) * rd].iter_mut().zip(&m) {
-                            *pv -= f * mj;
-                        }
-                    }
-                }
+                self.finish(&cur, observed.then_some((&m[..], gain)));
                 break;
-            }
-            if steady {
-                continue;
             }
             if observed {
                 self.apply_t(&m, &mut u, &dnz);
             }
             self.next_cov(
+                &phi_pad,
                 &cur,
                 &mut next,
                 &mut row,
                 &dnz,
                 observed.then_some((&u[..], gain)),
             );
-            if observed && l >= after_gaps && l % 8 == 7 {
+            let steady = observed && l >= after_gaps && l % 8 == 7 && {
                 let (mut change, mut size) = (0.0f64, 0.0f64);
                 for (a, b) in cur.iter().zip(&next) {
                     let d = (a - b).abs();
                     change = if d > change { d } else { change };
                     size = if b.abs() > size { b.abs() } else { size };
                 }
-                steady = change <= 1e-12 * size;
-            }
+                change <= 1e-12 * size
+            };
             std::mem::swap(&mut cur, &mut next);
+            if steady {
+                // The rest of the pass updates the mean only, with this step's gain.
+                let sums = self.steady_tail(&y[l + 1..], &m, gain, &dnz, (ssq, sumlog, nu), resid);
+                (ssq, sumlog, nu) = sums;
+                self.finish(&cur, Some((&m[..], gain)));
+                break;
+            }
         }
         self.pn = cur;
+        (ssq, sumlog, nu)
+    }
+
+    /// The filtered covariance at the end of a pass: the prediction covariance `cur`,
+    /// less `m mᵀ / F` when the last value was observed (`update = Some((m, F))`).
+    fn finish(&mut self, cur: &[f64], update: Option<(&[f64], f64)>) {
+        let rd = self.rd();
+        self.p.copy_from_slice(cur);
+        if let Some((m, gain)) = update {
+            for i in 0..rd {
+                let f = m[i] / gain;
+                for (pv, mj) in self.p[i * rd..(i + 1) * rd].iter_mut().zip(m) {
+                    *pv -= f * mj;
+                }
+            }
+        }
+    }
+
+    /// The filter's mean updates over `y` (no missing values) once the covariance is
+    /// held, so `m = P z` and `F` are fixed: the same arithmetic as the full step, in
+    /// one tight loop over the state, continuing the
+    /// sums `(Σ e²/F, Σ log F, n)`.
+    fn steady_tail(
+        &mut self,
+        y: &[f64],
+        m: &[f64],
+        gain: f64,
+        dnz: &[(usize, f64)],
+        (mut ssq, mut sumlog, mut nu): (f64, f64, usize),
+        mut resid: Option<&mut Vec<f64>>,
+    ) -> (f64, f64, usize) {
+        let (r, rd) = (self.r, self.rd());
+        let counted = gain < 1e4;
+        let log_gain = gain.ln();
+        let phi = &self.phi_padded()[..r];
+        let mut anew_buf = [0.0; 16];
+        let mut anew_vec;
+        let anew: &mut [f64] = if rd <= 16 {
+            &mut anew_buf[..rd]
+        } else {
+            anew_vec = vec![0.0; rd];
+            &mut anew_vec
+        };
+        let a = &mut self.a[..rd];
+        // The gain vector m / F, so the update's division leaves the recurrence.
+        let k: Vec<f64> = m[..rd].iter().map(|v| v / gain).collect();
+        for &yl in y {
+            // T a: the companion block (φ padded with zeros adds exact zeros), the
+            // differencing row, the shift.
+            let a0 = a[0];
+            for i in 0..r - 1 {
+                anew[i] = a[i + 1] + phi[i] * a0;
+            }
+            anew[r - 1] = 0.0 + phi[r - 1] * a0;
+            if rd > r {
+                let mut v = a0;
+                for &(k, d) in dnz {
+                    v += d * a[k];
+                }
+                anew[r] = v;
+                anew[r + 1..rd].copy_from_slice(&a[r..rd - 1]);
+            }
+            let mut zs = 0.0;
+            for &(k, d) in dnz {
+                zs += d * anew[k];
+            }
+            let e = yl - (anew[0] + zs);
+            if counted {
+                nu += 1;
+                ssq += if gain == 0.0 {
+                    f64::INFINITY
+                } else {
+                    e * e / gain
+                };
+                sumlog += log_gain;
+            }
+            if let Some(rs) = resid.as_deref_mut() {
+                rs.push(if gain == 0.0 {
+                    f64::INFINITY
+                } else {
+                    e / gain.sqrt()
+                });
+            }
+            for ((ai, an), ki) in a.iter_mut().zip(anew.iter()).zip(&k) {
+                *ai = an + ki * e;
+            }
+        }
         (ssq, sumlog, nu)
     }
 
@@ -580,6 +685,7 @@ impl StateSpace {
     /// four lanes wide (no fused multiply-add: the results are the same bits).
     fn next_cov(
         &self,
+        phi: &[f64],
         cur: &[f64],
         next: &mut [f64],
         row: &mut [f64],
@@ -589,28 +695,30 @@ impl StateSpace {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor has AVX2.
-            unsafe { self.next_cov_avx2(cur, next, row, dnz, update) };
+            unsafe { self.next_cov_avx2(phi, cur, next, row, dnz, update) };
             return;
         }
-        self.next_cov_any(cur, next, row, dnz, update);
+        self.next_cov_any(phi, cur, next, row, dnz, update);
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn next_cov_avx2(
         &self,
+        phi: &[f64],
         cur: &[f64],
         next: &mut [f64],
         row: &mut [f64],
         dnz: &[(usize, f64)],
         update: Option<(&[f64], f64)>,
     ) {
-        self.next_cov_any(cur, next, row, dnz, update);
+        self.next_cov_any(phi, cur, next, row, dnz, update);
     }
 
     #[inline(always)]
     fn next_cov_any(
         &self,
+        phi: &[f64],
         cur: &[f64],
         next: &mut [f64],
         row: &mut [f64],
@@ -621,15 +729,7 @@ impl StateSpace {
         let cur_row = |i: usize| &cur[i * rd..(i + 1) * rd];
         // φ padded to r, and u (zero without an update), so each entry below is one
         // expression in one pass over the row.
-        let mut phi = [0.0; 64];
-        let mut phi_vec;
-        let phi: &mut [f64] = if r <= 64 {
-            &mut phi[..r]
-        } else {
-            phi_vec = vec![0.0; r];
-            &mut phi_vec
-        };
-        phi[..self.phi.len()].copy_from_slice(&self.phi);
+        let phi = &phi[..r];
         let zeros;
         let (u, gain) = match update {
             Some(ug) => ug,

@@ -17,7 +17,8 @@
 
 use super::{Output, Unfit};
 use crate::arima::{
-    Order, StateSpace, css, delta, diff, expand, invpartrans, ndiffs, nsdiffs, partrans, q0,
+    Order, StateSpace, css_in_place, delta, diff, expand, invpartrans, ndiffs, nsdiffs, partrans,
+    q0,
 };
 use crate::interval::Intervals;
 use crate::optim::bfgs;
@@ -150,17 +151,26 @@ pub fn fit(x: &[f64], o: Order, constant: bool, how: Likelihood) -> Option<Fit> 
         init.push(num / den);
     }
     let npar = init.len();
-    let resid_of = |par: &[f64]| -> Vec<f64> {
+    // The series less the regression, into `buf`.
+    let resid_into = |par: &[f64], buf: &mut Vec<f64>| {
+        buf.clear();
         match &xreg {
-            Some(col) => x.iter().zip(col).map(|(v, c)| v - c * par[na]).collect(),
-            None => x.to_vec(),
+            Some(col) => buf.extend(x.iter().zip(col).map(|(v, c)| v - c * par[na])),
+            None => buf.extend_from_slice(x),
         }
+    };
+    let resid_of = |par: &[f64]| {
+        let mut buf = Vec::with_capacity(n);
+        resid_into(par, &mut buf);
+        buf
     };
     // Conditional sum of squares.
     if npar > 0 {
+        let (mut w, mut resid) = (Vec::with_capacity(n), Vec::with_capacity(n));
         let css_obj = |par: &[f64]| {
             let (phi, theta) = expand(par, &o);
-            let s = css(&resid_of(par), &o, &phi, &theta).0;
+            resid_into(par, &mut w);
+            let s = css_in_place(&mut w, &o, &phi, &theta, &mut resid);
             if s == f64::INFINITY {
                 f64::MAX
             } else if s <= 0.0 {
@@ -182,6 +192,7 @@ pub fn fit(x: &[f64], o: Order, constant: bool, how: Likelihood) -> Option<Fit> 
     let (phi0, theta0) = expand(&map_ar(&start, &o, partrans), &o);
     let mut ss = StateSpace::new(&phi0, &theta0, &dlt);
     let r_arma = ss.r;
+    let mut w = Vec::with_capacity(n);
     let ml_obj = |par: &[f64]| {
         let (phi, theta) = expand(&map_ar(par, &o, partrans), &o);
         match how {
@@ -200,7 +211,8 @@ pub fn fit(x: &[f64], o: Order, constant: bool, how: Likelihood) -> Option<Fit> 
                 ss.a.iter_mut().for_each(|v| *v = 0.0);
             }
         }
-        let (ssq, sumlog, nu) = ss.likelihood(&resid_of(par), None);
+        resid_into(par, &mut w);
+        let (ssq, sumlog, nu) = ss.likelihood(&w, None);
         if nu == 0 {
             return f64::INFINITY;
         }
