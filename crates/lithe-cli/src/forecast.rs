@@ -67,6 +67,11 @@ struct RunArgs {
     /// Where to write the forecasts: id, time, one column per model
     #[arg(long, required = true)]
     out: Option<PathBuf>,
+    /// The exogenous regressors' values over the horizon (long format: the id and time
+    /// columns and every column of --data beside them and the value; --horizon rows per
+    /// series), for the models that use them (auto_arima, ensemble)
+    #[arg(long, value_name = "FILE")]
+    future: Option<PathBuf>,
     /// Season length (StatsForecast's season_length); 1 for none. Several, comma-
     /// separated or repeated, for MSTL's multiple seasons (other models use the first)
     #[arg(long, default_value = "1", value_delimiter = ',', value_name = "M",
@@ -199,8 +204,70 @@ fn forecast(a: RunArgs, cv: Option<(u32, u32)>, g: &GlobalArgs) -> anyhow::Resul
     let read_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let cols = a.cols.columns();
-    let store = SeriesStore::from_table(&table, &cols)?;
+    // Every column beside the id, time and value is an exogenous regressor (as in
+    // StatsForecast); only the models that use them read them.
+    let exog: Vec<String> = table
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .filter(|n| *n != cols.id && *n != cols.time && *n != cols.target)
+        .collect();
+    let uses_exog: Vec<&str> = models
+        .iter()
+        .filter(|m| m.uses_exog())
+        .map(|m| m.cli_name())
+        .collect();
+    let regress = !exog.is_empty() && !uses_exog.is_empty();
+    if let Some(f) = &a.future {
+        if exog.is_empty() {
+            return Err(UsageError(format!(
+                "--future {}: the training data has no columns beside {}, {} and {}, so there \
+                 are no regressors to give future values of",
+                f.display(),
+                cols.id,
+                cols.time,
+                cols.target
+            ))
+            .into());
+        }
+        if cv.is_some() {
+            return Err(UsageError(
+                "--future is for forecasting; cross-validation takes the regressors' values \
+                 from the training data"
+                    .into(),
+            )
+            .into());
+        }
+    }
+    let mut store = if regress {
+        SeriesStore::from_table_with_exog(&table, &cols, &exog)?
+    } else {
+        SeriesStore::from_table(&table, &cols)?
+    };
     drop(table);
+    if regress && cv.is_none() && a.future.is_none() {
+        return Err(UsageError(format!(
+            "{} use the columns beside the value as exogenous regressors ({}) and need their \
+             future values: --future FILE ({}, {}, {}; {horizon} rows per series)",
+            uses_exog.join(" and "),
+            exog.join(", "),
+            cols.id,
+            cols.time,
+            exog.join(", ")
+        ))
+        .into());
+    }
+    if let (true, Some(f)) = (regress, &a.future) {
+        let future = read(f, &a.data_args, Some(g))?;
+        store.attach_future(&future, &cols, horizon as usize)?;
+    }
+    if !g.quiet && !exog.is_empty() && !regress {
+        eprintln!(
+            "note: the columns {} beside the value are exogenous regressors; only auto_arima \
+             and ensemble use them",
+            exog.join(", ")
+        );
+    }
     let freq = a
         .freq
         .as_deref()

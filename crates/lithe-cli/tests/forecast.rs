@@ -450,3 +450,269 @@ fn cross_validation_has_statsforecast_shape() {
     assert_eq!(o.status.code(), Some(2));
     assert!(!dir.path().join("none.csv").exists());
 }
+
+/// The generated series with regressors x1, x2 of the AutoARIMA golden test
+/// (bench/golden_forecast_auto_arima_xreg.py), as (header, rows).
+fn xreg_fixture(name: &str) -> (String, Vec<String>) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../lithe-forecast/tests/golden")
+        .join(name);
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines().map(String::from);
+    let header = lines.next().unwrap();
+    (header, lines.collect())
+}
+
+/// Columns beside the value are exogenous regressors: AutoARIMA reads their future
+/// values from --future and gives StatsForecast's forecasts; cross-validation takes
+/// them from the data itself, the same forecast as a run on the shorter history.
+#[test]
+fn auto_arima_uses_exogenous_regressors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (head, rows) = xreg_fixture("xreg_series.csv");
+    let (fhead, frows) = xreg_fixture("xreg_future.csv");
+    let only = |rows: &[String], id: &str| -> Vec<String> {
+        rows.iter()
+            .filter(|r| r.starts_with(&format!("{id},")))
+            .cloned()
+            .collect()
+    };
+    let x1: Vec<String> = only(&rows, "X1");
+    let train = file(
+        dir.path(),
+        "train.csv",
+        &format!("{head}\n{}\n", x1.join("\n")),
+    );
+    let future = file(
+        dir.path(),
+        "future.csv",
+        &format!("{fhead}\n{}\n", only(&frows, "X1").join("\n")),
+    );
+    let out = dir.path().join("fc.csv");
+    let o = lithe(&[
+        "forecast",
+        "--data",
+        s(&train),
+        "--future",
+        s(&future),
+        "--horizon",
+        "6",
+        "--models",
+        "auto_arima,naive",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let written = std::fs::read_to_string(&out).unwrap();
+    let (_, golden) = xreg_fixture("statsforecast_auto_arima_xreg.csv");
+    let want: Vec<f64> = only(&golden, "X1")
+        .iter()
+        .map(|r| r.split(',').nth(13).unwrap().parse().unwrap())
+        .collect();
+    let got: Vec<f64> = written
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(got.len(), 6);
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() < 1e-6 * w.abs(), "{got:?} vs {want:?}");
+    }
+
+    // Cross-validation's last window equals a forecast from the history before it with
+    // the window's regressor values as the future.
+    let cv_out = dir.path().join("cv.csv");
+    let o = lithe(&[
+        "forecast",
+        "cv",
+        "--data",
+        s(&train),
+        "--horizon",
+        "6",
+        "--windows",
+        "1",
+        "--models",
+        "auto_arima",
+        "--out",
+        s(&cv_out),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let n = x1.len();
+    let short = file(
+        dir.path(),
+        "short.csv",
+        &format!("{head}\n{}\n", x1[..n - 6].join("\n")),
+    );
+    let held: Vec<String> = x1[n - 6..]
+        .iter()
+        .map(|r| {
+            let f: Vec<&str> = r.split(',').collect();
+            format!("{},{},{},{}", f[0], f[1], f[3], f[4])
+        })
+        .collect();
+    let short_future = file(
+        dir.path(),
+        "short_future.csv",
+        &format!("{fhead}\n{}\n", held.join("\n")),
+    );
+    let o = lithe(&[
+        "forecast",
+        "--data",
+        s(&short),
+        "--future",
+        s(&short_future),
+        "--horizon",
+        "6",
+        "--models",
+        "auto_arima",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let direct: Vec<String> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap().to_string())
+        .collect();
+    let cv: Vec<String> = std::fs::read_to_string(&cv_out)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(4).unwrap().to_string())
+        .collect();
+    assert_eq!(cv, direct);
+
+    // Linearly dependent regressors: the series falls back, and the run says why.
+    let dependent: Vec<String> = x1
+        .iter()
+        .map(|r| {
+            let f: Vec<&str> = r.split(',').collect();
+            let x1: f64 = f[3].parse().unwrap();
+            format!("{},{},{},{},{}", f[0], f[1], f[2], f[3], 2.0 * x1)
+        })
+        .collect();
+    let dep = file(
+        dir.path(),
+        "dep.csv",
+        &format!("{head}\n{}\n", dependent.join("\n")),
+    );
+    let o = lithe(&[
+        "forecast",
+        "--data",
+        s(&dep),
+        "--future",
+        s(&future),
+        "--horizon",
+        "6",
+        "--models",
+        "auto_arima",
+        "--out",
+        s(&out),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("rank deficient"), "{err}");
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["fell_back"], 1, "{summary}");
+
+    // Models without regressors ignore the columns (and need no future values).
+    let o = lithe(&[
+        "forecast",
+        "--data",
+        s(&train),
+        "--horizon",
+        "6",
+        "--models",
+        "naive",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn bad_regressor_input_is_exit_2_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (head, rows) = xreg_fixture("xreg_series.csv");
+    let (fhead, frows) = xreg_fixture("xreg_future.csv");
+    let train = file(
+        dir.path(),
+        "train.csv",
+        &format!("{head}\n{}\n", rows.join("\n")),
+    );
+    let future = file(
+        dir.path(),
+        "future.csv",
+        &format!("{fhead}\n{}\n", frows.join("\n")),
+    );
+    let short = file(
+        dir.path(),
+        "short.csv",
+        &format!("{fhead}\n{}\n", frows[1..].join("\n")),
+    );
+    let plain = file(dir.path(), "plain.csv", TRAIN);
+    let text = file(
+        dir.path(),
+        "text.csv",
+        "unique_id,ds,y,promo\na,1,3,yes\na,2,4,no\na,3,5,no\n",
+    );
+    let out = dir.path().join("fc.csv");
+    for (args, needle) in [
+        (
+            vec!["--data", s(&train), "--models", "auto_arima"],
+            "--future",
+        ),
+        (
+            vec![
+                "--data",
+                s(&train),
+                "--models",
+                "ensemble",
+                "--future",
+                s(&short),
+            ],
+            "they need 6",
+        ),
+        (
+            vec![
+                "--data",
+                s(&plain),
+                "--models",
+                "auto_arima",
+                "--future",
+                s(&future),
+            ],
+            "no columns beside",
+        ),
+        (
+            vec!["--data", s(&text), "--models", "auto_arima"],
+            "exogenous column 'promo'",
+        ),
+    ] {
+        let mut all = vec!["forecast", "--horizon", "6", "--out", s(&out)];
+        all.extend(args);
+        let o = lithe(&all);
+        assert_bad_input(&o, needle, &out);
+    }
+}

@@ -34,7 +34,7 @@ fn main() {
         } else {
             Likelihood::Fresh
         };
-        let r = search(y, m, how);
+        let r = search(y, m, how, &[]);
         let s = t0.elapsed().as_secs_f64();
         total += s;
         match r {

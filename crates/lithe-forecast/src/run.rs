@@ -7,7 +7,7 @@ use arrow_array::{Date32Array, Int64Array, TimestampMicrosecondArray};
 use lithe_core::{Column, ColumnData, Error, Result, Table};
 use rayon::prelude::*;
 
-use crate::models::{Model, Output, Settings, Unfit};
+use crate::models::{Exog, Model, Output, Settings, Unfit};
 use crate::store::SeriesStore;
 use crate::time::{Freq, TimeKind};
 
@@ -128,7 +128,7 @@ pub fn fallback_chain(model: Model, season: usize) -> Vec<Model> {
 /// A series ready for the models: leading missing values dropped, later ones filled
 /// with the last observed value. Returns the values and whether any were filled.
 pub fn clean(y: &[f64]) -> (Vec<f64>, bool) {
-    let start = y.iter().position(|v| v.is_finite()).unwrap_or(y.len());
+    let start = leading_missing(y);
     let mut filled = false;
     let mut last = f64::NAN;
     let out = y[start..]
@@ -144,6 +144,55 @@ pub fn clean(y: &[f64]) -> (Vec<f64>, bool) {
         })
         .collect();
     (out, filled || (start > 0 && start < y.len()))
+}
+
+/// How many values [`clean`] drops from the front of `y`.
+fn leading_missing(y: &[f64]) -> usize {
+    y.iter().position(|v| v.is_finite()).unwrap_or(y.len())
+}
+
+/// The exogenous regressors of series `s` over its values `start..end` and the `h`
+/// after them: from the future values past the series' end, from the series itself
+/// inside it (cross-validation). `None` without regressors or a model to use them.
+fn exog_of<'a>(
+    store: &'a SeriesStore,
+    p: &ForecastParams,
+    s: usize,
+    start: usize,
+    end: usize,
+) -> Option<Exog<'a>> {
+    if store.exog.is_empty() || !p.models.iter().any(|m| m.uses_exog()) {
+        return None;
+    }
+    let (off, n, h) = (
+        store.offsets[s],
+        store.offsets[s + 1] - store.offsets[s],
+        p.horizon,
+    );
+    let future = |c: usize| -> &'a [f64] {
+        if end == n {
+            &store.future_exog[c][s * store.future_h..s * store.future_h + h]
+        } else {
+            &store.exog[c][off + end..off + end + h]
+        }
+    };
+    Some(Exog {
+        train: store
+            .exog
+            .iter()
+            .map(|c| &c[off + start..off + end])
+            .collect(),
+        future: (0..store.exog.len()).map(future).collect(),
+    })
+}
+
+/// The regressors of the first `end` values of a series (and of the `h` after them,
+/// which lie inside it).
+fn exog_prefix<'a>(e: &Exog<'a>, end: usize, h: usize) -> Exog<'a> {
+    Exog {
+        train: e.train.iter().map(|c| &c[..end]).collect(),
+        future: e.train.iter().map(|c| &c[end..end + h]).collect(),
+    }
 }
 
 /// `h` consecutive output rows of one series: their stamps, the cutoff and actual
@@ -169,7 +218,12 @@ type Fallbacks = Vec<(usize, Unfit, Option<Model>)>;
 
 /// Every model's forecast of the clean series `y`, each falling back along
 /// [`fallback_chain`] when it cannot fit.
-fn fit_all(y: &[f64], p: &ForecastParams, fallbacks: &mut Fallbacks) -> Vec<Output> {
+fn fit_all(
+    y: &[f64],
+    exog: Option<&Exog>,
+    p: &ForecastParams,
+    fallbacks: &mut Fallbacks,
+) -> Vec<Output> {
     let h = p.horizon;
     // The ensemble comes last, from its members' forecasts where they were run anyway.
     let mut order: Vec<usize> = (0..p.models.len()).collect();
@@ -182,7 +236,7 @@ fn fit_all(y: &[f64], p: &ForecastParams, fallbacks: &mut Fallbacks) -> Vec<Outp
                 let i = p.models.iter().position(|&m| m == member)?;
                 done[i].as_ref().map(|o| o.mean.clone())
             };
-            done[mi] = Some(crate::models::ensemble(y, h, &p.settings, known));
+            done[mi] = Some(crate::models::ensemble(y, h, &p.settings, known, exog));
             continue;
         }
         let mut first_err = None;
@@ -192,7 +246,7 @@ fn fit_all(y: &[f64], p: &ForecastParams, fallbacks: &mut Fallbacks) -> Vec<Outp
             .into_iter()
             .enumerate()
         {
-            match m.forecast(y, h, &p.settings) {
+            match m.forecast_with(y, h, &p.settings, exog) {
                 Ok(o) => {
                     if let Some(e) = first_err.take() {
                         fallbacks.push((mi, e, Some(m)));
@@ -216,7 +270,7 @@ fn fit_all(y: &[f64], p: &ForecastParams, fallbacks: &mut Fallbacks) -> Vec<Outp
             intervals: None,
         });
         if let (Some(windows), Some(m)) = (p.settings.conformal_windows, used) {
-            out.intervals = conformal(y, m, &out.mean, windows, p);
+            out.intervals = conformal(y, exog, m, &out.mean, windows, p);
         }
         done[mi] = Some(out);
     }
@@ -232,6 +286,7 @@ fn fit_all(y: &[f64], p: &ForecastParams, fallbacks: &mut Fallbacks) -> Vec<Outp
 /// for two windows or the model cannot fit a window's history.
 fn conformal(
     y: &[f64],
+    exog: Option<&Exog>,
     model: Model,
     mean: &[f64],
     windows: usize,
@@ -245,7 +300,10 @@ fn conformal(
     let mut errors = Vec::with_capacity(n_w);
     for i in 0..n_w {
         let end = y.len() - (n_w - i) * h;
-        let f = model.forecast(&y[..end], h, &p.settings).ok()?;
+        let e = exog.map(|e| exog_prefix(e, end, h));
+        let f = model
+            .forecast_with(&y[..end], h, &p.settings, e.as_ref())
+            .ok()?;
         let e: Vec<f64> = f
             .mean
             .iter()
@@ -290,9 +348,11 @@ fn is_gappy(store: &SeriesStore, s: usize, freq: Freq) -> bool {
 }
 
 fn one_series(store: &SeriesStore, s: usize, freq: Freq, p: &ForecastParams) -> SeriesResult {
-    let (y, filled) = clean(store.values(s));
+    let values = store.values(s);
+    let (y, filled) = clean(values);
+    let exog = exog_of(store, p, s, leading_missing(values), values.len());
     let mut fallbacks = Vec::new();
-    let outputs = fit_all(&y, p, &mut fallbacks);
+    let outputs = fit_all(&y, exog.as_ref(), p, &mut fallbacks);
     let last = store.stamps(s).last().copied().unwrap_or(0);
     let stamps = (1..=p.horizon as i64)
         .map(|k| freq.advance(store.time_kind, last, k))
@@ -342,7 +402,8 @@ fn cv_series(
         let (y, filled) = clean(&values[..end]);
         res.filled |= filled;
         res.empty &= y.is_empty();
-        let outputs = fit_all(&y, p, &mut res.fallbacks);
+        let exog = exog_of(store, p, s, leading_missing(&values[..end]), end);
+        let outputs = fit_all(&y, exog.as_ref(), p, &mut res.fallbacks);
         res.blocks.push(Block {
             stamps: stamps[end..end + h].to_vec(),
             cutoff: Some(stamps[end - 1]),
@@ -363,6 +424,16 @@ pub fn forecast(
     time_name: &str,
 ) -> Result<(Table, RunReport)> {
     p.validate()?;
+    if !store.exog.is_empty()
+        && p.models.iter().any(|m| m.uses_exog())
+        && store.future_h != p.horizon
+    {
+        return Err(Error::input(format!(
+            "the exogenous regressors ({}) need their values over the horizon: {} per series",
+            store.exog_names.join(", "),
+            p.horizon
+        )));
+    }
     let freq = store.freq(p.freq);
     let results: Vec<SeriesResult> = (0..store.len())
         .into_par_iter()

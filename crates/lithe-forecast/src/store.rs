@@ -36,6 +36,14 @@ pub struct SeriesStore {
     pub values: Vec<f64>,
     pub stamps: Vec<i64>,
     pub time_kind: TimeKind,
+    /// Exogenous regressors: their column names, and each column's values in the
+    /// store's layout (beside `values`). Empty unless asked for.
+    pub exog_names: Vec<String>,
+    pub exog: Vec<Vec<f64>>,
+    /// The regressors' future values: per column, `future_h` values per series in
+    /// store order ([`Self::attach_future`]).
+    pub future_exog: Vec<Vec<f64>>,
+    pub future_h: usize,
 }
 
 impl SeriesStore {
@@ -118,9 +126,112 @@ impl SeriesStore {
                 values,
                 stamps: sorted_stamps,
                 time_kind,
+                exog_names: Vec::new(),
+                exog: Vec::new(),
+                future_exog: Vec::new(),
+                future_h: 0,
             },
             order,
         ))
+    }
+
+    /// [`Self::from_table`] with the columns `exog` as exogenous regressors: numeric,
+    /// with a value on every row.
+    pub fn from_table_with_exog(
+        table: &Table,
+        cols: &SeriesColumns,
+        exog: &[String],
+    ) -> Result<Self> {
+        let (mut store, rows) = Self::group(table, cols)?;
+        for name in exog {
+            let v = regressor_values(table, name)?;
+            let arranged: Vec<f64> = rows.iter().map(|&r| v[r as usize]).collect();
+            if let Some(i) = arranged.iter().position(|v| v.is_nan()) {
+                let s = store.offsets.partition_point(|&o| o <= i) - 1;
+                return Err(Error::input(format!(
+                    "exogenous column '{name}' has no value on row {} of the data (series '{}'); \
+                     a regressor needs a value on every row",
+                    rows[i] + 1,
+                    store.ids[s]
+                )));
+            }
+            store.exog_names.push(name.clone());
+            store.exog.push(arranged);
+        }
+        Ok(store)
+    }
+
+    /// Attach the regressors' values over the next `h` steps of every series from a
+    /// long table (the id and time columns, and every regressor by name): exactly `h`
+    /// rows per series, all after the series' last stamp, as StatsForecast's `X_df`.
+    pub fn attach_future(&mut self, table: &Table, cols: &SeriesColumns, h: usize) -> Result<()> {
+        let (kind, stamps) = stamps_of(table.require(&cols.time)?, &cols.time)?;
+        let (series_of_row, ids, _) = group_ids(table.require(&cols.id)?, &cols.id)?;
+        if !stamps.is_empty() && kind != self.time_kind {
+            return Err(Error::input(format!(
+                "the future values' time column '{}' holds {kind:?} stamps, the training data {:?}",
+                cols.time, self.time_kind
+            )));
+        }
+        let index = self.id_index();
+        let mut store_of = Vec::with_capacity(ids.len());
+        for id in &ids {
+            let s = index.get(id.as_str()).copied().ok_or_else(|| {
+                Error::input(format!(
+                    "the future values have series '{id}', which is not in the training data"
+                ))
+            })?;
+            store_of.push(s);
+        }
+        let mut rows_of: Vec<Vec<usize>> = vec![Vec::new(); self.len()];
+        for (row, &g) in series_of_row.iter().enumerate() {
+            rows_of[store_of[g as usize]].push(row);
+        }
+        for (s, rows) in rows_of.iter_mut().enumerate() {
+            if rows.len() != h {
+                return Err(Error::input(format!(
+                    "the future values have {} rows for series '{}'; they need {h} (one per \
+                     step of the horizon)",
+                    rows.len(),
+                    self.ids[s]
+                )));
+            }
+            rows.sort_by_key(|&r| stamps[r]);
+            let last = self.stamps(s).last().copied().unwrap_or(i64::MIN);
+            if let Some(&r) = rows.first().filter(|&&r| stamps[r] <= last) {
+                return Err(Error::input(format!(
+                    "the future values of series '{}' start at {} = {}, not after its last \
+                     training stamp",
+                    self.ids[s],
+                    cols.time,
+                    table
+                        .require(&cols.time)?
+                        .value_string(r)
+                        .unwrap_or_default()
+                )));
+            }
+        }
+        let mut future = Vec::with_capacity(self.exog_names.len());
+        for name in &self.exog_names {
+            let v = regressor_values(table, name)?;
+            let mut col = Vec::with_capacity(self.len() * h);
+            for rows in &rows_of {
+                for &r in rows {
+                    if v[r].is_nan() {
+                        return Err(Error::input(format!(
+                            "exogenous column '{name}' has no value on row {} of the future \
+                             values",
+                            r + 1
+                        )));
+                    }
+                    col.push(v[r]);
+                }
+            }
+            future.push(col);
+        }
+        self.future_exog = future;
+        self.future_h = h;
+        Ok(())
     }
 
     /// The values of another column of the table this store was grouped from, in the
@@ -173,6 +284,20 @@ fn numeric_values(table: &Table, name: &str) -> Result<Vec<f64>> {
     if !c.column_type().is_numeric() {
         return Err(Error::input(format!(
             "target column '{name}' must be numeric, but it holds {} values (for example '{}')",
+            c.column_type(),
+            first_value(c).unwrap_or_default()
+        )));
+    }
+    Ok(c.to_f64())
+}
+
+/// An exogenous regressor's values as `f64`; an input error for a non-numeric column.
+fn regressor_values(table: &Table, name: &str) -> Result<Vec<f64>> {
+    let c = table.require(name)?;
+    if !c.column_type().is_numeric() {
+        return Err(Error::input(format!(
+            "exogenous column '{name}' must be numeric, but it holds {} values (for example \
+             '{}'); every column beside the id, time and value is a regressor",
             c.column_type(),
             first_value(c).unwrap_or_default()
         )));

@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::collections::BTreeMap;
+
 use common::{Worst, fixture_series, grouped, num, read_csv};
 
 use lithe_forecast::arima;
@@ -54,7 +56,7 @@ fn auto_arima_matches_statsforecast() {
         if y.iter().all(|&v| v == y[0]) {
             continue; // the constant series: a flat forecast, checked in the unit tests
         }
-        let f = auto_arima::search(y, m, Likelihood::AsStatsForecast)
+        let f = auto_arima::search(y, m, Likelihood::AsStatsForecast, &[])
             .unwrap_or_else(|e| panic!("{id}: {e}"));
         let o = f.order;
         let r0 = &rows[0];
@@ -64,7 +66,7 @@ fn auto_arima_matches_statsforecast() {
             .collect();
         assert_eq!(vec![o.p, o.d, o.q, o.sp, o.sd, o.sq], want, "{id}: orders");
         assert_eq!(f.constant, r0["constant"] == "1", "{id}: constant");
-        let (mean, se) = auto_arima::predict(&f, rows.len());
+        let (mean, se) = auto_arima::predict(&f, rows.len(), &[]);
         let z80 = lithe_forecast::interval::normal_quantile(0.9);
         let mut check = |what: &str, got: f64, want: f64| {
             worst.check(got, want, || format!("{id} {what}"));
@@ -165,8 +167,8 @@ fn arima_intervals_cover_simulated_processes() {
                 y[t] = v;
             }
             let y = &y[burn..];
-            let f = fit(&y[..n], o, false, Likelihood::Fresh).expect("the true order fits");
-            let (mean, se) = predict(&f, h);
+            let f = fit(&y[..n], o, false, Likelihood::Fresh, &[]).expect("the true order fits");
+            let (mean, se) = predict(&f, h, &[]);
             for k in 0..h {
                 let z = (y[n + k] - mean[k]).abs() / se[k];
                 hits[0] += usize::from(z <= 1.2815515655446004);
@@ -186,4 +188,61 @@ fn arima_intervals_cover_simulated_processes() {
             "{o:?}: 95 % interval covers {c95:.3}"
         );
     }
+}
+
+/// AutoARIMA with exogenous regressors selects StatsForecast's model, with its
+/// regression coefficients, forecasts and intervals
+/// (bench/golden_forecast_auto_arima_xreg.py: generated series with two regressor
+/// columns, one of them constant in X4 and seasonal in X2).
+#[test]
+fn auto_arima_with_regressors_matches_statsforecast() {
+    use lithe_forecast::models::auto_arima::{self, Likelihood};
+    let mut train: BTreeMap<String, [Vec<f64>; 3]> = BTreeMap::new();
+    for r in read_csv("xreg_series.csv") {
+        let e = train.entry(r["unique_id"].clone()).or_default();
+        for (v, k) in e.iter_mut().zip(["y", "x1", "x2"]) {
+            v.push(num(&r, k));
+        }
+    }
+    let mut future: BTreeMap<String, [Vec<f64>; 2]> = BTreeMap::new();
+    for r in read_csv("xreg_future.csv") {
+        let e = future.entry(r["unique_id"].clone()).or_default();
+        for (v, k) in e.iter_mut().zip(["x1", "x2"]) {
+            v.push(num(&r, k));
+        }
+    }
+    let groups = grouped("statsforecast_auto_arima_xreg.csv", "unique_id", "season");
+    assert_eq!(groups.len(), 6);
+    let mut worst = Worst::new();
+    for ((id, season), rows) in &groups {
+        let [y, x1, x2] = &train[id];
+        let [f1, f2] = &future[id];
+        let m: usize = season.parse().unwrap();
+        let f = auto_arima::search(y, m, Likelihood::AsStatsForecast, &[x1, x2])
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
+        let o = f.order;
+        let r0 = &rows[0];
+        let want: Vec<usize> = ["p", "d", "q", "P", "D", "Q"]
+            .iter()
+            .map(|k| r0[*k].parse().unwrap())
+            .collect();
+        assert_eq!(vec![o.p, o.d, o.q, o.sp, o.sd, o.sq], want, "{id}: orders");
+        assert_eq!(f.constant, r0["constant"] == "1", "{id}: constant");
+        assert_eq!(f.n_exog, 2);
+        let (mean, se) = auto_arima::predict(&f, rows.len(), &[f1, f2]);
+        let z80 = lithe_forecast::interval::normal_quantile(0.9);
+        let mut check = |what: &str, got: f64, want: f64| {
+            worst.check(got, want, || format!("{id} {what}"));
+        };
+        check("aicc", f.aicc, num(r0, "aicc"));
+        let k = f.coef.len();
+        check("ex_1", f.coef[k - 2], num(r0, "ex_1"));
+        check("ex_2", f.coef[k - 1], num(r0, "ex_2"));
+        for (k, r) in rows.iter().enumerate() {
+            check("mean", mean[k], num(r, "mean"));
+            check("lo80", mean[k] - z80 * se[k], num(r, "lo80"));
+            check("hi80", mean[k] + z80 * se[k], num(r, "hi80"));
+        }
+    }
+    worst.assert_below(1e-6);
 }

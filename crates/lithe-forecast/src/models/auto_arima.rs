@@ -15,7 +15,7 @@
 //! the two. The filter and the stationary covariance it starts from exploit the
 //! model's structure (see [`crate::arima`]): seasonal hourly models have 50–80 states.
 
-use super::{Output, Unfit};
+use super::{Exog, Output, Unfit};
 use crate::arima::{
     Order, StateSpace, css_in_place, delta, diff, expand, invpartrans, ndiffs, nsdiffs, partrans,
     q0,
@@ -54,6 +54,9 @@ pub struct Fit {
     pub aicc: f64,
     pub bic: f64,
     pub ic: f64,
+    /// Exogenous regressors the model was fitted with (their coefficients are the last
+    /// entries of `coef`).
+    pub n_exog: usize,
     ss: StateSpace,
     n: usize,
 }
@@ -119,9 +122,36 @@ fn constant_column(n: usize, o: &Order) -> Vec<f64> {
     }
 }
 
+/// The regression matrix rotated by the right singular vectors of `X` as
+/// StatsForecast does it when there are two columns or more: `X Vᵀ` (numpy's `vt`; R
+/// uses `X V`, another orthogonal reparameterisation), with `Vᵀ` returned to rotate
+/// the coefficients back (`β = Vᵀ β'`).
+fn rotate(cols: &mut [Vec<f64>]) -> Option<Vec<Vec<f64>>> {
+    if cols.len() < 2 {
+        return None;
+    }
+    // vt[i] is the i-th right singular vector: the i-th row of Vᵀ.
+    let vt = crate::linalg::svd(cols).vectors;
+    let n = cols[0].len();
+    let k = cols.len();
+    let rotated: Vec<Vec<f64>> = (0..k)
+        .map(|j| {
+            (0..n)
+                .map(|t| (0..k).map(|i| cols[i][t] * vt[i][j]).sum())
+                .collect()
+        })
+        .collect();
+    for (c, r) in cols.iter_mut().zip(rotated) {
+        *c = r;
+    }
+    Some(vt)
+}
+
 /// Fit one model by CSS then exact likelihood, with its information criteria, or
-/// `None` where it cannot be fitted or fails the checks.
-pub fn fit(x: &[f64], o: Order, constant: bool, how: Likelihood) -> Option<Fit> {
+/// `None` where it cannot be fitted or fails the checks. `xreg`: exogenous
+/// regressors (columns of `x.len()` values), estimated jointly with the ARMA part
+/// (regression with ARIMA errors).
+pub fn fit(x: &[f64], o: Order, constant: bool, how: Likelihood, xreg: &[&[f64]]) -> Option<Fit> {
     let n = x.len();
     let na = narma(&o);
     let m = o.m.max(1);
@@ -130,33 +160,56 @@ pub fn fit(x: &[f64], o: Order, constant: bool, how: Likelihood) -> Option<Fit> 
         return None;
     }
     let n_used = n - dlt.len();
-    let xreg = constant.then(|| constant_column(n, &o));
+    // The regression: drift or intercept first, then the exogenous columns.
+    let mut cols: Vec<Vec<f64>> = Vec::with_capacity(xreg.len() + 1);
+    if constant {
+        cols.push(constant_column(n, &o));
+    }
+    cols.extend(xreg.iter().map(|c| c.to_vec()));
+    let vt = rotate(&mut cols);
+    let ncx = cols.len();
     // Start values: zeros for the ARMA part, the regression on the differenced data.
     let mut init = vec![0.0; na];
-    if let Some(col) = &xreg {
-        let mut dx = x.to_vec();
-        let mut dc = col.clone();
-        for _ in 0..o.d {
-            dx = diff(&dx, 1);
-            dc = diff(&dc, 1);
-        }
-        if m > 1 {
-            for _ in 0..o.sd {
-                dx = diff(&dx, m);
-                dc = diff(&dc, m);
+    if ncx > 0 {
+        let differenced = |v: &[f64]| {
+            let mut v = v.to_vec();
+            for _ in 0..o.d {
+                v = diff(&v, 1);
             }
+            if m > 1 {
+                for _ in 0..o.sd {
+                    v = diff(&v, m);
+                }
+            }
+            v
+        };
+        let dx = differenced(x);
+        let dc: Vec<Vec<f64>> = cols.iter().map(|c| differenced(c)).collect();
+        if dx.len() <= ncx {
+            return None;
         }
-        let num: f64 = dx.iter().zip(&dc).map(|(a, b)| a * b).sum();
-        let den: f64 = dc.iter().map(|b| b * b).sum();
-        init.push(num / den);
+        if ncx == 1 {
+            let num: f64 = dx.iter().zip(&dc[0]).map(|(a, b)| a * b).sum();
+            let den: f64 = dc[0].iter().map(|b| b * b).sum();
+            init.push(num / den);
+        } else {
+            init.extend(crate::linalg::lstsq_min_norm(&dc, &dx));
+        }
     }
     let npar = init.len();
     // The series less the regression, into `buf`.
     let resid_into = |par: &[f64], buf: &mut Vec<f64>| {
         buf.clear();
-        match &xreg {
-            Some(col) => buf.extend(x.iter().zip(col).map(|(v, c)| v - c * par[na])),
-            None => buf.extend_from_slice(x),
+        match cols.len() {
+            0 => buf.extend_from_slice(x),
+            1 => buf.extend(x.iter().zip(&cols[0]).map(|(v, c)| v - c * par[na])),
+            _ => buf.extend(x.iter().enumerate().map(|(t, v)| {
+                v - cols
+                    .iter()
+                    .zip(&par[na..])
+                    .map(|(c, b)| c[t] * b)
+                    .sum::<f64>()
+            })),
         }
     };
     let resid_of = |par: &[f64]| {
@@ -246,11 +299,17 @@ pub fn fit(x: &[f64], o: Order, constant: bool, how: Likelihood) -> Option<Fit> 
             }
         }
     }
-    let coef = map_ar(&start, &o, partrans);
+    let mut coef = map_ar(&start, &o, partrans);
     let (phi, theta) = expand(&coef, &o);
     let mut ss = StateSpace::new(&phi, &theta, &dlt);
     let mut std_resid = Vec::with_capacity(n);
     ss.likelihood(&resid_of(&coef), Some(&mut std_resid));
+    if let Some(vt) = &vt {
+        let rotated = coef[na..].to_vec();
+        for (i, b) in coef[na..].iter_mut().enumerate() {
+            *b = vt[i].iter().zip(&rotated).map(|(v, r)| v * r).sum();
+        }
+    }
     let nu = n_used as f64;
     let value = 2.0 * nu * fun + nu + nu * (2.0 * std::f64::consts::PI).ln();
     if !value.is_finite() {
@@ -288,6 +347,7 @@ pub fn fit(x: &[f64], o: Order, constant: bool, how: Likelihood) -> Option<Fit> 
         aicc,
         bic,
         ic: aicc,
+        n_exog: xreg.len(),
         ss,
         n,
     })
@@ -319,8 +379,10 @@ fn jacobian_of_transform(raw: &[f64], o: &Order) -> Vec<f64> {
     a
 }
 
-/// Forecast `h` steps from a fitted model: means and standard errors.
-pub fn predict(f: &Fit, h: usize) -> (Vec<f64>, Vec<f64>) {
+/// Forecast `h` steps from a fitted model: means and standard errors. `future`: the
+/// exogenous regressors' values over the horizon (`h` each), one per column the model
+/// was fitted with.
+pub fn predict(f: &Fit, h: usize, future: &[&[f64]]) -> (Vec<f64>, Vec<f64>) {
     let mut ss = f.ss.clone();
     let (r, rd) = (ss.r, ss.a.len());
     // The observation vector: the ARMA level plus the differencing weights.
@@ -353,6 +415,12 @@ pub fn predict(f: &Fit, h: usize) -> (Vec<f64>, Vec<f64>) {
                 beta
             };
         }
+        let exog = &f.coef[f.coef.len() - f.n_exog..];
+        mu += exog
+            .iter()
+            .zip(future)
+            .map(|(b, col)| b * col[step])
+            .sum::<f64>();
         let mut v = 0.0;
         for i in 0..rd {
             for j in 0..rd {
@@ -365,9 +433,45 @@ pub fn predict(f: &Fit, h: usize) -> (Vec<f64>, Vec<f64>) {
     (mean, se)
 }
 
+/// Below this ratio of the smallest singular value of `[1 | X]` to their sum the
+/// exogenous regressors are rank deficient. (R and StatsForecast test against the
+/// machine epsilon, which rounding can miss for exactly dependent columns.)
+const RANK_TOLERANCE: f64 = 1e-12;
+
+/// The series the differencing tests look at: `x` less its regression on the
+/// non-constant exogenous columns (with an intercept), as StatsForecast does, and
+/// those columns; `x` itself without any. `Err` when `[1 | X]` is rank deficient.
+fn pre_regression<'a>(x: &[f64], xreg: &[&'a [f64]]) -> Result<(Vec<f64>, Vec<&'a [f64]>), Unfit> {
+    let varying: Vec<&[f64]> = xreg
+        .iter()
+        .copied()
+        .filter(|c| !c.iter().all(|&v| v == c[0]))
+        .collect();
+    if varying.is_empty() {
+        return Ok((x.to_vec(), varying));
+    }
+    let mut design = vec![vec![1.0; x.len()]];
+    design.extend(varying.iter().map(|c| c.to_vec()));
+    let sv = crate::linalg::svd(&design).values;
+    let smallest = sv.last().copied().unwrap_or(0.0);
+    let ratio = smallest / sv.iter().sum::<f64>();
+    if ratio.is_nan() || ratio < RANK_TOLERANCE {
+        return Err(Unfit::RankDeficient);
+    }
+    let beta = crate::linalg::lstsq(&design, x);
+    let xx = x
+        .iter()
+        .enumerate()
+        .map(|(t, v)| v - design.iter().zip(&beta).map(|(c, b)| c[t] * b).sum::<f64>())
+        .collect();
+    Ok((xx, varying))
+}
+
 /// The stepwise search: the best model by AICc, with `d` and `D` chosen by the tests.
-pub fn search(x: &[f64], m: usize, how: Likelihood) -> Result<Fit, Unfit> {
+/// `xreg`: exogenous regressors (columns of `x.len()` values), in every candidate.
+pub fn search(x: &[f64], m: usize, how: Likelihood, xreg: &[&[f64]]) -> Result<Fit, Unfit> {
     let n = x.len();
+    let (xx, varying) = pre_regression(x, xreg)?;
     let m = m.max(1);
     let (mut max_p, mut max_q) = (5.min(n / 3), 5.min(n / 3));
     let (mut max_sp, mut max_sq) = (2.min(n / 3 / m), 2.min(n / 3 / m));
@@ -378,11 +482,28 @@ pub fn search(x: &[f64], m: usize, how: Likelihood) -> Result<Fit, Unfit> {
     } else if n <= 2 * m {
         0
     } else {
-        let d = nsdiffs(x, m);
-        if d > 0 && diff(x, m).is_empty() { 0 } else { d }
+        let d = nsdiffs(&xx, m);
+        if d > 0 && diff(&xx, m).is_empty() {
+            0
+        } else {
+            d
+        }
     };
-    let dx = if sd > 0 { diff(x, m) } else { x.to_vec() };
+    let dx = if sd > 0 { diff(&xx, m) } else { xx.clone() };
     let mut d = ndiffs(&dx, 2);
+    // One difference fewer when it would leave an exogenous column constant.
+    if d > 0 && !varying.is_empty() {
+        let leaves_constant = varying.iter().any(|c| {
+            let mut v = if sd > 0 { diff(c, m) } else { c.to_vec() };
+            for _ in 0..d {
+                v = diff(&v, 1);
+            }
+            v.iter().all(|&a| a == v[0])
+        });
+        if leaves_constant {
+            d -= 1;
+        }
+    }
     let mut ddx = dx.clone();
     for _ in 0..d {
         ddx = diff(&ddx, 1);
@@ -407,7 +528,11 @@ pub fn search(x: &[f64], m: usize, how: Likelihood) -> Result<Fit, Unfit> {
         m,
     };
     if ddx.iter().all(|&v| v == ddx[0]) {
-        return Err(Unfit::NoFit);
+        // With regressors StatsForecast fits the differencing alone with them.
+        if xreg.is_empty() {
+            return Err(Unfit::NoFit);
+        }
+        return fit(x, order(0, 0, 0, 0), false, how, xreg).ok_or(Unfit::NoFit);
     }
     if m > 1 {
         if max_p > 0 {
@@ -432,7 +557,7 @@ pub fn search(x: &[f64], m: usize, how: Likelihood) -> Result<Fit, Unfit> {
     let ic = |f: &Option<Fit>| f.as_ref().map_or(f64::INFINITY, |f| f.ic);
     let try_fit = |p, q, sp, sq, c, tried: &mut Vec<_>| {
         tried.push((p, q, sp, sq, c));
-        fit(x, order(p, q, sp, sq), c, how)
+        fit(x, order(p, q, sp, sq), c, how, xreg)
     };
     let mut best = try_fit(p, q, sp, sq, constant, &mut tried);
     let null = try_fit(0, 0, 0, 0, constant, &mut tried);
@@ -512,14 +637,18 @@ pub fn search(x: &[f64], m: usize, how: Likelihood) -> Result<Fit, Unfit> {
     best.ok_or(Unfit::NoFit)
 }
 
-/// Forecast with the model the stepwise search selects.
+/// Forecast with the model the stepwise search selects. `exog`: the exogenous
+/// regressors over the series and over the horizon, when there are any.
 pub fn forecast(
     y: &[f64],
     h: usize,
     m: usize,
     levels: &[f64],
     how: Likelihood,
+    exog: Option<&Exog>,
 ) -> Result<Output, Unfit> {
+    let (train, future): (&[&[f64]], &[&[f64]]) =
+        exog.map_or((&[], &[]), |e| (&e.train[..], &e.future[..]));
     if y.len() < 3 {
         return Err(Unfit::TooShort { need: 3 });
     }
@@ -532,7 +661,7 @@ pub fn forecast(
     // Constant differences: StatsForecast fits a model with nothing to estimate (a
     // fixed drift, or a second difference), which extrapolates exactly.
     let d1 = diff(y, 1);
-    if d1.iter().all(|&v| v == d1[0]) {
+    if train.is_empty() && d1.iter().all(|&v| v == d1[0]) {
         let n = y.len();
         let drift = d1.iter().sum::<f64>() / d1.len() as f64;
         let mean: Vec<f64> = (1..=h).map(|k| y[n - 1] + drift * k as f64).collect();
@@ -540,8 +669,8 @@ pub fn forecast(
             (!levels.is_empty()).then(|| Intervals::normal(&mean, &vec![0.0; h], levels));
         return Ok(Output { mean, intervals });
     }
-    let f = search(y, m, how)?;
-    let (mean, se) = predict(&f, h);
+    let f = search(y, m, how, train)?;
+    let (mean, se) = predict(&f, h, future);
     let intervals = (!levels.is_empty()).then(|| Intervals::normal(&mean, &se, levels));
     Ok(Output { mean, intervals })
 }

@@ -40,6 +40,16 @@ pub enum Unfit {
     NotPositive,
     /// None of the candidate models could be estimated.
     NoFit,
+    /// The exogenous regressors (with an intercept) are linearly dependent.
+    RankDeficient,
+}
+
+/// A series' exogenous regressors: each column's values over the series (as long as
+/// it) and over the horizon (`h` values).
+#[derive(Debug, Clone, Default)]
+pub struct Exog<'a> {
+    pub train: Vec<&'a [f64]>,
+    pub future: Vec<&'a [f64]>,
 }
 
 impl std::fmt::Display for Unfit {
@@ -50,6 +60,9 @@ impl std::fmt::Display for Unfit {
             Unfit::NoDemand => f.write_str("no positive demand"),
             Unfit::NotPositive => f.write_str("zero or negative values for a multiplicative model"),
             Unfit::NoFit => f.write_str("no candidate model could be estimated"),
+            Unfit::RankDeficient => {
+                f.write_str("its exogenous regressors are linearly dependent (rank deficient)")
+            }
         }
     }
 }
@@ -288,14 +301,20 @@ impl Model {
     /// The model's point forecast, or that of the first model of its fallback chain
     /// ([`crate::run::fallback_chain`]) that fits (`NaN`s if none does): how an
     /// ensemble member stands in for a series it cannot fit.
-    pub fn forecast_or_fall_back(self, y: &[f64], h: usize, s: &Settings) -> Vec<f64> {
+    pub fn forecast_or_fall_back(
+        self,
+        y: &[f64],
+        h: usize,
+        s: &Settings,
+        exog: Option<&Exog>,
+    ) -> Vec<f64> {
         let point = Settings {
             levels: Vec::new(),
             ..s.clone()
         };
         crate::run::fallback_chain(self, s.season)
             .into_iter()
-            .find_map(|m| m.forecast(y, h, &point).ok())
+            .find_map(|m| m.forecast_with(y, h, &point, exog).ok())
             .map_or_else(|| vec![f64::NAN; h], |o| o.mean)
     }
 
@@ -305,6 +324,23 @@ impl Model {
 
     /// Forecast `h` steps of the series `y` (no missing values).
     pub fn forecast(self, y: &[f64], h: usize, s: &Settings) -> Result<Output, Unfit> {
+        self.forecast_with(y, h, s, None)
+    }
+
+    /// Whether the model uses exogenous regressors (AutoARIMA, and the ensemble
+    /// through it); the others ignore them, as in StatsForecast.
+    pub fn uses_exog(self) -> bool {
+        matches!(self, Model::AutoArima | Model::Ensemble)
+    }
+
+    /// [`Self::forecast`] with the series' exogenous regressors, if any.
+    pub fn forecast_with(
+        self,
+        y: &[f64],
+        h: usize,
+        s: &Settings,
+        exog: Option<&Exog>,
+    ) -> Result<Output, Unfit> {
         use baseline as b;
         use intermittent as i;
         if y.is_empty() {
@@ -331,8 +367,8 @@ impl Model {
                 theta::forecast(y, h, m, Some(theta::Variant::DynamicOptimized), &s.levels)
             }
             Model::AutoCes => ces::forecast(y, h, m, None, &s.levels),
-            Model::AutoArima => auto_arima::forecast(y, h, m, &s.levels, s.arima),
-            Model::Ensemble => Ok(ensemble(y, h, s, |_| None)),
+            Model::AutoArima => auto_arima::forecast(y, h, m, &s.levels, s.arima, exog),
+            Model::Ensemble => Ok(ensemble(y, h, s, |_| None, exog)),
             Model::Mstl => {
                 let periods = if s.seasons.is_empty() {
                     vec![m]
@@ -371,10 +407,11 @@ pub fn ensemble(
     h: usize,
     s: &Settings,
     known: impl Fn(Model) -> Option<Vec<f64>>,
+    exog: Option<&Exog>,
 ) -> Output {
     let means: Vec<Vec<f64>> = Model::ENSEMBLE
         .iter()
-        .map(|&member| known(member).unwrap_or_else(|| member.forecast_or_fall_back(y, h, s)))
+        .map(|&member| known(member).unwrap_or_else(|| member.forecast_or_fall_back(y, h, s, exog)))
         .collect();
     Output {
         mean: median_per_step(&means),
