@@ -478,8 +478,27 @@ impl StateSpace {
     /// forming the filtered covariance in between, and `T`'s rows are read as what they
     /// are (a companion block, the differencing weights, a shift), the weights by their
     /// non-zero entries.
-    pub fn likelihood(&mut self, y: &[f64], mut resid: Option<&mut Vec<f64>>) -> (f64, f64, usize) {
-        let rd = self.rd();
+    pub fn likelihood(&mut self, y: &[f64], resid: Option<&mut Vec<f64>>) -> (f64, f64, usize) {
+        // Small states get a copy with the size fixed, which the compiler unrolls.
+        match self.rd() {
+            2 => self.likelihood_sized(2, y, resid),
+            3 => self.likelihood_sized(3, y, resid),
+            4 => self.likelihood_sized(4, y, resid),
+            5 => self.likelihood_sized(5, y, resid),
+            6 => self.likelihood_sized(6, y, resid),
+            7 => self.likelihood_sized(7, y, resid),
+            8 => self.likelihood_sized(8, y, resid),
+            rd => self.likelihood_sized(rd, y, resid),
+        }
+    }
+
+    #[inline(always)]
+    fn likelihood_sized(
+        &mut self,
+        rd: usize,
+        y: &[f64],
+        mut resid: Option<&mut Vec<f64>>,
+    ) -> (f64, f64, usize) {
         // The observation reads the ARMA level and the differencing states.
         let dnz = self.delta_nonzeros();
         let zdot = |x: &[f64]| x[0] + dnz.iter().map(|&(i, d)| d * x[i]).sum::<f64>();
@@ -497,7 +516,7 @@ impl StateSpace {
         let after_gaps = y.iter().rposition(|v| v.is_nan()).map_or(0, |i| i + 1);
         let mut gain = 0.0;
         for (l, &yl) in y.iter().enumerate() {
-            self.apply_t(&self.a, &mut anew, &dnz);
+            self.apply_t_sized(rd, &self.a, &mut anew, &dnz);
             let last = l + 1 == y.len();
             let observed = !yl.is_nan();
             if observed {
@@ -540,7 +559,7 @@ impl StateSpace {
                 break;
             }
             if observed {
-                self.apply_t(&m, &mut u, &dnz);
+                self.apply_t_sized(rd, &m, &mut u, &dnz);
             }
             self.next_cov(
                 &phi_pad,
@@ -562,7 +581,8 @@ impl StateSpace {
             std::mem::swap(&mut cur, &mut next);
             if steady {
                 // The rest of the pass updates the mean only, with this step's gain.
-                let sums = self.steady_tail(&y[l + 1..], &m, gain, &dnz, (ssq, sumlog, nu), resid);
+                let sums =
+                    self.steady_tail(rd, &y[l + 1..], &m, gain, &dnz, (ssq, sumlog, nu), resid);
                 (ssq, sumlog, nu) = sums;
                 self.finish(&cur, Some((&m[..], gain)));
                 break;
@@ -588,11 +608,14 @@ impl StateSpace {
     }
 
     /// The filter's mean updates over `y` (no missing values) once the covariance is
-    /// held, so `m = P z` and `F` are fixed: the same arithmetic as the full step, in
-    /// one tight loop over the state, continuing the
+    /// held, so `m = P z` and `F` are fixed: the full step's arithmetic in one tight
+    /// loop over the state, with the gain vector `m / F` formed once, continuing the
     /// sums `(Σ e²/F, Σ log F, n)`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     fn steady_tail(
         &mut self,
+        rd: usize,
         y: &[f64],
         m: &[f64],
         gain: f64,
@@ -600,7 +623,7 @@ impl StateSpace {
         (mut ssq, mut sumlog, mut nu): (f64, f64, usize),
         mut resid: Option<&mut Vec<f64>>,
     ) -> (f64, f64, usize) {
-        let (r, rd) = (self.r, self.rd());
+        let r = self.r;
         let counted = gain < 1e4;
         let log_gain = gain.ln();
         let phi = &self.phi_padded()[..r];
@@ -662,7 +685,14 @@ impl StateSpace {
     /// `out = T x` for a state vector `x` (`dnz`: the differencing weights' non-zero
     /// entries, by state index).
     fn apply_t(&self, x: &[f64], out: &mut [f64], dnz: &[(usize, f64)]) {
-        let (r, rd) = (self.r, self.rd());
+        self.apply_t_sized(self.rd(), x, out, dnz);
+    }
+
+    /// [`Self::apply_t`] for a state of `rd` entries.
+    #[inline(always)]
+    fn apply_t_sized(&self, rd: usize, x: &[f64], out: &mut [f64], dnz: &[(usize, f64)]) {
+        let r = self.r;
+        let (x, out) = (&x[..rd], &mut out[..rd]);
         for i in 0..r {
             let mut v = if i + 1 < r { x[i + 1] } else { 0.0 };
             if let Some(ph) = self.phi.get(i) {
@@ -725,7 +755,34 @@ impl StateSpace {
         dnz: &[(usize, f64)],
         update: Option<(&[f64], f64)>,
     ) {
-        let (r, rd) = (self.r, self.rd());
+        // Small states (non-seasonal models have at most 8) get a copy of the pass
+        // with the size fixed, which the compiler unrolls.
+        match self.rd() {
+            2 => self.next_cov_sized(2, phi, cur, next, row, dnz, update),
+            3 => self.next_cov_sized(3, phi, cur, next, row, dnz, update),
+            4 => self.next_cov_sized(4, phi, cur, next, row, dnz, update),
+            5 => self.next_cov_sized(5, phi, cur, next, row, dnz, update),
+            6 => self.next_cov_sized(6, phi, cur, next, row, dnz, update),
+            7 => self.next_cov_sized(7, phi, cur, next, row, dnz, update),
+            8 => self.next_cov_sized(8, phi, cur, next, row, dnz, update),
+            rd => self.next_cov_sized(rd, phi, cur, next, row, dnz, update),
+        }
+    }
+
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn next_cov_sized(
+        &self,
+        rd: usize,
+        phi: &[f64],
+        cur: &[f64],
+        next: &mut [f64],
+        row: &mut [f64],
+        dnz: &[(usize, f64)],
+        update: Option<(&[f64], f64)>,
+    ) {
+        let r = self.r;
+        let (cur, next, row) = (&cur[..rd * rd], &mut next[..rd * rd], &mut row[..rd]);
         let cur_row = |i: usize| &cur[i * rd..(i + 1) * rd];
         // φ padded to r, and u (zero without an update), so each entry below is one
         // expression in one pass over the row.
