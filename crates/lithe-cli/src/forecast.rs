@@ -299,19 +299,24 @@ fn forecast(a: RunArgs, cv: Option<(u32, u32)>, g: &GlobalArgs) -> anyhow::Resul
         },
         freq,
     };
-    let (result, report) = match cv {
-        None => lithe_forecast::forecast(&store, &params, &cols.id, &cols.time)?,
-        Some((windows, step)) => lithe_forecast::cross_validation(
+    // The output is written part by part as the series are forecast (memory stays flat
+    // in the number of series) and appears at `out` only when complete.
+    let mut writer = lithe_core::io::TableWriter::create(out)?;
+    let sink = |t: lithe_core::Table| writer.write(&t);
+    let report = match cv {
+        None => lithe_forecast::forecast_to(&store, &params, &cols.id, &cols.time, sink)?,
+        Some((windows, step)) => lithe_forecast::cross_validation_to(
             &store,
             &params,
             windows as usize,
             step as usize,
             &cols.id,
             &cols.time,
+            sink,
         )?,
     };
+    writer.finish()?;
     let forecast_s = t1.elapsed().as_secs_f64();
-    lithe_core::write_table(out, &result)?;
     if !g.quiet {
         for ((model, why, used), n) in &report.fallbacks {
             eprintln!("warning: {model}: {n} series {why}; forecast by {used} instead");

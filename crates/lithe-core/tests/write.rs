@@ -17,3 +17,53 @@ fn written_files_get_the_permissions_of_a_new_file() {
     let got = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
     assert_eq!(got, expect, "mode {got:o}, a new file gets {expect:o}");
 }
+
+/// A table written in parts reads back as the parts one after another, in every
+/// format; a writer dropped before `finish` leaves no file.
+#[test]
+fn a_table_written_in_parts_reads_back_whole() {
+    use lithe_core::io::TableWriter;
+    use lithe_core::{Column, ReadOptions, Table, read_table};
+
+    let part = |ids: &[&str], x: &[f64]| {
+        let ids: Vec<Option<&str>> = ids.iter().map(|s| Some(*s)).collect();
+        Table::new(vec![
+            Column::from_strings("id", &ids).unwrap(),
+            Column::from_f64("x", x.to_vec()),
+        ])
+        .unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["out.csv", "out.csv.gz", "out.parquet"] {
+        let path = dir.path().join(name);
+        let mut w = TableWriter::create(&path).unwrap();
+        w.write(&part(&["a", "b"], &[1.5, 2.5])).unwrap();
+        w.write(&part(&["c"], &[f64::NAN])).unwrap();
+        w.write(&part(&["d", "e"], &[4.0, -5.25])).unwrap();
+        assert!(!path.exists(), "{name} appeared before finish");
+        w.finish().unwrap();
+        let t = read_table(&path, &ReadOptions::default()).unwrap();
+        assert_eq!(t.n_rows(), 5, "{name}");
+        let ids: Vec<String> = (0..5)
+            .map(|r| t.column("id").unwrap().value_string(r).unwrap())
+            .collect();
+        assert_eq!(ids, ["a", "b", "c", "d", "e"], "{name}");
+        let x = t.column("x").unwrap().to_f64();
+        assert_eq!(x[0], 1.5);
+        assert!(x[2].is_nan());
+        assert_eq!(x[4], -5.25, "{name}");
+        // Parts must agree on their columns.
+        let mut w = TableWriter::create(&dir.path().join(format!("bad-{name}"))).unwrap();
+        w.write(&part(&["a"], &[1.0])).unwrap();
+        let other = Table::new(vec![Column::from_f64("y", vec![1.0])]).unwrap();
+        assert!(w.write(&other).is_err());
+        drop(w);
+        assert!(!dir.path().join(format!("bad-{name}")).exists());
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".lithe-tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}

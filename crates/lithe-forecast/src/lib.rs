@@ -14,6 +14,8 @@ pub mod store;
 pub mod time;
 
 pub use models::{Model, Settings};
-pub use run::{ForecastParams, RunReport, cross_validation, forecast};
+pub use run::{
+    ForecastParams, RunReport, cross_validation, cross_validation_to, forecast, forecast_to,
+};
 pub use store::{SeriesColumns, SeriesStore};
 pub use time::{Freq, TimeKind};

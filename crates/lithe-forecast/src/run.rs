@@ -414,6 +414,11 @@ fn cv_series(
     res
 }
 
+/// Series per part of the output in [`forecast_to`] and [`cross_validation_to`]: each
+/// part is forecast in parallel, assembled and handed on before the next starts, so
+/// the memory beyond the store does not grow with the number of series.
+pub const SERIES_PER_PART: usize = 4096;
+
 /// Forecast every series with every model: a table `id, time, <Model>…` (and
 /// `<Model>-lo-<level>`, `<Model>-hi-<level>` for the models that define intervals),
 /// `horizon` rows per series in store order, and a report.
@@ -423,24 +428,35 @@ pub fn forecast(
     id_name: &str,
     time_name: &str,
 ) -> Result<(Table, RunReport)> {
-    p.validate()?;
-    if !store.exog.is_empty()
-        && p.models.iter().any(|m| m.uses_exog())
-        && store.future_h != p.horizon
-    {
-        return Err(Error::input(format!(
-            "the exogenous regressors ({}) need their values over the horizon: {} per series",
-            store.exog_names.join(", "),
-            p.horizon
-        )));
-    }
-    let freq = store.freq(p.freq);
-    let results: Vec<SeriesResult> = (0..store.len())
-        .into_par_iter()
-        .with_min_len(p.min_series_per_task())
-        .map(|s| one_series(store, s, freq, p))
-        .collect();
-    assemble(store, p, &results, id_name, time_name, false)
+    let mut table = None;
+    let report = run_parts(
+        store,
+        p,
+        id_name,
+        time_name,
+        None,
+        store.len().max(1),
+        |t| {
+            table = Some(t);
+            Ok(())
+        },
+    )?;
+    Ok((
+        table.ok_or_else(|| Error::input("no series to forecast"))?,
+        report,
+    ))
+}
+
+/// [`forecast`] with the output handed to `sink` in parts of [`SERIES_PER_PART`]
+/// series, in store order.
+pub fn forecast_to(
+    store: &SeriesStore,
+    p: &ForecastParams,
+    id_name: &str,
+    time_name: &str,
+    sink: impl FnMut(Table) -> Result<()>,
+) -> Result<RunReport> {
+    run_parts(store, p, id_name, time_name, None, SERIES_PER_PART, sink)
 }
 
 /// StatsForecast's `cross_validation`: for each series, `windows` forecasts of
@@ -455,31 +471,105 @@ pub fn cross_validation(
     id_name: &str,
     time_name: &str,
 ) -> Result<(Table, RunReport)> {
-    p.validate()?;
-    if windows == 0 || step == 0 {
-        return Err(Error::input("--windows and --step must be at least 1"));
-    }
-    let freq = store.freq(p.freq);
-    let results: Vec<SeriesResult> = (0..store.len())
-        .into_par_iter()
-        .with_min_len(p.min_series_per_task())
-        .map(|s| cv_series(store, s, freq, p, windows, step))
-        .collect();
-    assemble(store, p, &results, id_name, time_name, true)
+    let mut table = None;
+    let cv = Some((windows, step));
+    let report = run_parts(store, p, id_name, time_name, cv, store.len().max(1), |t| {
+        table = Some(t);
+        Ok(())
+    })?;
+    Ok((
+        table.ok_or_else(|| Error::input("no series to forecast"))?,
+        report,
+    ))
 }
 
-fn assemble(
+/// [`cross_validation`] with the output handed to `sink` in parts of
+/// [`SERIES_PER_PART`] series, in store order.
+pub fn cross_validation_to(
     store: &SeriesStore,
     p: &ForecastParams,
-    results: &[SeriesResult],
+    windows: usize,
+    step: usize,
     id_name: &str,
     time_name: &str,
-    cv: bool,
-) -> Result<(Table, RunReport)> {
+    sink: impl FnMut(Table) -> Result<()>,
+) -> Result<RunReport> {
+    let cv = Some((windows, step));
+    run_parts(store, p, id_name, time_name, cv, SERIES_PER_PART, sink)
+}
+
+/// Forecast (or cross-validate, `cv = Some((windows, step))`) the store's series in
+/// parts of `part` series, each in parallel, handing each part's table to `sink`.
+fn run_parts(
+    store: &SeriesStore,
+    p: &ForecastParams,
+    id_name: &str,
+    time_name: &str,
+    cv: Option<(usize, usize)>,
+    part: usize,
+    mut sink: impl FnMut(Table) -> Result<()>,
+) -> Result<RunReport> {
+    p.validate()?;
+    if let Some((windows, step)) = cv {
+        if windows == 0 || step == 0 {
+            return Err(Error::input("--windows and --step must be at least 1"));
+        }
+    } else if !store.exog.is_empty()
+        && p.models.iter().any(|m| m.uses_exog())
+        && store.future_h != p.horizon
+    {
+        return Err(Error::input(format!(
+            "the exogenous regressors ({}) need their values over the horizon: {} per series",
+            store.exog_names.join(", "),
+            p.horizon
+        )));
+    }
+    let freq = store.freq(p.freq);
     let mut report = RunReport {
         series: store.len(),
         ..Default::default()
     };
+    let mut from = 0;
+    while from < store.len() {
+        let to = (from + part.max(1)).min(store.len());
+        let results: Vec<SeriesResult> = (from..to)
+            .into_par_iter()
+            .with_min_len(p.min_series_per_task())
+            .map(|s| match cv {
+                None => one_series(store, s, freq, p),
+                Some((windows, step)) => cv_series(store, s, freq, p, windows, step),
+            })
+            .collect();
+        let table = assemble(
+            store,
+            p,
+            &results,
+            from,
+            id_name,
+            time_name,
+            cv.is_some(),
+            &mut report,
+        )?;
+        drop(results);
+        sink(table)?;
+        from = to;
+    }
+    Ok(report)
+}
+
+/// The table of the series `first..` whose results are `results`, adding their
+/// counts to `report`.
+#[allow(clippy::too_many_arguments)]
+fn assemble(
+    store: &SeriesStore,
+    p: &ForecastParams,
+    results: &[SeriesResult],
+    first: usize,
+    id_name: &str,
+    time_name: &str,
+    cv: bool,
+    report: &mut RunReport,
+) -> Result<Table> {
     for r in results {
         report.filled += usize::from(r.filled);
         report.gappy += usize::from(r.gappy);
@@ -501,7 +591,7 @@ fn assemble(
         results
             .iter()
             .enumerate()
-            .flat_map(|(s, r)| r.blocks.iter().map(move |b| (s, b)))
+            .flat_map(|(s, r)| r.blocks.iter().map(move |b| (first + s, b)))
     };
     let n_rows: usize = blocks().map(|(_, b)| b.stamps.len()).sum();
     let mut columns = Vec::new();
@@ -556,7 +646,7 @@ fn assemble(
             columns.push(Column::from_f64(name, bound(li, true)));
         }
     }
-    Ok((Table::new(columns)?, report))
+    Table::new(columns)
 }
 
 /// `80` for 80.0, `99.5` for 99.5.
@@ -599,5 +689,79 @@ fn time_column(kind: TimeKind, name: &str, stamps: Vec<i64>) -> Column {
             name,
             ColumnData::Datetime(TimestampMicrosecondArray::from(stamps)),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SeriesColumns;
+
+    fn rows(t: &Table) -> Vec<Vec<Option<String>>> {
+        (0..t.n_rows())
+            .map(|r| t.columns().iter().map(|c| c.value_string(r)).collect())
+            .collect()
+    }
+
+    /// The run in parts (three series per part here) gives the whole run's rows in the
+    /// same order, and the same report, for forecasts and cross-validation.
+    #[test]
+    fn parts_concatenate_to_the_whole_run() {
+        let mut ids = Vec::new();
+        let mut ds = Vec::new();
+        let mut y = Vec::new();
+        for s in 0..7 {
+            // Series 5 is too short for AutoETS's season and falls back; series 2 has
+            // a gap in its values.
+            let n = if s == 5 { 3 } else { 20 + s };
+            for t in 0..n {
+                ids.push(Some(format!("s{s}")));
+                ds.push(Some(t as i64 + 1));
+                let v = 10.0 + s as f64 + (t as f64 * 0.7).sin() * 3.0 + t as f64 * 0.2;
+                y.push(if s == 2 && t == 6 { f64::NAN } else { v });
+            }
+        }
+        let table = Table::new(vec![
+            Column::from_strings("unique_id", &ids).unwrap(),
+            Column::from_i64("ds", ds),
+            Column::from_f64("y", y),
+        ])
+        .unwrap();
+        let store = SeriesStore::from_table(&table, &SeriesColumns::default()).unwrap();
+        let p = ForecastParams {
+            horizon: 3,
+            models: vec![Model::Naive, Model::AutoEts, Model::RandomWalkWithDrift],
+            settings: Settings {
+                season: 4,
+                levels: vec![80.0],
+                ..Settings::default()
+            },
+            freq: None,
+        };
+        for cv in [None, Some((2, 2))] {
+            let (whole, report) = match cv {
+                None => forecast(&store, &p, "unique_id", "ds").unwrap(),
+                Some((w, s)) => cross_validation(&store, &p, w, s, "unique_id", "ds").unwrap(),
+            };
+            let mut parts = Vec::new();
+            let in_parts = run_parts(&store, &p, "unique_id", "ds", cv, 3, |t| {
+                parts.push(t);
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(parts.len(), 3);
+            assert_eq!(in_parts, report);
+            match cv {
+                None => assert!(report.fell_back() > 0 && report.filled == 1, "{report:?}"),
+                Some(_) => assert!(report.skipped_windows > 0, "{report:?}"),
+            }
+            let names: Vec<&str> = whole.names().collect();
+            let mut joined = Vec::new();
+            for t in &parts {
+                assert_eq!(t.names().collect::<Vec<_>>(), names);
+                joined.extend(rows(t));
+            }
+            assert_eq!(joined, rows(&whole));
+        }
     }
 }

@@ -48,7 +48,13 @@ fn encode_rows(table: &Table, from: usize, to: usize, out: &mut Vec<u8>) {
 
 /// Write CSV text (header and rows) to any writer. Missing values are empty cells.
 pub fn write_csv_to(table: &Table, w: &mut dyn Write) -> std::io::Result<()> {
-    let mut out = Vec::with_capacity(1 << 16);
+    write_csv_header(table, w)?;
+    write_csv_rows(table, w)
+}
+
+/// The header line of [`write_csv_to`].
+pub(crate) fn write_csv_header(table: &Table, w: &mut dyn Write) -> std::io::Result<()> {
+    let mut out = Vec::with_capacity(1 << 10);
     for (i, name) in table.names().enumerate() {
         if i > 0 {
             out.push(b',');
@@ -56,7 +62,11 @@ pub fn write_csv_to(table: &Table, w: &mut dyn Write) -> std::io::Result<()> {
         push_field(&mut out, name);
     }
     out.push(b'\n');
-    w.write_all(&out)?;
+    w.write_all(&out)
+}
+
+/// The row lines of [`write_csv_to`].
+pub(crate) fn write_csv_rows(table: &Table, w: &mut dyn Write) -> std::io::Result<()> {
     const CHUNK: usize = 64 * 1024;
     let mut from = 0;
     while from < table.n_rows() {

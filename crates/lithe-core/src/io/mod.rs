@@ -11,6 +11,7 @@ pub(crate) mod dict;
 pub(crate) mod format;
 mod parquet_io;
 pub mod parse;
+mod sink;
 mod tokenize;
 
 use std::io::{BufReader, Read};
@@ -22,6 +23,7 @@ use crate::table::Table;
 
 pub use csv_write::write_csv;
 pub use parquet_io::{read_parquet, write_parquet};
+pub use sink::TableWriter;
 
 /// Called with the number of bytes of the source consumed so far.
 pub type ProgressFn = Arc<dyn Fn(u64) + Send + Sync>;
@@ -215,6 +217,18 @@ pub fn atomic_write(
     path: &Path,
     write: impl FnOnce(&mut std::fs::File) -> Result<()>,
 ) -> Result<()> {
+    let mut tmp = temp_beside(path)?;
+    write(tmp.as_file_mut())?;
+    tmp.as_file_mut()
+        .sync_all()
+        .map_err(|e| Error::io(path, e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+/// A temporary file in `path`'s directory (an input error when that does not exist),
+/// with the permissions any newly created file gets.
+pub(crate) fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -235,11 +249,5 @@ pub fn atomic_write(
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
-    let mut tmp = builder.tempfile_in(dir).map_err(|e| Error::io(path, e))?;
-    write(tmp.as_file_mut())?;
-    tmp.as_file_mut()
-        .sync_all()
-        .map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    builder.tempfile_in(dir).map_err(|e| Error::io(path, e))
 }

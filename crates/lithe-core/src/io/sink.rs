@@ -1,0 +1,130 @@
+//! Writing a table in parts, so a long job's output never has to be held whole.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use super::csv_write::{write_csv_header, write_csv_rows};
+use crate::error::{Error, Result};
+use crate::table::Table;
+
+enum Out {
+    Csv(BufWriter<File>),
+    Gzip(flate2::write::GzEncoder<BufWriter<File>>),
+    /// Created with the first part's schema.
+    Parquet(Option<ArrowWriter<File>>),
+}
+
+/// A table written part by part: each part's rows follow the previous part's, with
+/// the same columns. The format follows the name as in [`super::write_table`]
+/// (`.parquet`/`.pq` Parquet, `.gz` gzip CSV, else CSV). The rows go to a temporary
+/// file beside `path`, renamed over it by [`TableWriter::finish`]; a writer dropped
+/// before that leaves nothing behind.
+pub struct TableWriter {
+    path: PathBuf,
+    tmp: tempfile::NamedTempFile,
+    out: Out,
+    names: Option<Vec<String>>,
+}
+
+impl TableWriter {
+    pub fn create(path: &Path) -> Result<TableWriter> {
+        let tmp = super::temp_beside(path)?;
+        let file = tmp.as_file().try_clone().map_err(|e| Error::io(path, e))?;
+        let lower = path.to_string_lossy().to_ascii_lowercase();
+        let out = if lower.ends_with(".parquet") || lower.ends_with(".pq") {
+            Out::Parquet(None)
+        } else if lower.ends_with(".gz") {
+            Out::Gzip(flate2::write::GzEncoder::new(
+                BufWriter::new(file),
+                flate2::Compression::new(6),
+            ))
+        } else {
+            Out::Csv(BufWriter::with_capacity(1 << 20, file))
+        };
+        Ok(TableWriter {
+            path: path.to_path_buf(),
+            tmp,
+            out,
+            names: None,
+        })
+    }
+
+    /// Append the rows of `part` (the first part sets the columns; later parts must
+    /// have the same names).
+    pub fn write(&mut self, part: &Table) -> Result<()> {
+        let names: Vec<String> = part.names().map(String::from).collect();
+        let first = match &self.names {
+            None => true,
+            Some(n) if *n == names => false,
+            Some(n) => {
+                return Err(Error::Runtime(format!(
+                    "{}: a part with columns {names:?} after parts with {n:?}",
+                    self.path.display()
+                )));
+            }
+        };
+        let path = &self.path;
+        let io = |e| Error::io(path, e);
+        match &mut self.out {
+            Out::Csv(w) => {
+                if first {
+                    write_csv_header(part, w).map_err(io)?;
+                }
+                write_csv_rows(part, w).map_err(io)?;
+            }
+            Out::Gzip(w) => {
+                if first {
+                    write_csv_header(part, w).map_err(io)?;
+                }
+                write_csv_rows(part, w).map_err(io)?;
+            }
+            Out::Parquet(w) => {
+                let err = |e: parquet::errors::ParquetError| {
+                    Error::Runtime(format!("{}: writing Parquet: {e}", path.display()))
+                };
+                let batch = part.to_record_batch()?;
+                if w.is_none() {
+                    let props = WriterProperties::builder()
+                        .set_compression(Compression::ZSTD(
+                            ZstdLevel::try_new(3).unwrap_or_default(),
+                        ))
+                        .build();
+                    let file = self.tmp.as_file().try_clone().map_err(io)?;
+                    *w =
+                        Some(ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(err)?);
+                }
+                if let Some(w) = w {
+                    w.write(&batch).map_err(err)?;
+                }
+            }
+        }
+        self.names = Some(names);
+        Ok(())
+    }
+
+    /// Flush everything and put the file in place.
+    pub fn finish(self) -> Result<()> {
+        let path = &self.path;
+        let io = |e| Error::io(path, e);
+        match self.out {
+            Out::Csv(mut w) => w.flush().map_err(io)?,
+            Out::Gzip(w) => w.finish().map_err(io)?.flush().map_err(io)?,
+            Out::Parquet(Some(w)) => {
+                w.close().map_err(|e| {
+                    Error::Runtime(format!("{}: writing Parquet: {e}", path.display()))
+                })?;
+            }
+            Out::Parquet(None) => {}
+        }
+        self.tmp.as_file().sync_all().map_err(io)?;
+        self.tmp
+            .persist(path)
+            .map_err(|e| Error::io(path, e.error))?;
+        Ok(())
+    }
+}
