@@ -323,6 +323,13 @@ fn stamps_of(c: &Column, name: &str) -> Result<(TimeKind, Vec<i64>)> {
             )));
         }
     };
+    // Integers without gaps or huge values pass as they are.
+    if let ColumnData::Int(a) = c.data() {
+        let v = a.values();
+        if c.null_count() == 0 && v.iter().all(|x| x.unsigned_abs() <= 9_000_000_000_000_000) {
+            return Ok((kind, v.to_vec()));
+        }
+    }
     let mut out = Vec::with_capacity(c.len());
     for (row, v) in c.to_f64().into_iter().enumerate() {
         if v.is_nan() {

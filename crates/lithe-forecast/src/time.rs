@@ -103,8 +103,22 @@ impl Freq {
     ) -> Option<Freq> {
         let mut counts: std::collections::HashMap<i64, usize> = Default::default();
         for st in series_stamps {
+            // Steps come in runs (most series step evenly): count a run, then add it.
+            let mut run: Option<(i64, usize)> = None;
             for w in st.as_ref().windows(2) {
-                *counts.entry(w[1] - w[0]).or_default() += 1;
+                let step = w[1] - w[0];
+                match &mut run {
+                    Some((s, n)) if *s == step => *n += 1,
+                    _ => {
+                        if let Some((s, n)) = run {
+                            *counts.entry(s).or_default() += n;
+                        }
+                        run = Some((step, 1));
+                    }
+                }
+            }
+            if let Some((s, n)) = run {
+                *counts.entry(s).or_default() += n;
             }
         }
         let (&step, _) = counts
