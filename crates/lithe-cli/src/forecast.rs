@@ -264,8 +264,13 @@ fn forecast(a: RunArgs, cv: Option<(u32, u32)>, g: &GlobalArgs) -> anyhow::Resul
     if !g.quiet && !exog.is_empty() && !regress {
         eprintln!(
             "note: the columns {} beside the value are exogenous regressors; only auto_arima \
-             and ensemble use them",
-            exog.join(", ")
+             and ensemble use them{}",
+            exog.join(", "),
+            if a.future.is_some() {
+                ", so --future is not read"
+            } else {
+                ""
+            }
         );
     }
     let freq = a

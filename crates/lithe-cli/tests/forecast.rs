@@ -451,6 +451,26 @@ fn cross_validation_has_statsforecast_shape() {
     assert!(!dir.path().join("none.csv").exists());
 }
 
+/// The run succeeded (its stderr in the message when not).
+fn assert_ok(o: &Output) {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Column `k` of a written CSV file, as text, without the header.
+fn csv_column(path: &Path, k: usize) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(k).unwrap().to_string())
+        .collect()
+}
+
 /// The generated series with regressors x1, x2 of the AutoARIMA golden test
 /// (bench/golden_forecast_auto_arima_xreg.py), as (header, rows).
 fn xreg_fixture(name: &str) -> (String, Vec<String>) {
@@ -502,22 +522,15 @@ fn auto_arima_uses_exogenous_regressors() {
         "--out",
         s(&out),
     ]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let written = std::fs::read_to_string(&out).unwrap();
+    assert_ok(&o);
     let (_, golden) = xreg_fixture("statsforecast_auto_arima_xreg.csv");
     let want: Vec<f64> = only(&golden, "X1")
         .iter()
         .map(|r| r.split(',').nth(13).unwrap().parse().unwrap())
         .collect();
-    let got: Vec<f64> = written
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
+    let got: Vec<f64> = csv_column(&out, 2)
+        .iter()
+        .map(|v| v.parse().unwrap())
         .collect();
     assert_eq!(got.len(), 6);
     for (g, w) in got.iter().zip(&want) {
@@ -541,12 +554,7 @@ fn auto_arima_uses_exogenous_regressors() {
         "--out",
         s(&cv_out),
     ]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_ok(&o);
     let n = x1.len();
     let short = file(
         dir.path(),
@@ -578,24 +586,9 @@ fn auto_arima_uses_exogenous_regressors() {
         "--out",
         s(&out),
     ]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let direct: Vec<String> = std::fs::read_to_string(&out)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(2).unwrap().to_string())
-        .collect();
-    let cv: Vec<String> = std::fs::read_to_string(&cv_out)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(4).unwrap().to_string())
-        .collect();
+    assert_ok(&o);
+    let direct: Vec<String> = csv_column(&out, 2);
+    let cv: Vec<String> = csv_column(&cv_out, 4);
     assert_eq!(cv, direct);
 
     // Linearly dependent regressors: the series falls back, and the run says why.
@@ -643,12 +636,7 @@ fn auto_arima_uses_exogenous_regressors() {
         "--out",
         s(&out),
     ]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_ok(&o);
 }
 
 #[test]

@@ -428,23 +428,7 @@ pub fn forecast(
     id_name: &str,
     time_name: &str,
 ) -> Result<(Table, RunReport)> {
-    let mut table = None;
-    let report = run_parts(
-        store,
-        p,
-        id_name,
-        time_name,
-        None,
-        store.len().max(1),
-        |t| {
-            table = Some(t);
-            Ok(())
-        },
-    )?;
-    Ok((
-        table.ok_or_else(|| Error::input("no series to forecast"))?,
-        report,
-    ))
+    run_whole(store, p, id_name, time_name, None)
 }
 
 /// [`forecast`] with the output handed to `sink` in parts of [`SERIES_PER_PART`]
@@ -471,16 +455,24 @@ pub fn cross_validation(
     id_name: &str,
     time_name: &str,
 ) -> Result<(Table, RunReport)> {
+    run_whole(store, p, id_name, time_name, Some((windows, step)))
+}
+
+/// [`run_parts`] in one part, returning its table.
+fn run_whole(
+    store: &SeriesStore,
+    p: &ForecastParams,
+    id_name: &str,
+    time_name: &str,
+    cv: Option<(usize, usize)>,
+) -> Result<(Table, RunReport)> {
     let mut table = None;
-    let cv = Some((windows, step));
     let report = run_parts(store, p, id_name, time_name, cv, store.len().max(1), |t| {
         table = Some(t);
         Ok(())
     })?;
-    Ok((
-        table.ok_or_else(|| Error::input("no series to forecast"))?,
-        report,
-    ))
+    let table = table.ok_or_else(|| Error::input("no series to forecast"))?;
+    Ok((table, report))
 }
 
 /// [`cross_validation`] with the output handed to `sink` in parts of

@@ -41,6 +41,17 @@ fn differencing_tests_match_statsforecast() {
     }
 }
 
+/// The fit has the golden row's orders and constant.
+fn assert_selected(id: &str, f: &lithe_forecast::models::auto_arima::Fit, r0: &common::Row) {
+    let o = f.order;
+    let want: Vec<usize> = ["p", "d", "q", "P", "D", "Q"]
+        .iter()
+        .map(|k| r0[*k].parse().unwrap())
+        .collect();
+    assert_eq!(vec![o.p, o.d, o.q, o.sp, o.sd, o.sq], want, "{id}: orders");
+    assert_eq!(f.constant, r0["constant"] == "1", "{id}: constant");
+}
+
 /// AutoARIMA with StatsForecast's likelihood behaviour selects StatsForecast's model
 /// (orders, constant, AICc) and gives its forecasts and intervals
 /// (bench/golden_forecast_auto_arima.py).
@@ -58,14 +69,8 @@ fn auto_arima_matches_statsforecast() {
         }
         let f = auto_arima::search(y, m, Likelihood::AsStatsForecast, &[])
             .unwrap_or_else(|e| panic!("{id}: {e}"));
-        let o = f.order;
         let r0 = &rows[0];
-        let want: Vec<usize> = ["p", "d", "q", "P", "D", "Q"]
-            .iter()
-            .map(|k| r0[*k].parse().unwrap())
-            .collect();
-        assert_eq!(vec![o.p, o.d, o.q, o.sp, o.sd, o.sq], want, "{id}: orders");
-        assert_eq!(f.constant, r0["constant"] == "1", "{id}: constant");
+        assert_selected(id, &f, r0);
         let (mean, se) = auto_arima::predict(&f, rows.len(), &[]);
         let z80 = lithe_forecast::interval::normal_quantile(0.9);
         let mut check = |what: &str, got: f64, want: f64| {
@@ -220,14 +225,8 @@ fn auto_arima_with_regressors_matches_statsforecast() {
         let m: usize = season.parse().unwrap();
         let f = auto_arima::search(y, m, Likelihood::AsStatsForecast, &[x1, x2])
             .unwrap_or_else(|e| panic!("{id}: {e}"));
-        let o = f.order;
         let r0 = &rows[0];
-        let want: Vec<usize> = ["p", "d", "q", "P", "D", "Q"]
-            .iter()
-            .map(|k| r0[*k].parse().unwrap())
-            .collect();
-        assert_eq!(vec![o.p, o.d, o.q, o.sp, o.sd, o.sq], want, "{id}: orders");
-        assert_eq!(f.constant, r0["constant"] == "1", "{id}: constant");
+        assert_selected(id, &f, r0);
         assert_eq!(f.n_exog, 2);
         let (mean, se) = auto_arima::predict(&f, rows.len(), &[f1, f2]);
         let z80 = lithe_forecast::interval::normal_quantile(0.9);
