@@ -49,7 +49,8 @@ pub fn kpss_pvalue(stat: f64) -> f64 {
     P[k] + (P[k + 1] - P[k]) * (stat - CRIT[k]) / (CRIT[k + 1] - CRIT[k])
 }
 
-fn is_constant(x: &[f64]) -> bool {
+/// Whether every value equals the first (exactly; an empty series counts as constant).
+pub(crate) fn is_constant(x: &[f64]) -> bool {
     x.iter().all(|&v| v == x[0])
 }
 
@@ -408,6 +409,13 @@ pub struct StateSpace {
     pub pn: Vec<f64>,
 }
 
+/// `z·x`: the observation of a state `x`, its ARMA level plus the differencing
+/// weights' non-zero entries `dnz` (by state index) times their states.
+#[inline(always)]
+fn z_dot(x: &[f64], dnz: &[(usize, f64)]) -> f64 {
+    x[0] + dnz.iter().map(|&(i, d)| d * x[i]).sum::<f64>()
+}
+
 /// Diffuse prior variance of the differencing states.
 pub const KAPPA: f64 = 1e6;
 
@@ -501,7 +509,7 @@ impl StateSpace {
     ) -> (f64, f64, usize) {
         // The observation reads the ARMA level and the differencing states.
         let dnz = self.delta_nonzeros();
-        let zdot = |x: &[f64]| x[0] + dnz.iter().map(|&(i, d)| d * x[i]).sum::<f64>();
+        let zdot = |x: &[f64]| z_dot(x, &dnz);
         let mut anew = vec![0.0; rd];
         let mut m = vec![0.0; rd];
         let mut u = vec![0.0; rd];
@@ -623,10 +631,8 @@ impl StateSpace {
         (mut ssq, mut sumlog, mut nu): (f64, f64, usize),
         mut resid: Option<&mut Vec<f64>>,
     ) -> (f64, f64, usize) {
-        let r = self.r;
         let counted = gain < 1e4;
         let log_gain = gain.ln();
-        let phi = &self.phi_padded()[..r];
         let mut anew_buf = [0.0; 16];
         let mut anew_vec;
         let anew: &mut [f64] = if rd <= 16 {
@@ -635,30 +641,11 @@ impl StateSpace {
             anew_vec = vec![0.0; rd];
             &mut anew_vec
         };
-        let a = &mut self.a[..rd];
         // The gain vector m / F, so the update's division leaves the recurrence.
         let k: Vec<f64> = m[..rd].iter().map(|v| v / gain).collect();
         for &yl in y {
-            // T a: the companion block (φ padded with zeros adds exact zeros), the
-            // differencing row, the shift.
-            let a0 = a[0];
-            for i in 0..r - 1 {
-                anew[i] = a[i + 1] + phi[i] * a0;
-            }
-            anew[r - 1] = 0.0 + phi[r - 1] * a0;
-            if rd > r {
-                let mut v = a0;
-                for &(k, d) in dnz {
-                    v += d * a[k];
-                }
-                anew[r] = v;
-                anew[r + 1..rd].copy_from_slice(&a[r..rd - 1]);
-            }
-            let mut zs = 0.0;
-            for &(k, d) in dnz {
-                zs += d * anew[k];
-            }
-            let e = yl - (anew[0] + zs);
+            self.apply_t_sized(rd, &self.a, anew, dnz);
+            let e = yl - z_dot(anew, dnz);
             if counted {
                 nu += 1;
                 ssq += if gain == 0.0 {
@@ -675,7 +662,7 @@ impl StateSpace {
                     e / gain.sqrt()
                 });
             }
-            for ((ai, an), ki) in a.iter_mut().zip(anew.iter()).zip(&k) {
+            for ((ai, an), ki) in self.a[..rd].iter_mut().zip(anew.iter()).zip(&k) {
                 *ai = an + ki * e;
             }
         }

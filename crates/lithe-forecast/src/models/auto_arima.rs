@@ -17,8 +17,8 @@
 
 use super::{Exog, Output, Unfit};
 use crate::arima::{
-    Order, StateSpace, css_in_place, delta, diff, expand, invpartrans, ndiffs, nsdiffs, partrans,
-    q0,
+    Order, StateSpace, css_in_place, delta, diff, expand, invpartrans, is_constant, ndiffs,
+    nsdiffs, partrans, q0,
 };
 use crate::interval::Intervals;
 use crate::optim::bfgs;
@@ -442,11 +442,7 @@ const RANK_TOLERANCE: f64 = 1e-12;
 /// non-constant exogenous columns (with an intercept), as StatsForecast does, and
 /// those columns; `x` itself without any. `Err` when `[1 | X]` is rank deficient.
 fn pre_regression<'a>(x: &[f64], xreg: &[&'a [f64]]) -> Result<(Vec<f64>, Vec<&'a [f64]>), Unfit> {
-    let varying: Vec<&[f64]> = xreg
-        .iter()
-        .copied()
-        .filter(|c| !c.iter().all(|&v| v == c[0]))
-        .collect();
+    let varying: Vec<&[f64]> = xreg.iter().copied().filter(|c| !is_constant(c)).collect();
     if varying.is_empty() {
         return Ok((x.to_vec(), varying));
     }
@@ -498,7 +494,7 @@ pub fn search(x: &[f64], m: usize, how: Likelihood, xreg: &[&[f64]]) -> Result<F
             for _ in 0..d {
                 v = diff(&v, 1);
             }
-            v.iter().all(|&a| a == v[0])
+            is_constant(&v)
         });
         if leaves_constant {
             d -= 1;
@@ -527,7 +523,7 @@ pub fn search(x: &[f64], m: usize, how: Likelihood, xreg: &[&[f64]]) -> Result<F
         sq,
         m,
     };
-    if ddx.iter().all(|&v| v == ddx[0]) {
+    if is_constant(&ddx) {
         // With regressors StatsForecast fits the differencing alone with them.
         if xreg.is_empty() {
             return Err(Unfit::NoFit);
@@ -652,7 +648,7 @@ pub fn forecast(
     if y.len() < 3 {
         return Err(Unfit::TooShort { need: 3 });
     }
-    if y.iter().all(|&v| v == y[0]) {
+    if is_constant(y) {
         let mean = vec![y[0]; h];
         let intervals =
             (!levels.is_empty()).then(|| Intervals::normal(&mean, &vec![0.0; h], levels));
@@ -661,7 +657,7 @@ pub fn forecast(
     // Constant differences: StatsForecast fits a model with nothing to estimate (a
     // fixed drift, or a second difference), which extrapolates exactly.
     let d1 = diff(y, 1);
-    if train.is_empty() && d1.iter().all(|&v| v == d1[0]) {
+    if train.is_empty() && is_constant(&d1) {
         let n = y.len();
         let drift = d1.iter().sum::<f64>() / d1.len() as f64;
         let mean: Vec<f64> = (1..=h).map(|k| y[n - 1] + drift * k as f64).collect();
