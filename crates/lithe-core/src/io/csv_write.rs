@@ -4,7 +4,8 @@ use std::io::Write;
 use std::path::Path;
 
 use super::format::write_value;
-use crate::error::{Error, Result};
+use super::sink::{Format, TableWriter};
+use crate::error::Result;
 use crate::table::Table;
 
 fn needs_quotes(s: &str) -> bool {
@@ -46,13 +47,7 @@ fn encode_rows(table: &Table, from: usize, to: usize, out: &mut Vec<u8>) {
     }
 }
 
-/// Write CSV text (header and rows) to any writer. Missing values are empty cells.
-pub fn write_csv_to(table: &Table, w: &mut dyn Write) -> std::io::Result<()> {
-    write_csv_header(table, w)?;
-    write_csv_rows(table, w)
-}
-
-/// The header line of [`write_csv_to`].
+/// The header line of a CSV file (missing values are empty cells in the rows).
 pub(crate) fn write_csv_header(table: &Table, w: &mut dyn Write) -> std::io::Result<()> {
     let mut out = Vec::with_capacity(1 << 10);
     for (i, name) in table.names().enumerate() {
@@ -65,7 +60,7 @@ pub(crate) fn write_csv_header(table: &Table, w: &mut dyn Write) -> std::io::Res
     w.write_all(&out)
 }
 
-/// The row lines of [`write_csv_to`].
+/// The row lines of a CSV file, encoded a few chunks at a time in parallel.
 pub(crate) fn write_csv_rows(table: &Table, w: &mut dyn Write) -> std::io::Result<()> {
     const CHUNK: usize = 64 * 1024;
     let mut from = 0;
@@ -101,20 +96,6 @@ pub fn write_csv(path: &Path, table: &Table) -> Result<()> {
     let gzip = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
-    super::atomic_write(path, |f| {
-        let io = |e| Error::io(path, e);
-        if gzip {
-            let mut enc = flate2::write::GzEncoder::new(
-                std::io::BufWriter::new(f),
-                flate2::Compression::new(6),
-            );
-            write_csv_to(table, &mut enc).map_err(io)?;
-            enc.finish().map_err(io)?.flush().map_err(io)?;
-        } else {
-            let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-            write_csv_to(table, &mut w).map_err(io)?;
-            w.flush().map_err(io)?;
-        }
-        Ok(())
-    })
+    let format = if gzip { Format::CsvGzip } else { Format::Csv };
+    TableWriter::write_whole(path, format, table)
 }

@@ -204,12 +204,9 @@ pub fn read_csv_bytes(bytes: &[u8], name: &str, opts: &ReadOptions) -> Result<Ta
 /// Write a table; `.parquet`/`.pq` gives Parquet (zstd), `.gz` gzip CSV, else CSV.
 /// The file appears whole or not at all.
 pub fn write_table(path: &Path, table: &Table) -> Result<()> {
-    let lower = path.to_string_lossy().to_ascii_lowercase();
-    if lower.ends_with(".parquet") || lower.ends_with(".pq") {
-        write_parquet(path, table)
-    } else {
-        write_csv(path, table)
-    }
+    let mut w = TableWriter::create(path)?;
+    w.write(table)?;
+    w.finish()
 }
 
 /// Write through a temporary file in the same directory, then rename over `path`.

@@ -7,10 +7,7 @@ use arrow_array::types::*;
 use arrow_array::{Array, ArrayRef};
 use arrow_buffer::NullBufferBuilder;
 use arrow_schema::{DataType, TimeUnit};
-use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 
 use super::ReadOptions;
 use super::columns::{Builder, Part};
@@ -264,17 +261,5 @@ pub fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<Table> {
 
 /// Write a table as Parquet with zstd compression (atomically).
 pub fn write_parquet(path: &Path, table: &Table) -> Result<()> {
-    let batch = table.to_record_batch()?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
-        .build();
-    super::atomic_write(path, |f| {
-        let err = |e: parquet::errors::ParquetError| {
-            Error::Runtime(format!("{}: writing Parquet: {e}", path.display()))
-        };
-        let mut w = ArrowWriter::try_new(f, batch.schema(), Some(props)).map_err(err)?;
-        w.write(&batch).map_err(err)?;
-        w.close().map_err(err)?;
-        Ok(())
-    })
+    super::sink::TableWriter::write_whole(path, super::sink::Format::Parquet, table)
 }

@@ -12,6 +12,28 @@ use super::csv_write::{write_csv_header, write_csv_rows};
 use crate::error::{Error, Result};
 use crate::table::Table;
 
+/// How a [`TableWriter`] encodes its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    Csv,
+    CsvGzip,
+    Parquet,
+}
+
+impl Format {
+    /// By the file name: `.parquet`/`.pq` Parquet, `.gz` gzip CSV, else CSV.
+    fn of(path: &Path) -> Format {
+        let lower = path.to_string_lossy().to_ascii_lowercase();
+        if lower.ends_with(".parquet") || lower.ends_with(".pq") {
+            Format::Parquet
+        } else if lower.ends_with(".gz") {
+            Format::CsvGzip
+        } else {
+            Format::Csv
+        }
+    }
+}
+
 enum Out {
     Csv(BufWriter<File>),
     Gzip(flate2::write::GzEncoder<BufWriter<File>>),
@@ -23,7 +45,8 @@ enum Out {
 /// the same columns. The format follows the name as in [`super::write_table`]
 /// (`.parquet`/`.pq` Parquet, `.gz` gzip CSV, else CSV). The rows go to a temporary
 /// file beside `path`, renamed over it by [`TableWriter::finish`]; a writer dropped
-/// before that leaves nothing behind.
+/// before that leaves nothing behind. Writing a whole table ([`super::write_table`],
+/// [`super::write_csv`], [`super::write_parquet`]) is one part.
 pub struct TableWriter {
     path: PathBuf,
     tmp: tempfile::NamedTempFile,
@@ -33,18 +56,19 @@ pub struct TableWriter {
 
 impl TableWriter {
     pub fn create(path: &Path) -> Result<TableWriter> {
+        Self::with_format(path, Format::of(path))
+    }
+
+    pub(crate) fn with_format(path: &Path, format: Format) -> Result<TableWriter> {
         let tmp = super::temp_beside(path)?;
         let file = tmp.as_file().try_clone().map_err(|e| Error::io(path, e))?;
-        let lower = path.to_string_lossy().to_ascii_lowercase();
-        let out = if lower.ends_with(".parquet") || lower.ends_with(".pq") {
-            Out::Parquet(None)
-        } else if lower.ends_with(".gz") {
-            Out::Gzip(flate2::write::GzEncoder::new(
+        let out = match format {
+            Format::Parquet => Out::Parquet(None),
+            Format::CsvGzip => Out::Gzip(flate2::write::GzEncoder::new(
                 BufWriter::new(file),
                 flate2::Compression::new(6),
-            ))
-        } else {
-            Out::Csv(BufWriter::with_capacity(1 << 20, file))
+            )),
+            Format::Csv => Out::Csv(BufWriter::with_capacity(1 << 20, file)),
         };
         Ok(TableWriter {
             path: path.to_path_buf(),
@@ -52,6 +76,13 @@ impl TableWriter {
             out,
             names: None,
         })
+    }
+
+    /// Write `table` whole to `path` in `format`.
+    pub(crate) fn write_whole(path: &Path, format: Format, table: &Table) -> Result<()> {
+        let mut w = Self::with_format(path, format)?;
+        w.write(table)?;
+        w.finish()
     }
 
     /// Append the rows of `part` (the first part sets the columns; later parts must
@@ -70,19 +101,9 @@ impl TableWriter {
         };
         let path = &self.path;
         let io = |e| Error::io(path, e);
-        match &mut self.out {
-            Out::Csv(w) => {
-                if first {
-                    write_csv_header(part, w).map_err(io)?;
-                }
-                write_csv_rows(part, w).map_err(io)?;
-            }
-            Out::Gzip(w) => {
-                if first {
-                    write_csv_header(part, w).map_err(io)?;
-                }
-                write_csv_rows(part, w).map_err(io)?;
-            }
+        let csv: &mut dyn Write = match &mut self.out {
+            Out::Csv(w) => w,
+            Out::Gzip(w) => w,
             Out::Parquet(w) => {
                 let err = |e: parquet::errors::ParquetError| {
                     Error::Runtime(format!("{}: writing Parquet: {e}", path.display()))
@@ -101,8 +122,14 @@ impl TableWriter {
                 if let Some(w) = w {
                     w.write(&batch).map_err(err)?;
                 }
+                self.names = Some(names);
+                return Ok(());
             }
+        };
+        if first {
+            write_csv_header(part, csv).map_err(io)?;
         }
+        write_csv_rows(part, csv).map_err(io)?;
         self.names = Some(names);
         Ok(())
     }
