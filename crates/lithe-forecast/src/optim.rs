@@ -913,6 +913,7 @@ pub fn bfgs<F: FnMut(&[f64]) -> f64>(f: F, x0: &[f64], gtol: f64, maxiter: usize
 
 #[cfg(test)]
 mod bfgs_tests {
+    use super::*;
 
     #[test]
     fn zoom_interpolants_known_answers() {
@@ -925,8 +926,6 @@ mod bfgs_tests {
         assert_eq!(quadmin(0.0, 1.0, 1.0, 1.0, 2.0), None);
         assert_eq!(cubicmin(0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0), None);
     }
-
-    use super::*;
 
     #[test]
     fn bfgs_follows_scipy() {
