@@ -282,6 +282,7 @@ impl GbdtModel {
             let mut rng =
                 SplitMix(params.seed ^ (round as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let active = sample_features(nf, params.feature_fraction, &mut rng);
+            let rng_seed = rng.next();
             let bag: Option<Vec<u32>> = bagging.then(|| {
                 rows.iter()
                     .copied()
@@ -295,7 +296,9 @@ impl GbdtModel {
                 idx.clear();
                 idx.extend_from_slice(src);
                 let (gk, hk) = (&g[k * n..(k + 1) * n], &h[k * n..(k + 1) * n]);
-                let (mut tree, ranges) = grower.grow(idx, gk, hk, &active);
+                // Each tree's gradients are quantised with noise of its own.
+                let tree_seed = rng_seed ^ (k as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
+                let (mut tree, ranges) = grower.grow(idx, gk, hk, &active, tree_seed);
                 if let Some(q) = objective.refit_quantile(params.alpha) {
                     // Each leaf moves by the quantile of its rows' residuals.
                     for (leaf, &(a, b)) in ranges.iter().enumerate() {

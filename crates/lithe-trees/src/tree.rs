@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{BinColumn, Binned, Feature, FeatureKind};
 
-use crate::hist::{self, GradPair, HistBin, Layout, Rule, Split};
+use crate::hist::{self, Layout, LeafTotal, Packed, Quant, Rule, Split};
 use crate::params::GbdtParams;
 use rayon::prelude::*;
 
@@ -897,11 +897,12 @@ impl Tree {
 struct Leaf {
     start: usize,
     end: usize,
-    sum: HistBin,
+    /// The packed sum of the leaf's rows (in the tree's [`Quant`]).
+    sum: Packed,
     /// The L2 penalty of this leaf's value (see [`Split::l2`]).
     l2: f64,
     depth: usize,
-    hist: Vec<HistBin>,
+    hist: Vec<Packed>,
     best: Option<Split>,
     /// The internal node and side that point at this leaf (`None` for the root).
     parent: Option<(usize, bool)>,
@@ -913,17 +914,19 @@ pub struct Grower<'a> {
     pub layout: Layout,
     pub params: &'a GbdtParams,
     scratch: Vec<u32>,
-    /// The gradient pairs of the rows in `idx` order (see [`GradPair`]), and scratch
-    /// space for moving them.
-    gh: Vec<GradPair>,
-    scratch_gh: Vec<GradPair>,
+    /// The quantised gradient pairs of the rows in `idx` order (see [`Packed`]), and
+    /// scratch space for moving them.
+    gh: Vec<Packed>,
+    scratch_gh: Vec<Packed>,
     /// Whether the gradient pairs move with the rows (large data: reading a leaf's
-    /// gradients from scattered rows misses the cache), or a leaf's are gathered into
-    /// `gathered` when its histogram is built (small data, where moving them costs more).
+    /// gradients from scattered rows misses the cache), or a leaf's are gathered from
+    /// `by_row` into `gathered` when its histogram is built (small data, where moving
+    /// them costs more).
     carry: bool,
-    gathered: Vec<GradPair>,
+    by_row: Vec<Packed>,
+    gathered: Vec<Packed>,
     /// Histogram buffers to reuse (fresh ones cost page faults).
-    pool: Vec<Vec<HistBin>>,
+    pool: Vec<Vec<Packed>>,
 }
 
 impl<'a> Grower<'a> {
@@ -936,47 +939,73 @@ impl<'a> Grower<'a> {
             gh: Vec::new(),
             scratch_gh: Vec::new(),
             carry: b.n_rows >= CARRY_FROM_ROWS,
+            by_row: Vec::new(),
             gathered: Vec::new(),
             pool: Vec::new(),
         }
     }
 
-    fn take_hist(&mut self) -> Vec<HistBin> {
+    fn take_hist(&mut self) -> Vec<Packed> {
         self.pool
             .pop()
-            .unwrap_or_else(|| vec![HistBin::default(); self.layout.total])
+            .unwrap_or_else(|| vec![0; self.layout.total])
     }
 
-    fn can_split(&self, leaf_n: u64, depth: usize) -> bool {
+    fn can_split(&self, leaf_n: usize, depth: usize) -> bool {
         let p = self.params;
-        (p.max_depth < 0 || (depth as i32) < p.max_depth)
-            && leaf_n as usize >= 2 * p.min_data_in_leaf
+        (p.max_depth < 0 || (depth as i32) < p.max_depth) && leaf_n >= 2 * p.min_data_in_leaf
     }
 
     /// Grow one tree on the rows `idx` (reordered in place so each leaf's rows are
-    /// contiguous). Returns the tree (leaf values already scaled by the learning rate)
-    /// and each leaf's range in `idx`.
+    /// contiguous). The splits are searched on the gradients quantised with the noise
+    /// of `seed` (see [`Packed`]); the leaf values come from the exact gradients, as in
+    /// LightGBM's quantised training. Returns the tree (leaf values already scaled by
+    /// the learning rate) and each leaf's range in `idx`.
     pub fn grow(
         &mut self,
         idx: &mut [u32],
         g: &[f32],
         h: &[f32],
         active: &[bool],
+        seed: u64,
     ) -> (Tree, Vec<(usize, usize)>) {
         let p = self.params;
+        let quant = quant_of(g, h, idx.len());
+        let pack = |r: u32| quant.pack(g[r as usize], h[r as usize], hist::row_noise(seed, r));
         let mut gh = std::mem::take(&mut self.gh);
         gh.clear();
-        gh.resize(idx.len(), (0.0, 0.0));
-        gh.par_chunks_mut(PAR_CHUNK)
-            .zip(idx.par_chunks(PAR_CHUNK))
-            .for_each(|(d, rows)| {
-                for (d, &r) in d.iter_mut().zip(rows) {
-                    *d = (g[r as usize], h[r as usize]);
-                }
-            });
+        gh.resize(idx.len(), 0);
+        if self.carry {
+            gh.par_chunks_mut(PAR_CHUNK)
+                .zip(idx.par_chunks(PAR_CHUNK))
+                .for_each(|(d, rows)| {
+                    for (d, &r) in d.iter_mut().zip(rows) {
+                        *d = pack(r);
+                    }
+                });
+        } else {
+            self.by_row.clear();
+            self.by_row.resize(g.len(), 0);
+            self.by_row
+                .par_chunks_mut(PAR_CHUNK)
+                .enumerate()
+                .for_each(|(c, d)| {
+                    for (j, d) in d.iter_mut().enumerate() {
+                        *d = pack((c * PAR_CHUNK + j) as u32);
+                    }
+                });
+            for (d, &r) in gh.iter_mut().zip(idx.iter()) {
+                *d = self.by_row[r as usize];
+            }
+        }
         let mut root_hist = self.take_hist();
         hist::build(&mut root_hist, &self.layout, self.b, idx, &gh, active);
-        let sum = root_sum(&root_hist, &self.layout, &gh);
+        let total = |sum: Packed, n: usize| LeafTotal {
+            sum,
+            n: n as u64,
+            quant,
+        };
+        let sum: Packed = gh.par_iter().sum();
         let mut leaves = vec![Leaf {
             start: 0,
             end: idx.len(),
@@ -987,9 +1016,9 @@ impl<'a> Grower<'a> {
             best: None,
             parent: None,
         }];
-        if self.can_split(sum.n, 0) {
-            leaves[0].best =
-                hist::best_split(&leaves[0].hist, &self.layout, self.b, &sum, p, active);
+        if self.can_split(idx.len(), 0) {
+            let t = total(sum, idx.len());
+            leaves[0].best = hist::best_split(&leaves[0].hist, &self.layout, self.b, &t, p, active);
         }
         let mut tree = Tree::default();
         while leaves.len() < p.num_leaves {
@@ -1077,7 +1106,7 @@ impl<'a> Grower<'a> {
             } else {
                 self.gathered.clear();
                 self.gathered
-                    .extend(small_rows.iter().map(|&r| (g[r as usize], h[r as usize])));
+                    .extend(small_rows.iter().map(|&r| self.by_row[r as usize]));
                 &self.gathered[..]
             };
             hist::build(
@@ -1116,15 +1145,29 @@ impl<'a> Grower<'a> {
                 parent: Some((node, false)),
             };
             for leaf in [&mut left, &mut right] {
-                if self.can_split(leaf.sum.n, depth) {
-                    leaf.best =
-                        hist::best_split(&leaf.hist, &self.layout, self.b, &leaf.sum, p, active);
+                let n = leaf.end - leaf.start;
+                if self.can_split(n, depth) {
+                    let t = total(leaf.sum, n);
+                    leaf.best = hist::best_split(&leaf.hist, &self.layout, self.b, &t, p, active);
                 }
             }
             leaves[li] = left;
             leaves.push(right);
         }
         self.gh = gh;
+        // Leaf values from the exact gradients, each summed in its rows' order.
+        let values: Vec<f64> = leaves
+            .par_iter()
+            .map(|leaf| {
+                let (mut sg, mut sh) = (0f64, 0f64);
+                for &r in &idx[leaf.start..leaf.end] {
+                    sg += g[r as usize] as f64;
+                    sh += h[r as usize] as f64;
+                }
+                p.learning_rate * hist::leaf_value(sg, sh, leaf.l2)
+            })
+            .collect();
+        tree.leaf_value = values;
         // Leaves are numbered in `leaves` order; point the parents at them.
         let mut ranges = Vec::with_capacity(leaves.len());
         for (i, leaf) in leaves.iter_mut().enumerate() {
@@ -1137,8 +1180,6 @@ impl<'a> Grower<'a> {
                     tree.nodes[pn].right = c
                 }
             }
-            tree.leaf_value
-                .push(p.learning_rate * hist::leaf_value(leaf.sum.g, leaf.sum.h, leaf.l2));
             ranges.push((leaf.start, leaf.end));
         }
         (tree, ranges)
@@ -1174,11 +1215,11 @@ fn with_lut<R>(go_left: &[bool], f: impl FnOnce(&[usize]) -> R) -> R {
 /// pieces done in parallel gives the same order for any thread count.
 fn partition_leaf<T: Copy + Into<usize> + Sync>(
     rows: &mut [u32],
-    pairs: &mut [GradPair],
+    pairs: &mut [Packed],
     col: &[T],
     lut: &[usize],
     scratch: &mut Vec<u32>,
-    scratch_pairs: &mut Vec<GradPair>,
+    scratch_pairs: &mut Vec<Packed>,
 ) -> usize {
     let n = rows.len();
     // (Grown, never shrunk or cleared: every slot used is written before it is read.)
@@ -1186,28 +1227,27 @@ fn partition_leaf<T: Copy + Into<usize> + Sync>(
         scratch.resize(n, 0);
     }
     if scratch_pairs.len() < n {
-        scratch_pairs.resize(n, (0.0, 0.0));
+        scratch_pairs.resize(n, 0);
     }
     let (scratch, scratch_pairs) = (&mut scratch[..n], &mut scratch_pairs[..n]);
     // Each piece partitions itself in place (its right rows parked in its share of the
     // scratch space) ...
-    let piece =
-        |(rows, pairs, sr, sp): (&mut [u32], &mut [GradPair], &mut [u32], &mut [GradPair])| {
-            let (mut w, mut s) = (0usize, 0usize);
-            for k in 0..rows.len() {
-                let (r, gh) = (rows[k], pairs[k]);
-                let go = lut[col[r as usize].into()];
-                rows[w] = r;
-                pairs[w] = gh;
-                sr[s] = r;
-                sp[s] = gh;
-                w += go;
-                s += 1 - go;
-            }
-            rows[w..].copy_from_slice(&sr[..s]);
-            pairs[w..].copy_from_slice(&sp[..s]);
-            w
-        };
+    let piece = |(rows, pairs, sr, sp): (&mut [u32], &mut [Packed], &mut [u32], &mut [Packed])| {
+        let (mut w, mut s) = (0usize, 0usize);
+        for k in 0..rows.len() {
+            let (r, gh) = (rows[k], pairs[k]);
+            let go = lut[col[r as usize].into()];
+            rows[w] = r;
+            pairs[w] = gh;
+            sr[s] = r;
+            sp[s] = gh;
+            w += go;
+            s += 1 - go;
+        }
+        rows[w..].copy_from_slice(&sr[..s]);
+        pairs[w..].copy_from_slice(&sp[..s]);
+        w
+    };
     if n < 2 * PAR_CHUNK {
         return piece((rows, pairs, scratch, scratch_pairs));
     }
@@ -1281,25 +1321,24 @@ pub fn partition_by<T: Copy + Into<usize>>(
     w
 }
 
-/// Totals of the root, taken from the first active feature's histogram (every row
-/// falls in exactly one of its bins), or summed directly when no feature is active.
-fn root_sum(hist: &[HistBin], layout: &Layout, gh: &[GradPair]) -> HistBin {
-    let mut s = HistBin::default();
-    let f0 = &hist[layout.offsets[0]..layout.offsets[1]];
-    if f0.iter().map(|b| b.n).sum::<u64>() == gh.len() as u64 {
-        for b in f0 {
-            s.g += b.g;
-            s.h += b.h;
-            s.n += b.n;
-        }
-        return s;
-    }
-    for &(g, h) in gh {
-        s.g += g as f64;
-        s.h += h as f64;
-        s.n += 1;
-    }
-    s
+/// The quantisation of a tree on `rows` rows with gradients `g` and hessians `h`:
+/// scaled to the largest finite ones.
+fn quant_of(g: &[f32], h: &[f32], rows: usize) -> Quant {
+    let (gm, hm) = g
+        .par_chunks(PAR_CHUNK)
+        .zip(h.par_chunks(PAR_CHUNK))
+        .map(|(g, h)| {
+            let (mut gm, mut hm) = (0f32, 0f32);
+            for (&a, &b) in g.iter().zip(h) {
+                // Selects, not branches: infinities and NaN count as 0.
+                let a = a.abs();
+                gm = gm.max(if a < f32::INFINITY { a } else { 0.0 });
+                hm = hm.max(if b < f32::INFINITY { b } else { 0.0 });
+            }
+            (gm, hm)
+        })
+        .reduce(|| (0.0, 0.0), |a, b| (a.0.max(b.0), a.1.max(b.1)));
+    Quant::new(gm as f64, hm as f64, rows)
 }
 
 #[cfg(test)]
@@ -1335,8 +1374,7 @@ mod tests {
                     .build()
                     .unwrap();
                 let mut got = rows.to_vec();
-                let mut pairs: Vec<GradPair> =
-                    got.iter().map(|&r| (r as f32, -(r as f32))).collect();
+                let mut pairs: Vec<Packed> = got.iter().map(|&r| -(r as Packed) << 20).collect();
                 let (mut s, mut sp) = (Vec::new(), Vec::new());
                 let left = pool.install(|| {
                     with_lut(&go_left, |lut| {
@@ -1355,7 +1393,7 @@ mod tests {
                 assert!(
                     got.iter()
                         .zip(&pairs)
-                        .all(|(&r, &(g, h))| g == r as f32 && h == -(r as f32))
+                        .all(|(&r, &p)| p == -(r as Packed) << 20)
                 );
             }
         }
