@@ -6,6 +6,7 @@ mod describe;
 mod forecast;
 mod inspect;
 mod progress;
+mod recommend;
 mod tabular;
 
 use std::io::Write;
@@ -48,6 +49,9 @@ enum Command {
     Tabular(tabular::TabularCommand),
     /// Forecast many time series with StatsForecast's models; score forecasts (eval)
     Forecast(Box<forecast::ForecastCommand>),
+    /// Two-tower retrieval: train on interactions, query users, evaluate
+    #[command(subcommand)]
+    Recommend(recommend::RecommendCommand),
     /// Run lithe on embedded sample data and print a scoreboard
     Demo(demo::DemoArgs),
 }
@@ -163,6 +167,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(a) => inspect::run(a),
         Command::Tabular(c) => tabular::run(c, &cli.global),
         Command::Forecast(c) => forecast::run(*c, &cli.global),
+        Command::Recommend(c) => recommend::run(c, &cli.global),
         Command::Demo(a) => demo::run(a, &cli.global),
     }
 }

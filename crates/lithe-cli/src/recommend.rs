@@ -1,0 +1,272 @@
+//! `lithe recommend train|query|eval`: two-tower retrieval.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Args, Subcommand};
+use lithe_core::{Column, Error, Table};
+use lithe_recsys::data::{ITEM_COL, USER_COL, id_strings, read_options};
+use lithe_recsys::{Answer, Interactions, TwoTowerModel, TwoTowerParams, evaluate};
+use serde_json::json;
+
+use crate::{GlobalArgs, UsageError, emit};
+
+#[derive(Subcommand, Debug)]
+pub enum RecommendCommand {
+    /// Train a two-tower model on interactions (user_id, item_id[, weight, timestamp])
+    Train(TrainArgs),
+    /// Recommend items for one user or a file of users
+    Query(QueryArgs),
+    /// Recall@k, NDCG@k and catalogue coverage on held-out interactions (JSON)
+    Eval(EvalArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Interactions: columns user_id and item_id, optional weight (positive) and timestamp
+    #[arg(long, value_name = "FILE")]
+    interactions: PathBuf,
+    /// Where to write the model
+    #[arg(long, value_name = "MODEL")]
+    out: PathBuf,
+    /// Embedding and output dimension of both towers
+    #[arg(long)]
+    dim: Option<usize>,
+    /// Passes over the interactions
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Interactions per batch (each one's negatives are the batch's other items)
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Adam's step size
+    #[arg(long)]
+    learning_rate: Option<f64>,
+    /// Softmax temperature over cosine scores
+    #[arg(long)]
+    temperature: Option<f64>,
+    /// L2 penalty on the embedding rows each batch touches
+    #[arg(long)]
+    l2: Option<f64>,
+    /// Share of the sampling-bias (logQ) correction, 0 to 1
+    #[arg(long)]
+    logq: Option<f64>,
+    /// Half-life (in interactions back from the latest, by timestamp) of history items
+    /// in the user tower; 0 weighs them all the same
+    #[arg(long)]
+    half_life: Option<f64>,
+    /// Random seed (initial weights, batch order)
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct QueryArgs {
+    /// The model file
+    #[arg(long, value_name = "MODEL")]
+    model: PathBuf,
+    /// One user id
+    #[arg(long, value_name = "ID", conflicts_with = "users")]
+    user: Option<String>,
+    /// A file with a user_id column
+    #[arg(long, value_name = "FILE")]
+    users: Option<PathBuf>,
+    /// Items per user
+    #[arg(long, default_value_t = 10)]
+    k: usize,
+    /// Leave out the items each user interacted with in training
+    #[arg(long)]
+    exclude_seen: bool,
+    /// Write the recommendations here (CSV, gzip CSV or Parquet) instead of stdout
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// The model file
+    #[arg(long, value_name = "MODEL")]
+    model: PathBuf,
+    /// Held-out interactions: user_id, item_id
+    #[arg(long, value_name = "FILE")]
+    test: PathBuf,
+    /// List length
+    #[arg(long, default_value_t = 10)]
+    k: usize,
+}
+
+pub fn run(cmd: RecommendCommand, g: &GlobalArgs) -> anyhow::Result<()> {
+    match cmd {
+        RecommendCommand::Train(a) => train(a, g),
+        RecommendCommand::Query(a) => query(a, g),
+        RecommendCommand::Eval(a) => eval(a),
+    }
+}
+
+/// Read a file of interactions or users, the id columns as text. A file without an
+/// id column is read again as it is, so the error names what is missing.
+fn read(path: &std::path::Path) -> anyhow::Result<Table> {
+    match lithe_core::read_table(path, &read_options()) {
+        Ok(t) => Ok(t),
+        Err(e) if e.is_input() => match lithe_core::read_table(path, &Default::default()) {
+            Ok(t) => Ok(t),
+            Err(_) => Err(e.into()),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn train(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {
+    let d = TwoTowerParams::default();
+    let params = TwoTowerParams {
+        dim: a.dim.unwrap_or(d.dim),
+        epochs: a.epochs.unwrap_or(d.epochs),
+        batch: a.batch.unwrap_or(d.batch),
+        learning_rate: a.learning_rate.unwrap_or(d.learning_rate),
+        temperature: a.temperature.unwrap_or(d.temperature),
+        l2: a.l2.unwrap_or(d.l2),
+        logq: a.logq.unwrap_or(d.logq),
+        half_life: a.half_life.unwrap_or(d.half_life),
+        seed: a.seed,
+    };
+    params.validate()?;
+    let t0 = Instant::now();
+    let table = read(&a.interactions)?;
+    let data = Interactions::from_table(&table, &a.interactions.display().to_string())?;
+    let read_s = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let model = crate::progress::with_count_bar(g, params.epochs as u64, "training", |progress| {
+        TwoTowerModel::fit(&params, &data, |epoch, _| progress(epoch))
+    })?;
+    let fit_s = t1.elapsed().as_secs_f64();
+    model.save(&a.out)?;
+    let out = json!({
+        "model": a.out.display().to_string(),
+        "interactions": data.len(),
+        "users": model.users.len(),
+        "items": model.items.len(),
+        "dim": params.dim,
+        "epochs": params.epochs,
+        "final_loss": model.report.epoch_loss.last(),
+        "read_seconds": read_s,
+        "fit_seconds": fit_s,
+    });
+    emit(&format!("{}\n", serde_json::to_string_pretty(&out)?))
+}
+
+fn load(path: &std::path::Path) -> anyhow::Result<TwoTowerModel> {
+    Ok(TwoTowerModel::load(path)?)
+}
+
+fn query(a: QueryArgs, g: &GlobalArgs) -> anyhow::Result<()> {
+    if a.k == 0 {
+        return Err(UsageError("--k must be at least 1".into()).into());
+    }
+    let users: Vec<String> = match (&a.user, &a.users) {
+        (Some(u), None) => vec![u.clone()],
+        (None, Some(path)) => {
+            let t = read(path)?;
+            let col = t
+                .require(USER_COL)
+                .map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
+            id_strings(col)
+                .into_iter()
+                .enumerate()
+                .map(|(r, u)| {
+                    u.ok_or_else(|| {
+                        Error::input(format!(
+                            "{}: row {}: missing {USER_COL}",
+                            path.display(),
+                            r + 2
+                        ))
+                    })
+                })
+                .collect::<Result<_, _>>()?
+        }
+        _ => return Err(UsageError("give --user ID or --users FILE".into()).into()),
+    };
+    let model = load(&a.model)?;
+    use rayon::prelude::*;
+    let answers: Vec<_> = users
+        .par_iter()
+        .map(|u| model.recommend(u, a.k, a.exclude_seen, false))
+        .collect::<Result<_, _>>()?;
+    let unknown = answers.iter().filter(|x| x.1 == Answer::Popular).count();
+    if unknown > 0 && !g.quiet {
+        eprintln!(
+            "note: {unknown} of {} users are not in the model; they get the most popular items",
+            users.len()
+        );
+    }
+    let (mut uc, mut rank, mut item, mut score) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (u, (recs, _)) in users.iter().zip(&answers) {
+        for (r, rec) in recs.iter().enumerate() {
+            uc.push(u.as_str());
+            rank.push(Some(r as i64 + 1));
+            item.push(model.items.names[rec.item as usize].as_str());
+            score.push(rec.score as f64);
+        }
+    }
+    let table = Table::new(vec![
+        Column::from_strings(USER_COL, &uc.iter().map(|s| Some(*s)).collect::<Vec<_>>())?,
+        Column::from_i64("rank", rank),
+        Column::from_strings(ITEM_COL, &item.iter().map(|s| Some(*s)).collect::<Vec<_>>())?,
+        Column::from_f64("score", score),
+    ])?;
+    match &a.out {
+        Some(path) => lithe_core::write_table(path, &table)?,
+        None => {
+            let mut text = String::from("user_id,rank,item_id,score\n");
+            for r in 0..table.n_rows() {
+                let cells: Vec<String> = table
+                    .columns()
+                    .iter()
+                    .map(|c| c.value_string(r).unwrap_or_default())
+                    .collect();
+                text.push_str(&cells.join(","));
+                text.push('\n');
+            }
+            emit(&text)?;
+        }
+    }
+    Ok(())
+}
+
+fn eval(a: EvalArgs) -> anyhow::Result<()> {
+    if a.k == 0 {
+        return Err(UsageError("--k must be at least 1".into()).into());
+    }
+    let model = load(&a.model)?;
+    let t = read(&a.test)?;
+    let name = a.test.display().to_string();
+    let u = t
+        .require(USER_COL)
+        .map_err(|e| Error::input(format!("{name}: {e}")))?;
+    let i = t
+        .require(ITEM_COL)
+        .map_err(|e| Error::input(format!("{name}: {e}")))?;
+    let pairs: Vec<(String, String)> = id_strings(u)
+        .into_iter()
+        .zip(id_strings(i))
+        .enumerate()
+        .map(|(r, p)| match p {
+            (Some(u), Some(i)) => Ok((u, i)),
+            _ => Err(Error::input(format!(
+                "{name}: row {}: missing {USER_COL} or {ITEM_COL}",
+                r + 2
+            ))),
+        })
+        .collect::<Result<_, _>>()?;
+    if pairs.is_empty() {
+        return Err(Error::input(format!("{name}: no test interactions")).into());
+    }
+    let r = evaluate(&model, &pairs, a.k)?;
+    let k = a.k;
+    let out = json!({
+        format!("recall@{k}"): r.recall,
+        format!("ndcg@{k}"): r.ndcg,
+        "coverage": r.coverage,
+        "users": r.users,
+        "unknown_users": r.unknown_users,
+    });
+    emit(&format!("{}\n", serde_json::to_string_pretty(&out)?))
+}

@@ -1,0 +1,115 @@
+//! The item index at scale: N synthetic unit vectors of dimension D in clusters (as
+//! trained item vectors are), queries near them, recall@10 against exact search, and
+//! one-thread latency per query for several search widths.
+//!
+//!     cargo run --release -p lithe-recsys --example index_bench -- [N] [QUERIES] [THREADS]
+//!
+//! Defaults: 1,000,000 items, 1,000 queries, 2 threads for building and for the
+//! exact answers; the timed searches run on one thread.
+
+use std::time::Instant;
+
+use lithe_recsys::Rng;
+use lithe_recsys::dense::dot;
+use lithe_recsys::index::{IndexParams, ItemIndex, exact_top_k};
+use rayon::prelude::*;
+
+const DIM: usize = 64;
+const K: usize = 10;
+
+/// A standard normal draw (Box–Muller).
+fn normal(rng: &mut Rng) -> f32 {
+    let (a, b) = (rng.unit().max(1e-300), rng.unit());
+    ((-2.0 * a.ln()).sqrt() * (2.0 * std::f64::consts::PI * b).cos()) as f32
+}
+
+fn unit(v: &mut [f32]) {
+    let n = dot(v, v).sqrt();
+    v.iter_mut().for_each(|x| *x /= n);
+}
+
+/// `n` unit vectors around `clusters` random centres (spread 0.5 per coordinate
+/// relative to the centre's 1), generated in parallel from per-row seeds.
+fn clustered(n: usize, clusters: usize, seed: u64) -> Vec<f32> {
+    let mut rng = Rng::new(seed);
+    let centres: Vec<f32> = (0..clusters * DIM).map(|_| normal(&mut rng)).collect();
+    let mut out = vec![0f32; n * DIM];
+    out.par_chunks_mut(DIM).enumerate().for_each(|(r, v)| {
+        let mut rng = Rng::new(seed ^ (r as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let c = (rng.next_u64() % clusters as u64) as usize;
+        for (j, x) in v.iter_mut().enumerate() {
+            *x = centres[c * DIM + j] + 0.5 * normal(&mut rng);
+        }
+        unit(v);
+    });
+    out
+}
+
+fn main() {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let n = args.first().copied().unwrap_or(1_000_000);
+    let n_queries = args.get(1).copied().unwrap_or(1000);
+    let threads = args.get(2).copied().unwrap_or(2);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .expect("thread pool");
+    let t = Instant::now();
+    let items = clustered(n, 1000, 1);
+    let queries = clustered(n_queries, 1000, 2);
+    eprintln!("generated {n} items in {:.1} s", t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let p = IndexParams::default();
+    let index = ItemIndex::new(DIM, &p).expect("index");
+    index.add_parallel(0, &items, threads).expect("build");
+    let build_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let exact: Vec<Vec<u64>> = queries
+        .par_chunks(DIM)
+        .map(|q| {
+            exact_top_k(&items, DIM, q, K, |_| true)
+                .into_iter()
+                .map(|x| x.0)
+                .collect()
+        })
+        .collect();
+    let exact_s = t.elapsed().as_secs_f64();
+    println!(
+        "items {n}, dim {DIM}, queries {n_queries}; build {build_s:.1} s on {threads} threads \
+         (connectivity {}, expansion_add {}); exact search {:.1} ms/query on {threads} threads",
+        p.connectivity,
+        p.expansion_add,
+        exact_s * 1e3 * threads as f64 / n_queries as f64
+    );
+    println!("| expansion_search | recall@10 | p50 µs | p99 µs | queries/s (1 thread) |");
+    println!("|---:|---:|---:|---:|---:|");
+    for ef in [16, 32, 64, 128, 256] {
+        index.set_expansion_search(ef);
+        // One warm-up pass, then the timed pass, one query at a time on this thread.
+        for q in queries.chunks(DIM).take(100) {
+            index.search(q, K, |_| true).expect("search");
+        }
+        let mut lat = Vec::with_capacity(n_queries);
+        let mut found = 0usize;
+        let all = Instant::now();
+        for (q, want) in queries.chunks(DIM).zip(&exact) {
+            let t = Instant::now();
+            let got = index.search(q, K, |_| true).expect("search");
+            lat.push(t.elapsed().as_secs_f64() * 1e6);
+            found += got.iter().filter(|x| want.contains(&x.0)).count();
+        }
+        let total = all.elapsed().as_secs_f64();
+        lat.sort_by(f64::total_cmp);
+        let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+        println!(
+            "| {ef} | {:.4} | {:.0} | {:.0} | {:.0} |",
+            found as f64 / (K * n_queries) as f64,
+            pct(0.5),
+            pct(0.99),
+            n_queries as f64 / total
+        );
+    }
+}
