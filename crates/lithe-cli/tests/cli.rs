@@ -65,9 +65,24 @@ fn help_lists_only_working_commands() {
         .collect();
     assert_eq!(
         commands,
-        vec!["describe", "inspect", "tabular", "forecast", "demo", "help"]
+        vec![
+            "describe",
+            "inspect",
+            "tabular",
+            "forecast",
+            "recommend",
+            "demo",
+            "help"
+        ]
     );
-    for c in ["describe", "inspect", "tabular", "forecast", "demo"] {
+    for c in [
+        "describe",
+        "inspect",
+        "tabular",
+        "forecast",
+        "recommend",
+        "demo",
+    ] {
         let o = lithe(&[c, "--help"]);
         assert_eq!(o.status.code(), Some(0), "{c}");
         assert!(stdout(&o).contains("Usage: lithe"), "{c}");
@@ -271,6 +286,8 @@ fn demo_runs_and_prints_a_scoreboard() {
         "values identical: yes",
         "Time series: 1000 generated hourly series",
         "benchmark: Naive2",
+        "Recommendations: two towers",
+        "baseline (most popular unseen)",
         "lithe describe",
     ] {
         assert!(out.contains(want), "missing {want}: {out}");

@@ -1,11 +1,16 @@
-//! The item index at scale: N synthetic unit vectors of dimension D in clusters (as
-//! trained item vectors are), queries near them, recall@10 against exact search, and
-//! one-thread latency per query for several search widths.
+//! The item index at scale: N synthetic unit vectors of dimension 64, queries from the
+//! same distribution, recall@10 against exact search, and one-thread latency per query
+//! for several search widths.
 //!
-//!     cargo run --release -p lithe-recsys --example index_bench -- [N] [QUERIES] [THREADS]
+//!     cargo run --release -p lithe-recsys --example index_bench -- [N] [QUERIES] [THREADS] [KIND]
 //!
-//! Defaults: 1,000,000 items, 1,000 queries, 2 threads for building and for the
-//! exact answers; the timed searches run on one thread.
+//! Defaults: 1,000,000 items, 1,000 queries, 2 threads for building and for the exact
+//! answers (the timed searches run on one thread), KIND `lowrank`:
+//! - `lowrank`: a 16-dimensional latent vector mapped to 64 by one fixed random matrix,
+//!   plus noise of a twentieth of its size per coordinate, then unit length: 64
+//!   coordinates, far fewer directions that matter, as in trained embeddings.
+//! - `clusters`: 1,000 random centres and isotropic noise half a centre's size in all 64
+//!   coordinates: locally a 64-dimensional cloud, the hard case for any graph index.
 
 use std::time::Instant;
 
@@ -45,7 +50,34 @@ fn clustered(n: usize, clusters: usize, seed: u64) -> Vec<f32> {
     out
 }
 
+/// `n` unit vectors `normalise(A z + noise)`, `z` of `LATENT` standard normal draws,
+/// `A` a fixed 64 × LATENT standard normal matrix (from `seed_a`), the noise a
+/// twentieth of `A z`'s size per coordinate.
+fn lowrank(n: usize, seed_a: u64, seed: u64) -> Vec<f32> {
+    const LATENT: usize = 16;
+    let mut rng = Rng::new(seed_a);
+    let a: Vec<f32> = (0..DIM * LATENT).map(|_| normal(&mut rng)).collect();
+    let mut out = vec![0f32; n * DIM];
+    out.par_chunks_mut(DIM).enumerate().for_each(|(r, v)| {
+        let mut rng = Rng::new(seed ^ (r as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let z: Vec<f32> = (0..LATENT).map(|_| normal(&mut rng)).collect();
+        for (j, x) in v.iter_mut().enumerate() {
+            *x = dot(&a[j * LATENT..(j + 1) * LATENT], &z);
+        }
+        let size = dot(v, v).sqrt() / (DIM as f32).sqrt();
+        for x in v.iter_mut() {
+            *x += 0.05 * size * normal(&mut rng);
+        }
+        unit(v);
+    });
+    out
+}
+
 fn main() {
+    let kind = std::env::args()
+        .skip(1)
+        .find(|a| a.parse::<usize>().is_err())
+        .unwrap_or_else(|| "lowrank".to_string());
     let args: Vec<usize> = std::env::args()
         .skip(1)
         .filter_map(|a| a.parse().ok())
@@ -58,8 +90,11 @@ fn main() {
         .build_global()
         .expect("thread pool");
     let t = Instant::now();
-    let items = clustered(n, 1000, 1);
-    let queries = clustered(n_queries, 1000, 2);
+    let (items, queries) = match kind.as_str() {
+        "clusters" => (clustered(n, 1000, 1), clustered(n_queries, 1000, 2)),
+        "lowrank" => (lowrank(n, 3, 1), lowrank(n_queries, 3, 2)),
+        other => panic!("unknown KIND {other}: lowrank or clusters"),
+    };
     eprintln!("generated {n} items in {:.1} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
     let p = IndexParams::default();
@@ -78,7 +113,7 @@ fn main() {
         .collect();
     let exact_s = t.elapsed().as_secs_f64();
     println!(
-        "items {n}, dim {DIM}, queries {n_queries}; build {build_s:.1} s on {threads} threads \
+        "{kind}: items {n}, dim {DIM}, queries {n_queries}; build {build_s:.1} s on {threads} threads \
          (connectivity {}, expansion_add {}); exact search {:.1} ms/query on {threads} threads",
         p.connectivity,
         p.expansion_add,
