@@ -202,7 +202,7 @@ fn recommend_section(out: &mut String) -> anyhow::Result<()> {
     let data = Interactions::from_table(&table, "demo interactions")?;
     let params = TwoTowerParams::default();
     let t0 = Instant::now();
-    let model = TwoTowerModel::fit(&params, &data, |_, _| {})?;
+    let model = TwoTowerModel::fit(&params, &data, None, None, |_, _| {})?;
     let fit_s = t0.elapsed().as_secs_f64();
     let k = 10;
     let t1 = Instant::now();

@@ -19,6 +19,18 @@ pub enum RecommendCommand {
     Query(QueryArgs),
     /// Recall@k, NDCG@k and catalogue coverage on held-out interactions (JSON)
     Eval(EvalArgs),
+    /// Embed new items from their features and add them to the model's index
+    AddItems(AddItemsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AddItemsArgs {
+    /// The model file (rewritten in place, atomically)
+    #[arg(long, value_name = "MODEL")]
+    model: PathBuf,
+    /// New items: item_id plus the item feature columns the model was trained with
+    #[arg(long, value_name = "FILE")]
+    items: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -29,6 +41,12 @@ pub struct TrainArgs {
     /// Where to write the model
     #[arg(long, value_name = "MODEL")]
     out: PathBuf,
+    /// User side features: user_id plus feature columns (numbers, categories, text)
+    #[arg(long, value_name = "FILE")]
+    user_features: Option<PathBuf>,
+    /// Item side features: item_id plus feature columns (numbers, categories, text)
+    #[arg(long, value_name = "FILE")]
+    item_features: Option<PathBuf>,
     /// Embedding and output dimension of both towers
     #[arg(long)]
     dim: Option<usize>,
@@ -67,7 +85,8 @@ pub struct QueryArgs {
     /// One user id
     #[arg(long, value_name = "ID", conflicts_with = "users")]
     user: Option<String>,
-    /// A file with a user_id column
+    /// A file with a user_id column (and, for users new to the model, the user
+    /// feature columns it was trained with)
     #[arg(long, value_name = "FILE")]
     users: Option<PathBuf>,
     /// Items per user
@@ -99,6 +118,7 @@ pub fn run(cmd: RecommendCommand, g: &GlobalArgs) -> anyhow::Result<()> {
         RecommendCommand::Train(a) => train(a, g),
         RecommendCommand::Query(a) => query(a, g),
         RecommendCommand::Eval(a) => eval(a),
+        RecommendCommand::AddItems(a) => add_items(a, g),
     }
 }
 
@@ -132,11 +152,27 @@ fn train(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let table = read(&a.interactions)?;
     let data = Interactions::from_table(&table, &a.interactions.display().to_string())?;
+    let user_features = a.user_features.as_deref().map(read).transpose()?;
+    let item_features = a.item_features.as_deref().map(read).transpose()?;
     let read_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let model = crate::progress::with_count_bar(g, params.epochs as u64, "training", |progress| {
-        TwoTowerModel::fit(&params, &data, |epoch, _| progress(epoch))
+        TwoTowerModel::fit(
+            &params,
+            &data,
+            user_features.as_ref(),
+            item_features.as_ref(),
+            |epoch, _| progress(epoch),
+        )
     })?;
+    for (n, what) in [
+        (model.report.unused_user_features, "user feature rows"),
+        (model.report.unused_item_features, "item feature rows"),
+    ] {
+        if n > 0 && !g.quiet {
+            eprintln!("note: {n} {what} name ids without interactions; they were left out");
+        }
+    }
     let fit_s = t1.elapsed().as_secs_f64();
     model.save(&a.out)?;
     let out = json!({
@@ -161,10 +197,20 @@ fn query(a: QueryArgs, g: &GlobalArgs) -> anyhow::Result<()> {
     if a.k == 0 {
         return Err(UsageError("--k must be at least 1".into()).into());
     }
+    if a.user.is_none() && a.users.is_none() {
+        return Err(UsageError("give --user ID or --users FILE".into()).into());
+    }
+    let model = load(&a.model)?;
+    let mut new_user_feats: Option<lithe_recsys::features::SparseRows> = None;
     let users: Vec<String> = match (&a.user, &a.users) {
         (Some(u), None) => vec![u.clone()],
         (None, Some(path)) => {
             let t = read(path)?;
+            let schema = &model.user_schema;
+            if schema.columns.iter().any(|c| t.column(c.name()).is_some()) {
+                let name = path.display().to_string();
+                new_user_feats = Some(schema.encode(&t, USER_COL, &name)?.1);
+            }
             let col = t
                 .require(USER_COL)
                 .map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
@@ -184,16 +230,26 @@ fn query(a: QueryArgs, g: &GlobalArgs) -> anyhow::Result<()> {
         }
         _ => return Err(UsageError("give --user ID or --users FILE".into()).into()),
     };
-    let model = load(&a.model)?;
     use rayon::prelude::*;
     let answers: Vec<_> = users
         .par_iter()
-        .map(|u| model.recommend(u, a.k, a.exclude_seen, false))
-        .collect::<Result<_, _>>()?;
+        .enumerate()
+        .map(|(r, u)| {
+            // A user new to the model, with features: the user tower from them.
+            if let Some(f) = &new_user_feats
+                && model.users.get(u).is_none()
+                && let Some(recs) = model.recommend_new_user(f.of(r), a.k)?
+            {
+                return Ok((recs, Answer::Tower));
+            }
+            model.recommend(u, a.k, a.exclude_seen, false)
+        })
+        .collect::<Result<_, lithe_core::Error>>()?;
     let unknown = answers.iter().filter(|x| x.1 == Answer::Popular).count();
     if unknown > 0 && !g.quiet {
         eprintln!(
-            "note: {unknown} of {} users are not in the model; they get the most popular items",
+            "note: {unknown} of {} users are not in the model and have no features; they get \
+             the most popular items",
             users.len()
         );
     }
@@ -268,5 +324,22 @@ fn eval(a: EvalArgs) -> anyhow::Result<()> {
         "users": r.users,
         "unknown_users": r.unknown_users,
     });
+    emit(&format!("{}\n", serde_json::to_string_pretty(&out)?))
+}
+
+fn add_items(a: AddItemsArgs, g: &GlobalArgs) -> anyhow::Result<()> {
+    let mut model = load(&a.model)?;
+    let t = read(&a.items)?;
+    let name = a.items.display().to_string();
+    if t.n_rows() == 0 {
+        return Err(Error::input(format!("{name}: no items")).into());
+    }
+    let n = model.add_items(&t, &name)?;
+    model.save(&a.model)?;
+    if !g.quiet {
+        eprintln!("added {n} items; the model now holds {}", model.items.len());
+    }
+    let out =
+        json!({"model": a.model.display().to_string(), "added": n, "items": model.items.len()});
     emit(&format!("{}\n", serde_json::to_string_pretty(&out)?))
 }

@@ -58,18 +58,15 @@ fn recs(out: &Output) -> Vec<(String, usize, String)> {
         .collect()
 }
 
-#[test]
-fn train_query_eval() {
-    let dir = tempfile::tempdir().unwrap();
-    let (data, seen) = write_interactions(dir.path());
-    let model = dir.path().join("m.lithe");
-    let o = lithe(&[
+/// Train on the group data with settings for its size, on `threads` threads.
+fn train_small(data: &Path, model: &Path, threads: &str) -> Output {
+    lithe(&[
         "recommend",
         "train",
         "--interactions",
-        p(&data),
+        p(data),
         "--out",
-        p(&model),
+        p(model),
         "--dim",
         "16",
         "--epochs",
@@ -81,8 +78,16 @@ fn train_query_eval() {
         "--l2",
         "0.01",
         "--threads",
-        "2",
-    ]);
+        threads,
+    ])
+}
+
+#[test]
+fn train_query_eval() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, seen) = write_interactions(dir.path());
+    let model = dir.path().join("m.lithe");
+    let o = train_small(&data, &model, "2");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let info: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(info["users"], 80);
@@ -144,7 +149,10 @@ fn train_query_eval() {
         p(&out),
     ]);
     assert!(o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("1 of 2 users are not in the model"));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("1 of 2 users are not in the model and have no features")
+    );
     let text = std::fs::read_to_string(&out).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 5, "{text}");
@@ -182,26 +190,7 @@ fn train_query_eval() {
 
     // The same seed gives the same model file contents for 1 and 2 threads.
     let model1 = dir.path().join("m1.lithe");
-    let o = lithe(&[
-        "recommend",
-        "train",
-        "--interactions",
-        p(&data),
-        "--out",
-        p(&model1),
-        "--dim",
-        "16",
-        "--epochs",
-        "30",
-        "--batch",
-        "64",
-        "--learning-rate",
-        "0.02",
-        "--l2",
-        "0.01",
-        "--threads",
-        "1",
-    ]);
+    let o = train_small(&data, &model1, "1");
     assert!(o.status.success());
     let q = |m: &Path| {
         lithe(&[
@@ -307,4 +296,149 @@ fn bad_input() {
         p(&empty),
     ]);
     assert_bad_input(&o, "no rows");
+}
+
+#[test]
+fn features_cold_start_and_added_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _) = write_interactions(dir.path());
+    // Users carry their group as a segment, items as a genre.
+    let uf = dir.path().join("uf.csv");
+    let mut s = String::from("user_id,segment\n");
+    for u in 0..80 {
+        s.push_str(&format!("u{u},s{}\n", u % 4));
+    }
+    std::fs::write(&uf, s).unwrap();
+    let itf = dir.path().join("if.csv");
+    let mut s = String::from("item_id,genre\n");
+    for i in 0..40 {
+        s.push_str(&format!("it{i},g{}\n", i / 10));
+    }
+    std::fs::write(&itf, s).unwrap();
+    let model = dir.path().join("m.lithe");
+    let o = lithe(&[
+        "recommend",
+        "train",
+        "--interactions",
+        p(&data),
+        "--out",
+        p(&model),
+        "--dim",
+        "16",
+        "--epochs",
+        "30",
+        "--batch",
+        "64",
+        "--learning-rate",
+        "0.02",
+        "--l2",
+        "0.01",
+        "--user-features",
+        p(&uf),
+        "--item-features",
+        p(&itf),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    // A new user with a segment is embedded by the user tower from it: its group's items.
+    let users = dir.path().join("new.csv");
+    std::fs::write(&users, "user_id,segment\nnewbie,s2\nghost,\n").unwrap();
+    let o = lithe(&[
+        "recommend",
+        "query",
+        "--model",
+        p(&model),
+        "--users",
+        p(&users),
+        "--k",
+        "5",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = recs(&o);
+    let newbie: Vec<usize> = r
+        .iter()
+        .filter(|x| x.0 == "newbie")
+        .map(|x| x.2[2..].parse().unwrap())
+        .collect();
+    assert_eq!(newbie.len(), 5);
+    assert!(
+        newbie.iter().filter(|&&i| i / 10 == 2).count() >= 3,
+        "{newbie:?}"
+    );
+    // A new user without features gets the popular items, and the note says so.
+    assert!(String::from_utf8_lossy(&o.stderr).contains("1 of 2 users are not in the model"));
+    assert_eq!(r.iter().find(|x| x.0 == "ghost").unwrap().2, "it0");
+
+    // A new item with a genre joins the index and reaches its group's users.
+    let items = dir.path().join("items.csv");
+    std::fs::write(&items, "item_id,genre\nfresh,g3\n").unwrap();
+    let o = lithe(&[
+        "recommend",
+        "add-items",
+        "--model",
+        p(&model),
+        "--items",
+        p(&items),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let info: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (info["added"].as_u64(), info["items"].as_u64()),
+        (Some(1), Some(41))
+    );
+    let mut reached = 0;
+    for u in ["u3", "u7", "u11", "u15"] {
+        let o = lithe(&[
+            "recommend",
+            "query",
+            "--model",
+            p(&model),
+            "--user",
+            u,
+            "--k",
+            "10",
+            "--exclude-seen",
+        ]);
+        reached += usize::from(recs(&o).iter().any(|x| x.2 == "fresh"));
+    }
+    assert!(reached >= 3, "fresh reached {reached} of 4 group-3 users");
+
+    // Adding it again, or a file without the genre column, is an error that leaves
+    // the model as it is.
+    let before = std::fs::read(&model).unwrap();
+    let o = lithe(&[
+        "recommend",
+        "add-items",
+        "--model",
+        p(&model),
+        "--items",
+        p(&items),
+    ]);
+    assert_bad_input(&o, "item 'fresh' is already in the model");
+    let bare = dir.path().join("bare.csv");
+    std::fs::write(&bare, "item_id\nnew2\n").unwrap();
+    let o = lithe(&[
+        "recommend",
+        "add-items",
+        "--model",
+        p(&model),
+        "--items",
+        p(&bare),
+    ]);
+    assert_bad_input(&o, "'genre' not found");
+    assert_eq!(std::fs::read(&model).unwrap(), before);
+
+    // A model trained without item features cannot embed new items.
+    let plain = dir.path().join("plain.lithe");
+    let o = train_small(&data, &plain, "2");
+    assert!(o.status.success());
+    let o = lithe(&[
+        "recommend",
+        "add-items",
+        "--model",
+        p(&plain),
+        "--items",
+        p(&items),
+    ]);
+    assert_bad_input(&o, "trained without item features");
 }

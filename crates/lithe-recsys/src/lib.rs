@@ -7,6 +7,7 @@
 
 pub mod data;
 pub mod dense;
+pub mod features;
 pub mod index;
 pub mod model;
 pub mod params;

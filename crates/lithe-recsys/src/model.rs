@@ -2,15 +2,16 @@
 
 use std::path::Path;
 
-use lithe_core::{Error, Result, model_file};
+use lithe_core::{Error, Result, Table, model_file};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
 use crate::Rng;
-use crate::data::{Groups, IdMap, Interactions};
+use crate::data::{Groups, ITEM_COL, IdMap, Interactions, USER_COL};
+use crate::features::{FeatureSchema, SparseRows, align};
 use crate::index::{IndexParams, ItemIndex, exact_top_k};
 use crate::params::TwoTowerParams;
-use crate::tower::{Batch, Grads, Weights, loss};
+use crate::tower::{Batch, Features, Grads, Weights, add_features, loss};
 
 pub const KIND: &str = "recommend.two_tower";
 
@@ -20,6 +21,11 @@ pub struct FitReport {
     /// Mean batch loss of each epoch.
     pub epoch_loss: Vec<f64>,
     pub seconds: f64,
+    /// Rows of the feature tables whose id had no interactions (left out).
+    #[serde(default)]
+    pub unused_user_features: usize,
+    #[serde(default)]
+    pub unused_item_features: usize,
 }
 
 /// The parts of a model that are saved (the index is saved beside them as bytes).
@@ -34,6 +40,12 @@ struct Saved {
     popular: Vec<u32>,
     item_vectors: Vec<f32>,
     index: Vec<u8>,
+    user_schema: FeatureSchema,
+    item_schema: FeatureSchema,
+    features: Features,
+    /// Items added after training (no id embedding; their rows in the embedding
+    /// tables are zero).
+    added_items: usize,
 }
 
 /// A fitted two-tower model with its item vectors and their index.
@@ -51,6 +63,11 @@ pub struct TwoTowerModel {
     pub item_vectors: Vec<f32>,
     pub index: ItemIndex,
     pub report: FitReport,
+    pub user_schema: FeatureSchema,
+    pub item_schema: FeatureSchema,
+    /// Every user's and item's side features.
+    pub features: Features,
+    pub added_items: usize,
 }
 
 /// One recommendation.
@@ -101,10 +118,14 @@ impl Adam {
 }
 
 impl TwoTowerModel {
-    /// Train on `data`. `progress` is called after each epoch with (epoch, mean loss).
+    /// Train on `data`, with side features of users (`user_id` plus feature columns)
+    /// and items (`item_id` plus feature columns) when given. `progress` is called
+    /// after each epoch with (epoch, mean loss).
     pub fn fit(
         params: &TwoTowerParams,
         data: &Interactions,
+        user_features: Option<&Table>,
+        item_features: Option<&Table>,
         mut progress: impl FnMut(usize, f64),
     ) -> Result<TwoTowerModel> {
         params.validate()?;
@@ -134,6 +155,39 @@ impl TwoTowerModel {
             .collect();
         let mut w = Weights::init(n_users, n_items, d, params.seed);
         w.half_life = params.half_life as f32;
+        let mut report = FitReport::default();
+        let side = |t: Option<&Table>,
+                    key: &str,
+                    ids: &IdMap,
+                    unused: &mut usize|
+         -> Result<(FeatureSchema, SparseRows)> {
+            let Some(t) = t else {
+                return Ok((FeatureSchema::default(), SparseRows::empty(ids.len())));
+            };
+            let schema = FeatureSchema::infer(t, key);
+            let (row_ids, rows) = schema.encode(t, key, &format!("{key} features"))?;
+            let (aligned, left_out) = align(ids, &row_ids, &rows);
+            *unused = left_out;
+            Ok((schema, aligned))
+        };
+        let (user_schema, user_rows) = side(
+            user_features,
+            USER_COL,
+            &data.users,
+            &mut report.unused_user_features,
+        )?;
+        let (item_schema, item_rows) = side(
+            item_features,
+            ITEM_COL,
+            &data.items,
+            &mut report.unused_item_features,
+        )?;
+        w.user_feat = vec![0.0; user_schema.n_rows() * d];
+        w.item_feat = vec![0.0; item_schema.n_rows() * d];
+        let features = Features {
+            user: user_rows,
+            item: item_rows,
+        };
         let mut grads = Grads::new(&w);
         let mut opt = [
             Adam::new(w.user_emb.len()),
@@ -143,6 +197,8 @@ impl TwoTowerModel {
             Adam::new(w.user_b.len()),
             Adam::new(w.item_w.len()),
             Adam::new(w.item_b.len()),
+            Adam::new(w.user_feat.len()),
+            Adam::new(w.item_feat.len()),
         ];
         let mut order: Vec<u32> = (0..data.len() as u32).collect();
         let mut rng = Rng::new(params.seed ^ 0x5EED);
@@ -152,7 +208,6 @@ impl TwoTowerModel {
             params.l2 as f32,
             params.temperature as f32,
         );
-        let mut report = FitReport::default();
         let mut step = 0i32;
         let (mut bu, mut bi, mut bw) = (Vec::new(), Vec::new(), Vec::new());
         for epoch in 0..params.epochs {
@@ -180,7 +235,7 @@ impl TwoTowerModel {
                     weight: &bw,
                 };
                 grads.clear();
-                sum += loss(&w, &history, &batch, &log_q, t, Some(&mut grads));
+                sum += loss(&w, &history, &features, &batch, &log_q, t, Some(&mut grads));
                 batches += 1;
                 step += 1;
                 let gw = &grads.w;
@@ -188,11 +243,15 @@ impl TwoTowerModel {
                     (0usize, &grads.touched_user),
                     (1, &grads.touched_hist),
                     (2, &grads.touched_item),
+                    (7, &grads.touched_user_feat),
+                    (8, &grads.touched_item_feat),
                 ] {
                     let (wt, gt) = match k {
                         0 => (&mut w.user_emb, &gw.user_emb),
                         1 => (&mut w.hist_emb, &gw.hist_emb),
-                        _ => (&mut w.item_emb, &gw.item_emb),
+                        2 => (&mut w.item_emb, &gw.item_emb),
+                        7 => (&mut w.user_feat, &gw.user_feat),
+                        _ => (&mut w.item_feat, &gw.item_feat),
                     };
                     for &r in list {
                         let r = r as usize;
@@ -216,7 +275,7 @@ impl TwoTowerModel {
         }
         let mut popular: Vec<u32> = (0..n_items as u32).collect();
         popular.sort_by(|&a, &b| counts[b as usize].cmp(&counts[a as usize]).then(a.cmp(&b)));
-        let item_vectors = w.item_vectors();
+        let item_vectors = w.item_vectors(&features.item);
         let index_params = IndexParams::default();
         let index = ItemIndex::build(&item_vectors, d, &index_params)?;
         report.seconds = start.elapsed().as_secs_f64();
@@ -231,6 +290,10 @@ impl TwoTowerModel {
             item_vectors,
             index,
             report,
+            user_schema,
+            item_schema,
+            features,
+            added_items: 0,
         })
     }
 
@@ -239,6 +302,7 @@ impl TwoTowerModel {
         let d = self.weights.dim;
         let mut x = vec![0f32; d];
         self.weights.user_input(u, self.history.of(u), None, &mut x);
+        add_features(&self.weights.user_feat, self.features.user.of(u), &mut x);
         let mut out = vec![0f32; d];
         self.weights.user_vector(&x, &mut out);
         out
@@ -302,6 +366,10 @@ impl TwoTowerModel {
             popular: self.popular.clone(),
             item_vectors: self.item_vectors.clone(),
             index: self.index.to_bytes()?,
+            user_schema: self.user_schema.clone(),
+            item_schema: self.item_schema.clone(),
+            features: self.features.clone(),
+            added_items: self.added_items,
         };
         let payload = postcard::to_stdvec(&saved)
             .map_err(|e| Error::Runtime(format!("encoding the model: {e}")))?;
@@ -347,7 +415,13 @@ impl TwoTowerModel {
                 .last()
                 .is_some_and(|&e| e as usize == s.history.values.len())
             && s.history.values.iter().all(|&i| (i as usize) < ni)
-            && s.popular.iter().all(|&i| (i as usize) < ni);
+            && s.popular.iter().all(|&i| (i as usize) < ni)
+            && s.weights.user_feat.len() == s.user_schema.n_rows() * d
+            && s.weights.item_feat.len() == s.item_schema.n_rows() * d
+            && s.features.user.len() == nu
+            && s.features.item.len() == ni
+            && s.features.user.is_valid(s.user_schema.n_rows())
+            && s.features.item.is_valid(s.item_schema.n_rows());
         if !ok {
             return Err(bad("inconsistent sizes"));
         }
@@ -371,7 +445,80 @@ impl TwoTowerModel {
             item_vectors: s.item_vectors,
             index,
             report,
+            user_schema: s.user_schema,
+            item_schema: s.item_schema,
+            features: s.features,
+            added_items: s.added_items,
         })
+    }
+
+    /// The `k` best items for a user the model has not seen, from its side features
+    /// (`None` when the features give the tower nothing to work with).
+    pub fn recommend_new_user(
+        &self,
+        feats: (&[u32], &[f32]),
+        k: usize,
+    ) -> Result<Option<Vec<Rec>>> {
+        if feats.0.is_empty() {
+            return Ok(None);
+        }
+        let d = self.weights.dim;
+        let mut x = vec![0f32; d];
+        add_features(&self.weights.user_feat, feats, &mut x);
+        let mut q = vec![0f32; d];
+        self.weights.user_vector(&x, &mut q);
+        let hits = self.index.search(&q, k, |_| true)?;
+        Ok(Some(
+            hits.into_iter()
+                .map(|(key, score)| Rec {
+                    item: key as u32,
+                    score,
+                })
+                .collect(),
+        ))
+    }
+
+    /// Embed the items of `t` (`item_id` plus the item feature columns the model was
+    /// trained with) with the item tower and add them to the index, without
+    /// retraining. Returns how many were added. An id already in the model, or a
+    /// model trained without item features, is an error.
+    pub fn add_items(&mut self, t: &Table, name: &str) -> Result<usize> {
+        if self.item_schema.is_empty() {
+            return Err(Error::input(format!(
+                "{name}: the model was trained without item features, so the item tower has \
+                 nothing to embed a new item from; train with --item-features"
+            )));
+        }
+        let (ids, rows) = self.item_schema.encode(t, ITEM_COL, name)?;
+        let mut fresh = std::collections::HashSet::new();
+        for id in &ids {
+            if self.items.get(id).is_some() || !fresh.insert(id.as_str()) {
+                return Err(Error::input(format!(
+                    "{name}: item '{id}' is already in the model"
+                )));
+            }
+        }
+        let d = self.weights.dim;
+        let first = self.items.len();
+        let mut vectors = vec![0f32; ids.len() * d];
+        for (k, v) in vectors.chunks_mut(d).enumerate() {
+            self.weights.item_vector_of(None, rows.of(k), v);
+        }
+        self.index.add(first as u64, &vectors)?;
+        let mut names = std::mem::take(&mut self.items.names);
+        names.extend(ids.iter().cloned());
+        self.items = IdMap::from_names(names);
+        self.item_vectors.extend_from_slice(&vectors);
+        self.weights.item_emb.resize(self.items.len() * d, 0.0);
+        self.weights.hist_emb.resize(self.items.len() * d, 0.0);
+        for k in 0..ids.len() {
+            let (r, w) = rows.of(k);
+            let entries: Vec<(u32, f32)> = r.iter().copied().zip(w.iter().copied()).collect();
+            self.features.item.push(&entries);
+        }
+        self.popular.extend(first as u32..self.items.len() as u32);
+        self.added_items += ids.len();
+        Ok(ids.len())
     }
 }
 

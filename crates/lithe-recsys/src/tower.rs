@@ -1,8 +1,9 @@
 //! The two towers, their loss and its gradients, written by hand.
 //!
-//! User tower: `x_u = E_user[u] + mean(E_hist[i] for i in the user's history)` (in
-//! training the history leaves out the interaction being predicted), then
-//! `u = normalise(W_u x_u + b_u)`. Item tower: `v = normalise(W_v E_item[i] + b_v)`.
+//! User tower: `x_u = E_user[u] + Σ_k a_k E_hist[h_k] + Σ w F_user[row]` (the history
+//! bag, without the interaction being predicted in training; the user's side features,
+//! see [`crate::features`]), then `u = normalise(W_u x_u + b_u)`. Item tower:
+//! `v = normalise(W_v (E_item[i] + Σ w F_item[row]) + b_v)`.
 //!
 //! Loss over a batch of (user, item, weight) interactions: in-batch sampled softmax.
 //! Row `b` scores every item of the batch, `s_bj = u_b · v_j / τ − log q_j`, where
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::Groups;
 use crate::dense::{Mat, dot, matmul};
+use crate::features::SparseRows;
 
 /// The trainable weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,6 +35,40 @@ pub struct Weights {
     /// latest (0: a plain mean). Not trained.
     #[serde(default)]
     pub half_life: f32,
+    /// Side-feature tables (hash buckets, then one row per numeric column); empty
+    /// without features.
+    #[serde(default)]
+    pub user_feat: Vec<f32>,
+    #[serde(default)]
+    pub item_feat: Vec<f32>,
+}
+
+/// Each user's and each item's side features (rows of the feature tables).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Features {
+    pub user: SparseRows,
+    pub item: SparseRows,
+}
+
+impl Features {
+    /// No features for `n_users` users and `n_items` items.
+    pub fn none(n_users: usize, n_items: usize) -> Features {
+        Features {
+            user: SparseRows::empty(n_users),
+            item: SparseRows::empty(n_items),
+        }
+    }
+}
+
+/// `out += Σ w · table[row]` over the sparse `feats`.
+pub fn add_features(table: &[f32], feats: (&[u32], &[f32]), out: &mut [f32]) {
+    let d = out.len();
+    for (&r, &w) in feats.0.iter().zip(feats.1) {
+        let row = &table[r as usize * d..(r as usize + 1) * d];
+        for (o, &e) in out.iter_mut().zip(row) {
+            *o += e * w;
+        }
+    }
 }
 
 /// The bag weights of a history of `n` items (oldest first) without position `skip`,
@@ -64,9 +100,13 @@ pub struct Grads {
     pub touched_user: Vec<u32>,
     pub touched_hist: Vec<u32>,
     pub touched_item: Vec<u32>,
+    pub touched_user_feat: Vec<u32>,
+    pub touched_item_feat: Vec<u32>,
     mark_user: Vec<bool>,
     mark_hist: Vec<bool>,
     mark_item: Vec<bool>,
+    mark_user_feat: Vec<bool>,
+    mark_item_feat: Vec<bool>,
 }
 
 impl Weights {
@@ -95,6 +135,8 @@ impl Weights {
             item_w: eye,
             item_b: vec![0.0; dim],
             half_life: 0.0,
+            user_feat: Vec::new(),
+            item_feat: Vec::new(),
         }
     }
 
@@ -117,6 +159,8 @@ impl Weights {
             item_w: vec![0.0; self.item_w.len()],
             item_b: vec![0.0; self.item_b.len()],
             half_life: self.half_life,
+            user_feat: vec![0.0; self.user_feat.len()],
+            item_feat: vec![0.0; self.item_feat.len()],
         }
     }
 
@@ -145,24 +189,24 @@ impl Weights {
         layer_norm_out(&self.user_w, &self.user_b, x, out);
     }
 
-    /// Item `i`'s output vector (unit length).
-    pub fn item_vector(&self, i: usize, out: &mut [f32]) {
-        let d = self.dim;
-        layer_norm_out(
-            &self.item_w,
-            &self.item_b,
-            &self.item_emb[i * d..(i + 1) * d],
-            out,
-        );
+    /// The item tower's output for an item with id embedding `emb` (none for an item
+    /// added after training) and side features `feats`.
+    pub fn item_vector_of(&self, emb: Option<&[f32]>, feats: (&[u32], &[f32]), out: &mut [f32]) {
+        let mut x = vec![0f32; self.dim];
+        if let Some(e) = emb {
+            x.copy_from_slice(e);
+        }
+        add_features(&self.item_feat, feats, &mut x);
+        layer_norm_out(&self.item_w, &self.item_b, &x, out);
     }
 
-    /// Every item's output vector, row-major.
-    pub fn item_vectors(&self) -> Vec<f32> {
+    /// Every trained item's output vector, row-major.
+    pub fn item_vectors(&self, feats: &SparseRows) -> Vec<f32> {
         let d = self.dim;
         let mut out = vec![0f32; self.n_items() * d];
-        out.par_chunks_mut(d)
-            .enumerate()
-            .for_each(|(i, o)| self.item_vector(i, o));
+        out.par_chunks_mut(d).enumerate().for_each(|(i, o)| {
+            self.item_vector_of(Some(&self.item_emb[i * d..(i + 1) * d]), feats.of(i), o)
+        });
         out
     }
 }
@@ -186,9 +230,13 @@ impl Grads {
             touched_user: Vec::new(),
             touched_hist: Vec::new(),
             touched_item: Vec::new(),
+            touched_user_feat: Vec::new(),
+            touched_item_feat: Vec::new(),
             mark_user: vec![false; w.n_users()],
             mark_hist: vec![false; w.n_items()],
             mark_item: vec![false; w.n_items()],
+            mark_user_feat: vec![false; w.user_feat.len() / w.dim],
+            mark_item_feat: vec![false; w.item_feat.len() / w.dim],
         }
     }
 
@@ -210,6 +258,16 @@ impl Grads {
                 &mut self.touched_item,
                 &mut self.mark_item,
                 &mut self.w.item_emb,
+            ),
+            (
+                &mut self.touched_user_feat,
+                &mut self.mark_user_feat,
+                &mut self.w.user_feat,
+            ),
+            (
+                &mut self.touched_item_feat,
+                &mut self.mark_item_feat,
+                &mut self.w.item_feat,
             ),
         ] {
             for &r in list.iter() {
@@ -293,6 +351,7 @@ fn back_normalise(y: &[f32], norms: &[f32], dy: &mut [f32], d: usize) {
 pub fn loss(
     w: &Weights,
     hist: &Groups,
+    feats: &Features,
     batch: &Batch,
     log_q: &[f32],
     temperature: f32,
@@ -305,11 +364,13 @@ pub fn loss(
     xu.par_chunks_mut(d).enumerate().for_each(|(b, x)| {
         let u = batch.user[b] as usize;
         w.user_input(u, hist.of(u), Some(batch.item[b]), x);
+        add_features(&w.user_feat, feats.user.of(u), x);
     });
     let mut xv = vec![0f32; bsz * d];
     for (b, x) in xv.chunks_mut(d).enumerate() {
         let i = batch.item[b] as usize;
         x.copy_from_slice(&w.item_emb[i * d..(i + 1) * d]);
+        add_features(&w.item_feat, feats.item.of(i), x);
     }
     // z = x Wᵀ + b, then unit vectors.
     let layer = |x: &[f32], wm: &[f32], bias: &[f32]| {
@@ -436,6 +497,25 @@ pub fn loss(
             &dxv[b * d..(b + 1) * d],
             1.0,
         );
+        let (rows, ws) = feats.user.of(u as usize);
+        for (&r, &a) in rows.iter().zip(ws) {
+            let (t, l, m) = (
+                &mut g.w.user_feat,
+                &mut g.touched_user_feat,
+                &mut g.mark_user_feat,
+            );
+            add_row(t, l, m, r, gx, a);
+        }
+        let gv = &dxv[b * d..(b + 1) * d];
+        let (rows, ws) = feats.item.of(i as usize);
+        for (&r, &a) in rows.iter().zip(ws) {
+            let (t, l, m) = (
+                &mut g.w.item_feat,
+                &mut g.touched_item_feat,
+                &mut g.mark_item_feat,
+            );
+            add_row(t, l, m, r, gv, a);
+        }
         let h = hist.of(u as usize);
         bag_weights(
             h.len(),
@@ -493,12 +573,28 @@ mod tests {
             item: &items,
             weight: &weight,
         };
+        // Side features: three feature rows per tower, shared and weighted.
+        w.user_feat = (0..3 * d).map(|_| rng.unit() as f32 - 0.5).collect();
+        w.item_feat = (0..3 * d).map(|_| rng.unit() as f32 - 0.5).collect();
+        let mut feats = Features::none(0, 0);
+        for k in 0..n_users {
+            feats
+                .user
+                .push(&[(k as u32 % 3, 1.0), (2, -0.7)][..1 + k % 2]);
+        }
+        for k in 0..n_items {
+            feats
+                .item
+                .push(&[(k as u32 % 3, 0.5), ((k as u32 + 1) % 3, 0.5)]);
+        }
         let t = 0.5;
         let mut g = Grads::new(&w);
-        loss(&w, &hist, &batch, &log_q, t, Some(&mut g));
+        loss(&w, &hist, &feats, &batch, &log_q, t, Some(&mut g));
         let eps = 1e-3f32;
         let mut worst = 0f64;
-        let fields: [fn(&mut Weights) -> &mut Vec<f32>; 7] = [
+        let fields: [fn(&mut Weights) -> &mut Vec<f32>; 9] = [
+            |w| &mut w.user_feat,
+            |w| &mut w.item_feat,
             |w| &mut w.user_emb,
             |w| &mut w.hist_emb,
             |w| &mut w.item_emb,
@@ -513,9 +609,9 @@ mod tests {
             for k in 0..n {
                 let orig = field(&mut w)[k];
                 field(&mut w)[k] = orig + eps;
-                let up = loss(&w, &hist, &batch, &log_q, t, None);
+                let up = loss(&w, &hist, &feats, &batch, &log_q, t, None);
                 field(&mut w)[k] = orig - eps;
-                let down = loss(&w, &hist, &batch, &log_q, t, None);
+                let down = loss(&w, &hist, &feats, &batch, &log_q, t, None);
                 field(&mut w)[k] = orig;
                 let numeric = (up - down) / (2.0 * eps as f64);
                 let analytic = field(&mut gw)[k] as f64;

@@ -630,20 +630,24 @@ mod tests {
                 hist[bin] += q.pack(g, 1.0, row_noise(1, r));
             }
         }
-        let total = LeafTotal {
-            sum: hist.iter().sum(),
-            n: 550,
-            quant: q,
-        };
         let p = GbdtParams::default();
-        let s = best_split(&hist, &layout, &b, &total, &p, &[true]).expect("a split");
-        assert_eq!(
-            s.rule,
-            Rule::Numeric {
+        // The split of the leaf of `n` rows whose bins are `hist`: the step, at bin 1,
+        // with missing values sent left.
+        let step = |hist: &[Packed], n: u64| {
+            let total = LeafTotal {
+                sum: hist.iter().sum(),
+                n,
+                quant: q,
+            };
+            let s = best_split(hist, &layout, &b, &total, &p, &[true]).expect("a split");
+            let rule = Rule::Numeric {
                 bin: 1,
-                default_left: true
-            }
-        );
+                default_left: true,
+            };
+            assert_eq!(s.rule, rule);
+            (s, total)
+        };
+        let (s, _) = step(&hist, 550);
         let ((lg, lh), (rg, rh)) = (q.unpack(s.left), q.unpack(s.right));
         for (got, want) in [(lg, -350.0), (lh, 350.0), (rg, 200.0), (rh, 200.0)] {
             assert!((got - want).abs() < 1e-3, "{got} vs {want}");
@@ -657,19 +661,7 @@ mod tests {
         // Without missing rows the split is the same and missing values follow the
         // larger hessian (left: 250 rows against 200).
         hist[4] = 0;
-        let total = LeafTotal {
-            sum: hist.iter().sum(),
-            n: 450,
-            quant: q,
-        };
-        let s = best_split(&hist, &layout, &b, &total, &p, &[true]).expect("a split");
-        assert_eq!(
-            s.rule,
-            Rule::Numeric {
-                bin: 1,
-                default_left: true
-            }
-        );
+        let (_, total) = step(&hist, 450);
         // A leaf too small for two sides of min_data_in_leaf rows has no split.
         let p = GbdtParams {
             min_data_in_leaf: 201,
