@@ -26,6 +26,11 @@ the hit rate), NDCG@10 (1/log2(rank + 1) for a hit, else 0) and catalogue covera
 items across all top-10 lists / distinct items in train). lithe's own `recommend eval` is
 printed beside ours as a cross-check. If lithe's `recommend` fails, the error is printed and
 the peers' rows are still reported.
+
+lithe runs twice: on the interactions alone, and with side features (`lithe + features`:
+users' age, gender, occupation and zip-code prefix from u.user; items' release year and
+genres from u.item, written to bench/out/recommend/ as user_features.csv and
+item_features.csv). The peers use the interactions only.
 """
 import os
 
@@ -186,7 +191,26 @@ def tune(kind, train, threads):
     return tried[best][0], tried
 
 
-def run_lithe(threads, repeats, extra, test, n_items):
+def side_features():
+    """user_features.csv (age, gender, occupation, the zip code's first three characters)
+    and item_features.csv (release year, genres as `|`-separated tokens), from u.user and
+    u.item, into bench/out/recommend/."""
+    users = pd.read_csv(SHARED / "movielens_100k" / "u.user", sep="|",
+                        names=["user_id", "age", "gender", "occupation", "zip"])
+    users["zip3"] = "z" + users["zip"].astype(str).str[:3]  # text, not a number
+    users[["user_id", "age", "gender", "occupation", "zip3"]].to_csv(REC / "user_features.csv", index=False)
+    genres = [g for g, _ in (line.rsplit("|", 1) for line in
+              (SHARED / "movielens_100k" / "u.genre").read_text().splitlines() if line)]
+    items = pd.read_csv(SHARED / "movielens_100k" / "u.item", sep="|", encoding="latin-1", header=None,
+                        names=["item_id", "title", "release", "video", "url", *genres])
+    items["year"] = pd.to_datetime(items["release"], format="%d-%b-%Y", errors="coerce").dt.year
+    items["genres"] = items[genres].apply(lambda r: "|".join(g.replace(" ", "_") for g in genres if r[g] == 1),
+                                          axis=1)
+    items[["item_id", "year", "genres"]].to_csv(REC / "item_features.csv", index=False)
+    return ["--user-features", str(REC / "user_features.csv"), "--item-features", str(REC / "item_features.csv")]
+
+
+def run_lithe(threads, repeats, extra, test, n_items, label="lithe"):
     model = REC / "lithe.model"
     times, rss = [], []
     for _ in range(repeats):
@@ -198,7 +222,7 @@ def run_lithe(threads, repeats, extra, test, n_items):
     recs = REC / "recs_lithe.csv"
     run_measured([str(LITHE), "recommend", "query", "--model", str(model), "--users", str(REC / "users.csv"),
                   "--k", str(K), "--exclude-seen", "--out", str(recs)])
-    row = {"method": "lithe", **metrics(pd.read_csv(recs), test, n_items), "train_s": median(times),
+    row = {"method": label, **metrics(pd.read_csv(recs), test, n_items), "train_s": median(times),
            "peak_rss_mb": mb(max(rss))}
     try:
         o, _, _ = run_measured([str(LITHE), "recommend", "eval", "--model", str(model), "--test",
@@ -243,11 +267,13 @@ def main():
         print(f"tuning took {tuning_s:.1f} s", file=sys.stderr)
 
     rows = []
-    try:
-        rows.append(run_lithe(a.threads, a.repeats, shlex.split(a.lithe_args), test, n_items))
-    except (RuntimeError, OSError, ValueError, KeyError) as e:
-        print(f"lithe failed: {short(e)}", file=sys.stderr)
-        rows.append({"method": "lithe", "error": short(e)})
+    feature_flags = side_features()
+    for label, flags in [("lithe", []), ("lithe + features", feature_flags)]:
+        try:
+            rows.append(run_lithe(a.threads, a.repeats, shlex.split(a.lithe_args) + flags, test, n_items, label))
+        except (RuntimeError, OSError, ValueError, KeyError) as e:
+            print(f"{label} failed: {short(e)}", file=sys.stderr)
+            rows.append({"method": label, "error": short(e)})
     for kind in ["als", "bpr", "popularity"]:
         try:
             o, _, rss = run_measured([PYTHON, os.path.abspath(__file__), "--peer", kind, "--threads",
@@ -281,8 +307,10 @@ def main():
             print(f"- {r['method']}: " + ", ".join(f"{k}={v:g}" for k, v in r["params"].items()) + f" ({how})")
     by = {r["method"]: r for r in rows}
     lithe, als = by.get("lithe", {}), by.get("implicit ALS", {})
-    if "recall" in lithe and als.get("recall"):
-        print(f"- lithe recall@{K} / ALS recall@{K}: {lithe['recall'] / als['recall']:.2f}")
+    for name in ["lithe", "lithe + features"]:
+        r = by.get(name, {})
+        if "recall" in r and als.get("recall"):
+            print(f"- {name} recall@{K} / ALS recall@{K}: {r['recall'] / als['recall']:.2f}")
     if "lithe_eval" in lithe:
         ev = lithe["lithe_eval"]
         if "error" in ev:
