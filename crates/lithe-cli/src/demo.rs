@@ -200,7 +200,11 @@ fn recommend_section(out: &mut String) -> anyhow::Result<()> {
         Column::from_strings("item_id", &items.iter().map(Some).collect::<Vec<_>>())?,
     ])?;
     let data = Interactions::from_table(&table, "demo interactions")?;
-    let params = TwoTowerParams::default();
+    // Fewer epochs than the default: enough for this data, and the demo stays quick.
+    let params = TwoTowerParams {
+        epochs: 5,
+        ..TwoTowerParams::default()
+    };
     let t0 = Instant::now();
     let model = TwoTowerModel::fit(&params, &data, None, None, |_, _| {})?;
     let fit_s = t0.elapsed().as_secs_f64();

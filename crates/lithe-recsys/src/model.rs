@@ -191,7 +191,6 @@ impl TwoTowerModel {
         let mut grads = Grads::new(&w);
         let mut opt = [
             Adam::new(w.user_emb.len()),
-            Adam::new(w.hist_emb.len()),
             Adam::new(w.item_emb.len()),
             Adam::new(w.user_w.len()),
             Adam::new(w.user_b.len()),
@@ -241,16 +240,14 @@ impl TwoTowerModel {
                 let gw = &grads.w;
                 for (k, list) in [
                     (0usize, &grads.touched_user),
-                    (1, &grads.touched_hist),
-                    (2, &grads.touched_item),
-                    (7, &grads.touched_user_feat),
-                    (8, &grads.touched_item_feat),
+                    (1, &grads.touched_item),
+                    (6, &grads.touched_user_feat),
+                    (7, &grads.touched_item_feat),
                 ] {
                     let (wt, gt) = match k {
                         0 => (&mut w.user_emb, &gw.user_emb),
-                        1 => (&mut w.hist_emb, &gw.hist_emb),
-                        2 => (&mut w.item_emb, &gw.item_emb),
-                        7 => (&mut w.user_feat, &gw.user_feat),
+                        1 => (&mut w.item_emb, &gw.item_emb),
+                        6 => (&mut w.user_feat, &gw.user_feat),
                         _ => (&mut w.item_feat, &gw.item_feat),
                     };
                     for &r in list {
@@ -258,10 +255,10 @@ impl TwoTowerModel {
                         opt[k].step(wt, gt, r * d, (r + 1) * d, step, lr, l2);
                     }
                 }
-                opt[3].step(&mut w.user_w, &gw.user_w, 0, d * d, step, lr, 0.0);
-                opt[4].step(&mut w.user_b, &gw.user_b, 0, d, step, lr, 0.0);
-                opt[5].step(&mut w.item_w, &gw.item_w, 0, d * d, step, lr, 0.0);
-                opt[6].step(&mut w.item_b, &gw.item_b, 0, d, step, lr, 0.0);
+                opt[2].step(&mut w.user_w, &gw.user_w, 0, d * d, step, lr, 0.0);
+                opt[3].step(&mut w.user_b, &gw.user_b, 0, d, step, lr, 0.0);
+                opt[4].step(&mut w.item_w, &gw.item_w, 0, d * d, step, lr, 0.0);
+                opt[5].step(&mut w.item_b, &gw.item_b, 0, d, step, lr, 0.0);
             }
             let mean = sum / batches.max(1) as f64;
             if !mean.is_finite() {
@@ -401,7 +398,6 @@ impl TwoTowerModel {
         let (nu, ni) = (s.users.len(), s.items.len());
         let ok = d > 0
             && s.weights.user_emb.len() == nu * d
-            && s.weights.hist_emb.len() == ni * d
             && s.weights.item_emb.len() == ni * d
             && s.weights.user_w.len() == d * d
             && s.weights.item_w.len() == d * d
@@ -510,7 +506,6 @@ impl TwoTowerModel {
         self.items = IdMap::from_names(names);
         self.item_vectors.extend_from_slice(&vectors);
         self.weights.item_emb.resize(self.items.len() * d, 0.0);
-        self.weights.hist_emb.resize(self.items.len() * d, 0.0);
         for k in 0..ids.len() {
             let (r, w) = rows.of(k);
             let entries: Vec<(u32, f32)> = r.iter().copied().zip(w.iter().copied()).collect();

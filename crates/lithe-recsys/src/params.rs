@@ -31,10 +31,10 @@ impl Default for TwoTowerParams {
     fn default() -> Self {
         TwoTowerParams {
             dim: 64,
-            epochs: 5,
+            epochs: 12,
             batch: 1024,
             learning_rate: 0.005,
-            temperature: 0.1,
+            temperature: 0.12,
             l2: 0.001,
             logq: 1.0,
             half_life: 0.0,

@@ -1,6 +1,6 @@
 //! The two towers, their loss and its gradients, written by hand.
 //!
-//! User tower: `x_u = E_user[u] + Σ_k a_k E_hist[h_k] + Σ w F_user[row]` (the history
+//! User tower: `x_u = E_user[u] + Σ_k a_k E_item[h_k] + Σ w F_user[row]` (the history
 //! bag, without the interaction being predicted in training; the user's side features,
 //! see [`crate::features`]), then `u = normalise(W_u x_u + b_u)`. Item tower:
 //! `v = normalise(W_v (E_item[i] + Σ w F_item[row]) + b_v)`.
@@ -24,7 +24,7 @@ use crate::features::SparseRows;
 pub struct Weights {
     pub dim: usize,
     pub user_emb: Vec<f32>,
-    pub hist_emb: Vec<f32>,
+    /// Item embeddings: the item tower's input, and the user tower's history bag.
     pub item_emb: Vec<f32>,
     /// `dim × dim`, row-major: `z_k = Σ_j w[k·dim + j] x_j + b_k`.
     pub user_w: Vec<f32>,
@@ -98,12 +98,10 @@ pub fn bag_weights(n: usize, skip: Option<usize>, half_life: f32, out: &mut Vec<
 pub struct Grads {
     pub w: Weights,
     pub touched_user: Vec<u32>,
-    pub touched_hist: Vec<u32>,
     pub touched_item: Vec<u32>,
     pub touched_user_feat: Vec<u32>,
     pub touched_item_feat: Vec<u32>,
     mark_user: Vec<bool>,
-    mark_hist: Vec<bool>,
     mark_item: Vec<bool>,
     mark_user_feat: Vec<bool>,
     mark_item_feat: Vec<bool>,
@@ -120,7 +118,6 @@ impl Weights {
                 .collect()
         };
         let user_emb = table(n_users);
-        let hist_emb = table(n_items);
         let item_emb = table(n_items);
         let eye: Vec<f32> = (0..dim * dim)
             .map(|k| if k / dim == k % dim { 1.0 } else { 0.0 })
@@ -128,7 +125,6 @@ impl Weights {
         Weights {
             dim,
             user_emb,
-            hist_emb,
             item_emb,
             user_w: eye.clone(),
             user_b: vec![0.0; dim],
@@ -152,7 +148,6 @@ impl Weights {
         Weights {
             dim: self.dim,
             user_emb: vec![0.0; self.user_emb.len()],
-            hist_emb: vec![0.0; self.hist_emb.len()],
             item_emb: vec![0.0; self.item_emb.len()],
             user_w: vec![0.0; self.user_w.len()],
             user_b: vec![0.0; self.user_b.len()],
@@ -177,7 +172,7 @@ impl Weights {
             if a == 0.0 {
                 continue;
             }
-            let row = &self.hist_emb[i as usize * d..(i as usize + 1) * d];
+            let row = &self.item_emb[i as usize * d..(i as usize + 1) * d];
             for (o, &e) in out.iter_mut().zip(row) {
                 *o += e * a;
             }
@@ -228,12 +223,10 @@ impl Grads {
         Grads {
             w: w.zeros_like(),
             touched_user: Vec::new(),
-            touched_hist: Vec::new(),
             touched_item: Vec::new(),
             touched_user_feat: Vec::new(),
             touched_item_feat: Vec::new(),
             mark_user: vec![false; w.n_users()],
-            mark_hist: vec![false; w.n_items()],
             mark_item: vec![false; w.n_items()],
             mark_user_feat: vec![false; w.user_feat.len() / w.dim],
             mark_item_feat: vec![false; w.item_feat.len() / w.dim],
@@ -248,11 +241,6 @@ impl Grads {
                 &mut self.touched_user,
                 &mut self.mark_user,
                 &mut self.w.user_emb,
-            ),
-            (
-                &mut self.touched_hist,
-                &mut self.mark_hist,
-                &mut self.w.hist_emb,
             ),
             (
                 &mut self.touched_item,
@@ -526,9 +514,9 @@ pub fn loss(
         for (&j, &a) in h.iter().zip(&wts) {
             if a != 0.0 {
                 add_row(
-                    &mut g.w.hist_emb,
-                    &mut g.touched_hist,
-                    &mut g.mark_hist,
+                    &mut g.w.item_emb,
+                    &mut g.touched_item,
+                    &mut g.mark_item,
                     j,
                     gx,
                     a,
@@ -592,11 +580,10 @@ mod tests {
         loss(&w, &hist, &feats, &batch, &log_q, t, Some(&mut g));
         let eps = 1e-3f32;
         let mut worst = 0f64;
-        let fields: [fn(&mut Weights) -> &mut Vec<f32>; 9] = [
+        let fields: [fn(&mut Weights) -> &mut Vec<f32>; 8] = [
             |w| &mut w.user_feat,
             |w| &mut w.item_feat,
             |w| &mut w.user_emb,
-            |w| &mut w.hist_emb,
             |w| &mut w.item_emb,
             |w| &mut w.user_w,
             |w| &mut w.user_b,
