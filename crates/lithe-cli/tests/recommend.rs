@@ -58,9 +58,9 @@ fn recs(out: &Output) -> Vec<(String, usize, String)> {
         .collect()
 }
 
-/// Train on the group data with settings for its size, on `threads` threads.
-fn train_small(data: &Path, model: &Path, threads: &str) -> Output {
-    lithe(&[
+/// Train on the group data with settings for its size, and `extra` flags.
+fn train_small(data: &Path, model: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
         "recommend",
         "train",
         "--interactions",
@@ -77,9 +77,9 @@ fn train_small(data: &Path, model: &Path, threads: &str) -> Output {
         "0.02",
         "--l2",
         "0.003",
-        "--threads",
-        threads,
-    ])
+    ];
+    args.extend_from_slice(extra);
+    lithe(&args)
 }
 
 #[test]
@@ -87,7 +87,7 @@ fn train_query_eval() {
     let dir = tempfile::tempdir().unwrap();
     let (data, seen) = write_interactions(dir.path());
     let model = dir.path().join("m.lithe");
-    let o = train_small(&data, &model, "2");
+    let o = train_small(&data, &model, &["--threads", "2"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let info: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(info["users"], 80);
@@ -190,7 +190,7 @@ fn train_query_eval() {
 
     // The same seed gives the same model file contents for 1 and 2 threads.
     let model1 = dir.path().join("m1.lithe");
-    let o = train_small(&data, &model1, "1");
+    let o = train_small(&data, &model1, &["--threads", "1"]);
     assert!(o.status.success());
     let q = |m: &Path| {
         lithe(&[
@@ -316,28 +316,11 @@ fn features_cold_start_and_added_items() {
     }
     std::fs::write(&itf, s).unwrap();
     let model = dir.path().join("m.lithe");
-    let o = lithe(&[
-        "recommend",
-        "train",
-        "--interactions",
-        p(&data),
-        "--out",
-        p(&model),
-        "--dim",
-        "16",
-        "--epochs",
-        "20",
-        "--batch",
-        "64",
-        "--learning-rate",
-        "0.02",
-        "--l2",
-        "0.003",
-        "--user-features",
-        p(&uf),
-        "--item-features",
-        p(&itf),
-    ]);
+    let o = train_small(
+        &data,
+        &model,
+        &["--user-features", p(&uf), "--item-features", p(&itf)],
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
     // A new user with a segment is embedded by the user tower from it: its group's items.
@@ -430,7 +413,7 @@ fn features_cold_start_and_added_items() {
 
     // A model trained without item features cannot embed new items.
     let plain = dir.path().join("plain.lithe");
-    let o = train_small(&data, &plain, "2");
+    let o = train_small(&data, &plain, &[]);
     assert!(o.status.success());
     let o = lithe(&[
         "recommend",
