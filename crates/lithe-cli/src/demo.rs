@@ -166,10 +166,10 @@ fn tabular_section(table: &Table, out: &mut String) -> anyhow::Result<()> {
 /// user's training items left out.
 fn recommend_section(out: &mut String) -> anyhow::Result<()> {
     use lithe_core::Column;
-    use lithe_recsys::{Interactions, Rng, TwoTowerModel, TwoTowerParams, evaluate};
+    use lithe_recsys::{Interactions, SplitMix, TwoTowerModel, TwoTowerParams, evaluate};
     let (n_users, n_items, groups, per_user) = (2000usize, 1000usize, 20usize, 30usize);
     let per_group = n_items / groups;
-    let mut rng = Rng::new(7);
+    let mut rng = SplitMix::new(7);
     let (mut users, mut items, mut test) = (Vec::new(), Vec::new(), Vec::new());
     for u in 0..n_users {
         let g = u % groups;

@@ -242,7 +242,7 @@ fn query(a: QueryArgs, g: &GlobalArgs) -> anyhow::Result<()> {
             {
                 return Ok((recs, Answer::Tower));
             }
-            model.recommend(u, a.k, a.exclude_seen, false)
+            model.recommend(u, a.k, a.exclude_seen)
         })
         .collect::<Result<_, lithe_core::Error>>()?;
     let unknown = answers.iter().filter(|x| x.1 == Answer::Popular).count();
@@ -270,19 +270,7 @@ fn query(a: QueryArgs, g: &GlobalArgs) -> anyhow::Result<()> {
     ])?;
     match &a.out {
         Some(path) => lithe_core::write_table(path, &table)?,
-        None => {
-            let mut text = String::from("user_id,rank,item_id,score\n");
-            for r in 0..table.n_rows() {
-                let cells: Vec<String> = table
-                    .columns()
-                    .iter()
-                    .map(|c| c.value_string(r).unwrap_or_default())
-                    .collect();
-                text.push_str(&cells.join(","));
-                text.push('\n');
-            }
-            emit(&text)?;
-        }
+        None => emit(&lithe_core::io::csv_string(&table))?,
     }
     Ok(())
 }

@@ -157,6 +157,22 @@ fn train_query_eval() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 5, "{text}");
     assert!(lines[3].starts_with("nobody,1,it0,"), "{text}");
+    // On stdout too, an id with a comma is quoted, as in the files lithe writes.
+    let o = lithe(&[
+        "recommend",
+        "query",
+        "--model",
+        p(&model),
+        "--user",
+        "a,b",
+        "--k",
+        "1",
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.starts_with("user_id,rank,item_id,score\n\"a,b\",1,it0,"),
+        "{text}"
+    );
 
     // Held-out items of the users' own groups are found: recall well above chance
     // (a random list of 4 of the 34 unseen items finds the one in 12 %).

@@ -12,6 +12,7 @@ pub mod error;
 pub mod io;
 pub mod metrics;
 pub mod model_file;
+pub mod rng;
 pub mod table;
 
 pub use error::{Error, Result};

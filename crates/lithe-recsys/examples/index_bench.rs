@@ -14,7 +14,7 @@
 
 use std::time::Instant;
 
-use lithe_recsys::Rng;
+use lithe_recsys::SplitMix;
 use lithe_recsys::dense::dot;
 use lithe_recsys::index::{IndexParams, ItemIndex, exact_top_k};
 use rayon::prelude::*;
@@ -23,7 +23,7 @@ const DIM: usize = 64;
 const K: usize = 10;
 
 /// A standard normal draw (Box–Muller).
-fn normal(rng: &mut Rng) -> f32 {
+fn normal(rng: &mut SplitMix) -> f32 {
     let (a, b) = (rng.unit().max(1e-300), rng.unit());
     ((-2.0 * a.ln()).sqrt() * (2.0 * std::f64::consts::PI * b).cos()) as f32
 }
@@ -36,11 +36,11 @@ fn unit(v: &mut [f32]) {
 /// `n` unit vectors around `clusters` random centres (spread 0.5 per coordinate
 /// relative to the centre's 1), generated in parallel from per-row seeds.
 fn clustered(n: usize, clusters: usize, seed: u64) -> Vec<f32> {
-    let mut rng = Rng::new(seed);
+    let mut rng = SplitMix::new(seed);
     let centres: Vec<f32> = (0..clusters * DIM).map(|_| normal(&mut rng)).collect();
     let mut out = vec![0f32; n * DIM];
     out.par_chunks_mut(DIM).enumerate().for_each(|(r, v)| {
-        let mut rng = Rng::new(seed ^ (r as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = SplitMix::new(seed ^ (r as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let c = (rng.next_u64() % clusters as u64) as usize;
         for (j, x) in v.iter_mut().enumerate() {
             *x = centres[c * DIM + j] + 0.5 * normal(&mut rng);
@@ -55,11 +55,11 @@ fn clustered(n: usize, clusters: usize, seed: u64) -> Vec<f32> {
 /// twentieth of `A z`'s size per coordinate.
 fn lowrank(n: usize, seed_a: u64, seed: u64) -> Vec<f32> {
     const LATENT: usize = 16;
-    let mut rng = Rng::new(seed_a);
+    let mut rng = SplitMix::new(seed_a);
     let a: Vec<f32> = (0..DIM * LATENT).map(|_| normal(&mut rng)).collect();
     let mut out = vec![0f32; n * DIM];
     out.par_chunks_mut(DIM).enumerate().for_each(|(r, v)| {
-        let mut rng = Rng::new(seed ^ (r as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = SplitMix::new(seed ^ (r as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let z: Vec<f32> = (0..LATENT).map(|_| normal(&mut rng)).collect();
         for (j, x) in v.iter_mut().enumerate() {
             *x = dot(&a[j * LATENT..(j + 1) * LATENT], &z);

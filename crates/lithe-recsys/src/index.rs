@@ -171,9 +171,10 @@ pub fn exact_top_k(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SplitMix;
 
     fn unit_vectors(n: usize, dim: usize, seed: u64) -> Vec<f32> {
-        let mut rng = crate::Rng::new(seed);
+        let mut rng = SplitMix::new(seed);
         let mut v: Vec<f32> = (0..n * dim).map(|_| rng.unit() as f32 - 0.5).collect();
         for r in v.chunks_mut(dim) {
             let n = dot(r, r).sqrt();

@@ -2,14 +2,15 @@
 
 use std::path::Path;
 
+use lithe_core::metrics::{mean_ndcg_at_k, mean_recall_at_k};
 use lithe_core::{Error, Result, Table, model_file};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
-use crate::Rng;
+use crate::SplitMix;
 use crate::data::{Groups, ITEM_COL, IdMap, Interactions, USER_COL};
 use crate::features::{FeatureSchema, SparseRows, align};
-use crate::index::{IndexParams, ItemIndex, exact_top_k};
+use crate::index::{IndexParams, ItemIndex};
 use crate::params::TwoTowerParams;
 use crate::tower::{Batch, Features, Grads, Weights, add_features, loss};
 
@@ -189,18 +190,10 @@ impl TwoTowerModel {
             item: item_rows,
         };
         let mut grads = Grads::new(&w);
-        let mut opt = [
-            Adam::new(w.user_emb.len()),
-            Adam::new(w.item_emb.len()),
-            Adam::new(w.user_w.len()),
-            Adam::new(w.user_b.len()),
-            Adam::new(w.item_w.len()),
-            Adam::new(w.item_b.len()),
-            Adam::new(w.user_feat.len()),
-            Adam::new(w.item_feat.len()),
-        ];
+        // One Adam per parameter table, in the order of `Weights::tables_mut`.
+        let mut opt: Vec<Adam> = w.tables_mut().iter().map(|t| Adam::new(t.len())).collect();
         let mut order: Vec<u32> = (0..data.len() as u32).collect();
-        let mut rng = Rng::new(params.seed ^ 0x5EED);
+        let mut rng = SplitMix::new(params.seed ^ 0x5EED);
         let bsz = params.batch.min(data.len()).max(2.min(data.len()));
         let (lr, l2, t) = (
             params.learning_rate as f32,
@@ -237,28 +230,27 @@ impl TwoTowerModel {
                 sum += loss(&w, &history, &features, &batch, &log_q, t, Some(&mut grads));
                 batches += 1;
                 step += 1;
-                let gw = &grads.w;
-                for (k, list) in [
-                    (0usize, &grads.touched_user),
-                    (1, &grads.touched_item),
-                    (6, &grads.touched_user_feat),
-                    (7, &grads.touched_item_feat),
-                ] {
-                    let (wt, gt) = match k {
-                        0 => (&mut w.user_emb, &gw.user_emb),
-                        1 => (&mut w.item_emb, &gw.item_emb),
-                        6 => (&mut w.user_feat, &gw.user_feat),
-                        _ => (&mut w.item_feat, &gw.item_feat),
-                    };
-                    for &r in list {
-                        let r = r as usize;
-                        opt[k].step(wt, gt, r * d, (r + 1) * d, step, lr, l2);
+                // Embedding tables step only their touched rows, with L2; the dense
+                // layers step whole, without.
+                let touched = grads.touched();
+                let gw = grads.w.tables();
+                for (((wt, gt), adam), rows) in w
+                    .tables_mut()
+                    .into_iter()
+                    .zip(gw)
+                    .zip(&mut opt)
+                    .zip(touched)
+                {
+                    match rows {
+                        Some(rows) => {
+                            for &r in rows {
+                                let r = r as usize;
+                                adam.step(wt, gt, r * d, (r + 1) * d, step, lr, l2);
+                            }
+                        }
+                        None => adam.step(wt, gt, 0, gt.len(), step, lr, 0.0),
                     }
                 }
-                opt[2].step(&mut w.user_w, &gw.user_w, 0, d * d, step, lr, 0.0);
-                opt[3].step(&mut w.user_b, &gw.user_b, 0, d, step, lr, 0.0);
-                opt[4].step(&mut w.item_w, &gw.item_w, 0, d * d, step, lr, 0.0);
-                opt[5].step(&mut w.item_b, &gw.item_b, 0, d, step, lr, 0.0);
             }
             let mean = sum / batches.max(1) as f64;
             if !mean.is_finite() {
@@ -305,17 +297,24 @@ impl TwoTowerModel {
         out
     }
 
+    /// The `k` items of the index nearest to the user vector `q`, among those `keep`
+    /// accepts, best first.
+    fn nearest(&self, q: &[f32], k: usize, keep: impl Fn(u64) -> bool) -> Result<Vec<Rec>> {
+        Ok(self
+            .index
+            .search(q, k, keep)?
+            .into_iter()
+            .map(|(key, score)| Rec {
+                item: key as u32,
+                score,
+            })
+            .collect())
+    }
+
     /// The `k` best items for the user called `id`: by the towers and the index for a
     /// known user (without the items in its training history when `exclude_seen`), the
-    /// most popular items for an unknown one. `exact` searches every item instead of
-    /// the index.
-    pub fn recommend(
-        &self,
-        id: &str,
-        k: usize,
-        exclude_seen: bool,
-        exact: bool,
-    ) -> Result<(Vec<Rec>, Answer)> {
+    /// most popular items for an unknown one.
+    pub fn recommend(&self, id: &str, k: usize, exclude_seen: bool) -> Result<(Vec<Rec>, Answer)> {
         let Some(u) = self.users.get(id) else {
             let recs = self
                 .popular
@@ -335,21 +334,8 @@ impl TwoTowerModel {
         } else {
             HashSet::new()
         };
-        let keep = |key: u64| !seen.contains(&(key as u32));
-        let hits = if exact {
-            exact_top_k(&self.item_vectors, self.weights.dim, &q, k, keep)
-        } else {
-            self.index.search(&q, k, keep)?
-        };
-        Ok((
-            hits.into_iter()
-                .map(|(key, score)| Rec {
-                    item: key as u32,
-                    score,
-                })
-                .collect(),
-            Answer::Tower,
-        ))
+        let recs = self.nearest(&q, k, |key| !seen.contains(&(key as u32)))?;
+        Ok((recs, Answer::Tower))
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
@@ -463,15 +449,7 @@ impl TwoTowerModel {
         add_features(&self.weights.user_feat, feats, &mut x);
         let mut q = vec![0f32; d];
         self.weights.user_vector(&x, &mut q);
-        let hits = self.index.search(&q, k, |_| true)?;
-        Ok(Some(
-            hits.into_iter()
-                .map(|(key, score)| Rec {
-                    item: key as u32,
-                    score,
-                })
-                .collect(),
-        ))
+        Ok(Some(self.nearest(&q, k, |_| true)?))
     }
 
     /// Embed the items of `t` (`item_id` plus the item feature columns the model was
@@ -533,7 +511,7 @@ pub struct EvalReport {
 /// Recall@k, NDCG@k and catalogue coverage of the top-`k` lists (training items
 /// excluded) for the test interactions `test` (`user id`, `item id` pairs): per user,
 /// recall is the share of its test items in its list and NDCG the list's discounted
-/// gain over the best possible; both are averaged over users.
+/// gain over the best possible (`lithe_core::metrics`); both are averaged over users.
 pub fn evaluate(model: &TwoTowerModel, test: &[(String, String)], k: usize) -> Result<EvalReport> {
     use rayon::prelude::*;
     let mut by_user: Vec<(String, Vec<String>)> = Vec::new();
@@ -547,42 +525,34 @@ pub fn evaluate(model: &TwoTowerModel, test: &[(String, String)], k: usize) -> R
             }
         }
     }
-    let per_user: Vec<(f64, f64, Vec<u32>, bool)> = by_user
+    let answers: Vec<(Vec<Rec>, Answer)> = by_user
         .par_iter()
-        .map(|(u, items)| {
-            let (recs, answer) = model.recommend(u, k, true, false)?;
-            let want: HashSet<u32> = items.iter().filter_map(|i| model.items.get(i)).collect();
-            let mut dcg = 0f64;
-            let mut hits = 0usize;
-            for (r, rec) in recs.iter().enumerate() {
-                if want.contains(&rec.item) {
-                    hits += 1;
-                    dcg += 1.0 / ((r + 2) as f64).log2();
-                }
-            }
-            let n_rel = items.len();
-            let ideal: f64 = (0..n_rel.min(k))
-                .map(|r| 1.0 / ((r + 2) as f64).log2())
-                .sum();
-            Ok((
-                hits as f64 / n_rel as f64,
-                if ideal > 0.0 { dcg / ideal } else { 0.0 },
-                recs.iter().map(|r| r.item).collect(),
-                answer == Answer::Popular,
-            ))
-        })
+        .map(|(u, _)| model.recommend(u, k, true))
         .collect::<Result<_>>()?;
-    let n = per_user.len().max(1) as f64;
-    let mut shown = HashSet::new();
-    for p in &per_user {
-        shown.extend(p.2.iter().copied());
-    }
+    // Lists and held-out items by name, so a held-out item the model never saw counts
+    // as relevant (and missed).
+    let recs: Vec<Vec<&str>> = answers
+        .iter()
+        .map(|(r, _)| {
+            r.iter()
+                .map(|x| model.items.names[x.item as usize].as_str())
+                .collect()
+        })
+        .collect();
+    let rels: Vec<Vec<&str>> = by_user
+        .iter()
+        .map(|(_, items)| items.iter().map(String::as_str).collect())
+        .collect();
+    let shown: HashSet<u32> = answers
+        .iter()
+        .flat_map(|(r, _)| r.iter().map(|x| x.item))
+        .collect();
     Ok(EvalReport {
         k,
-        users: per_user.len(),
-        unknown_users: per_user.iter().filter(|p| p.3).count(),
-        recall: per_user.iter().map(|p| p.0).sum::<f64>() / n,
-        ndcg: per_user.iter().map(|p| p.1).sum::<f64>() / n,
+        users: answers.len(),
+        unknown_users: answers.iter().filter(|a| a.1 == Answer::Popular).count(),
+        recall: mean_recall_at_k(&recs, &rels, k)?,
+        ndcg: mean_ndcg_at_k(&recs, &rels, k)?,
         coverage: shown.len() as f64 / model.items.len().max(1) as f64,
     })
 }

@@ -15,6 +15,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::SplitMix;
 use crate::data::Groups;
 use crate::dense::{Mat, dot, matmul};
 use crate::features::SparseRows;
@@ -110,7 +111,7 @@ pub struct Grads {
 impl Weights {
     /// Small random embeddings (uniform, standard deviation 0.1) and identity layers.
     pub fn init(n_users: usize, n_items: usize, dim: usize, seed: u64) -> Weights {
-        let mut rng = crate::Rng::new(seed);
+        let mut rng = SplitMix::new(seed);
         let a = 0.1 * 3f32.sqrt();
         let mut table = |n: usize| -> Vec<f32> {
             (0..n * dim)
@@ -144,19 +145,42 @@ impl Weights {
         self.item_emb.len() / self.dim
     }
 
+    /// The trainable tables in one fixed order: the user and item embeddings, the
+    /// user layer's weights and bias, the item layer's, the user and item feature
+    /// tables.
+    pub fn tables(&self) -> [&Vec<f32>; 8] {
+        [
+            &self.user_emb,
+            &self.item_emb,
+            &self.user_w,
+            &self.user_b,
+            &self.item_w,
+            &self.item_b,
+            &self.user_feat,
+            &self.item_feat,
+        ]
+    }
+
+    /// [`Self::tables`], mutable.
+    pub fn tables_mut(&mut self) -> [&mut Vec<f32>; 8] {
+        [
+            &mut self.user_emb,
+            &mut self.item_emb,
+            &mut self.user_w,
+            &mut self.user_b,
+            &mut self.item_w,
+            &mut self.item_b,
+            &mut self.user_feat,
+            &mut self.item_feat,
+        ]
+    }
+
     fn zeros_like(&self) -> Weights {
-        Weights {
-            dim: self.dim,
-            user_emb: vec![0.0; self.user_emb.len()],
-            item_emb: vec![0.0; self.item_emb.len()],
-            user_w: vec![0.0; self.user_w.len()],
-            user_b: vec![0.0; self.user_b.len()],
-            item_w: vec![0.0; self.item_w.len()],
-            item_b: vec![0.0; self.item_b.len()],
-            half_life: self.half_life,
-            user_feat: vec![0.0; self.user_feat.len()],
-            item_feat: vec![0.0; self.item_feat.len()],
+        let mut z = self.clone();
+        for t in z.tables_mut() {
+            t.fill(0.0);
         }
+        z
     }
 
     /// The user tower's input for user `u` with history `hist` (oldest first),
@@ -231,6 +255,21 @@ impl Grads {
             mark_user_feat: vec![false; w.user_feat.len() / w.dim],
             mark_item_feat: vec![false; w.item_feat.len() / w.dim],
         }
+    }
+
+    /// The rows each table of [`Weights::tables`] had a gradient in, for the
+    /// embedding and feature tables; `None` for the dense layers (every entry).
+    pub fn touched(&self) -> [Option<&[u32]>; 8] {
+        [
+            Some(&self.touched_user),
+            Some(&self.touched_item),
+            None,
+            None,
+            None,
+            None,
+            Some(&self.touched_user_feat),
+            Some(&self.touched_item_feat),
+        ]
     }
 
     /// Zero the touched rows and the dense layers.
@@ -539,7 +578,7 @@ mod tests {
         let mut w = Weights::init(n_users, n_items, d, 3);
         w.half_life = 1.5;
         // Layers away from the identity, so their gradients are exercised.
-        let mut rng = crate::Rng::new(9);
+        let mut rng = SplitMix::new(9);
         for v in w.user_w.iter_mut().chain(w.item_w.iter_mut()) {
             *v += (rng.unit() as f32 - 0.5) * 0.6;
         }
@@ -580,28 +619,19 @@ mod tests {
         loss(&w, &hist, &feats, &batch, &log_q, t, Some(&mut g));
         let eps = 1e-3f32;
         let mut worst = 0f64;
-        let fields: [fn(&mut Weights) -> &mut Vec<f32>; 8] = [
-            |w| &mut w.user_feat,
-            |w| &mut w.item_feat,
-            |w| &mut w.user_emb,
-            |w| &mut w.item_emb,
-            |w| &mut w.user_w,
-            |w| &mut w.user_b,
-            |w| &mut w.item_w,
-            |w| &mut w.item_b,
-        ];
-        let mut gw = g.w.clone();
-        for field in fields {
-            let n = field(&mut w).len();
+        // Every entry of every trainable table.
+        for f in 0..w.tables().len() {
+            let n = w.tables()[f].len();
+            assert!(n > 0, "table {f} is empty");
             for k in 0..n {
-                let orig = field(&mut w)[k];
-                field(&mut w)[k] = orig + eps;
+                let orig = w.tables()[f][k];
+                w.tables_mut()[f][k] = orig + eps;
                 let up = loss(&w, &hist, &feats, &batch, &log_q, t, None);
-                field(&mut w)[k] = orig - eps;
+                w.tables_mut()[f][k] = orig - eps;
                 let down = loss(&w, &hist, &feats, &batch, &log_q, t, None);
-                field(&mut w)[k] = orig;
+                w.tables_mut()[f][k] = orig;
                 let numeric = (up - down) / (2.0 * eps as f64);
-                let analytic = field(&mut gw)[k] as f64;
+                let analytic = g.w.tables()[f][k] as f64;
                 let err = (numeric - analytic).abs() / (1e-2 + numeric.abs().max(analytic.abs()));
                 worst = worst.max(err);
                 assert!(

@@ -21,9 +21,10 @@ use lithe_core::describe::Task;
 use lithe_core::{Column, Error, Result, Table};
 
 use crate::data::{BinColumn, Binned, Feature, FeatureKind, feature_matrix};
-use crate::gbdt::{Prepared, SplitMix, class_indices};
+use crate::gbdt::{Prepared, class_indices};
 use crate::params::Objective;
 use crate::tree::{Child, Node, Tree, partition_by};
+use lithe_core::rng::SplitMix;
 
 /// How many features each split looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -589,7 +590,7 @@ impl TreeBuilder<'_> {
                     if visited >= self.mtry && varying > 0 {
                         break;
                     }
-                    let j = i + (self.rng.next() % (nf - i) as u64) as usize;
+                    let j = i + (self.rng.next_u64() % (nf - i) as u64) as usize;
                     self.feats.swap(i, j);
                     let f = self.feats[i];
                     visited += 1;
@@ -741,7 +742,7 @@ impl ForestModel {
                 let m = rows.len() as u64;
                 for _ in 0..rows.len() {
                     // Multiply-shift: an unbiased-enough draw below m without division.
-                    let j = ((rng.next() as u128 * m as u128) >> 64) as usize;
+                    let j = ((rng.next_u64() as u128 * m as u128) >> 64) as usize;
                     w[rows[j] as usize] += 1;
                 }
             } else {

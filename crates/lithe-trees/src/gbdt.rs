@@ -6,6 +6,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use lithe_core::describe::{Task, infer_target};
+use lithe_core::rng::SplitMix;
 use lithe_core::{Column, Error, Result, Table};
 
 use crate::data::{Binned, Feature, FeatureKind, feature_matrix};
@@ -282,7 +283,7 @@ impl GbdtModel {
             let mut rng =
                 SplitMix(params.seed ^ (round as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let active = sample_features(nf, params.feature_fraction, &mut rng);
-            let rng_seed = rng.next();
+            let rng_seed = rng.next_u64();
             let bag: Option<Vec<u32>> = bagging.then(|| {
                 rows.iter()
                     .copied()
@@ -561,24 +562,6 @@ fn metric_name(obj: Objective) -> &'static str {
     }
 }
 
-/// A small, fast, seedable generator: every random choice is a function of the seed
-/// and the round, never of the thread count.
-pub(crate) struct SplitMix(pub(crate) u64);
-
-impl SplitMix {
-    pub(crate) fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    pub(crate) fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 /// The features a tree may split on: a `fraction` of them, at least one.
 fn sample_features(nf: usize, fraction: f64, rng: &mut SplitMix) -> Vec<bool> {
     if fraction >= 1.0 {
@@ -587,7 +570,7 @@ fn sample_features(nf: usize, fraction: f64, rng: &mut SplitMix) -> Vec<bool> {
     let k = ((nf as f64 * fraction).round() as usize).clamp(1, nf);
     let mut order: Vec<usize> = (0..nf).collect();
     for i in 0..k {
-        let j = i + (rng.next() % (nf - i) as u64) as usize;
+        let j = i + (rng.next_u64() % (nf - i) as u64) as usize;
         order.swap(i, j);
     }
     let mut active = vec![false; nf];

@@ -2,6 +2,8 @@
 
 use rayon::prelude::*;
 
+use lithe_core::rng::SplitMix;
+
 use crate::data::{BinColumn, Binned};
 use crate::params::GbdtParams;
 
@@ -89,10 +91,8 @@ impl Quant {
 /// count.
 #[inline]
 pub fn row_noise(seed: u64, row: u32) -> u64 {
-    let mut z = seed.wrapping_add((row as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    // Output number `row` of the SplitMix stream seeded `seed`, reached directly.
+    SplitMix(seed.wrapping_add((row as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))).next_u64()
 }
 
 /// Where each feature's bins start in a leaf's histogram.

@@ -91,6 +91,16 @@ pub(crate) fn write_csv_rows(table: &Table, w: &mut dyn Write) -> std::io::Resul
     Ok(())
 }
 
+/// A table as CSV text (header and rows, quoted where a field needs it), for output
+/// that goes to stdout rather than a file.
+pub fn csv_string(table: &Table) -> String {
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = write_csv_header(table, &mut out).and_then(|_| write_csv_rows(table, &mut out));
+    // Fields are UTF-8 strings and formatted numbers.
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Write a table to `path` as CSV, gzip-compressed when the name ends in `.gz`.
 pub fn write_csv(path: &Path, table: &Table) -> Result<()> {
     let gzip = path

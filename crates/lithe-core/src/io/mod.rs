@@ -21,7 +21,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::table::Table;
 
-pub use csv_write::write_csv;
+pub use csv_write::{csv_string, write_csv};
 pub use parquet_io::{read_parquet, write_parquet};
 pub use sink::TableWriter;
 
