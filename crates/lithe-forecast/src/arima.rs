@@ -693,8 +693,12 @@ impl StateSpace {
             for &(j, cj) in &cnz {
                 gp[ph(j)] += 0.5 * s * cj;
             }
-            gp[ph(r)] += w;
-            hp[ph(r)] += 0.5 * t;
+            // (Without differencing states there is no row r: w, t, h and δ·m are 0.)
+            let pr = (rd > r).then(|| ph(r));
+            if let Some(pr) = pr {
+                gp[pr] += w;
+                hp[pr] += 0.5 * t;
+            }
             for &(j, cj) in &cnz {
                 let pj = ph(j);
                 for (x, a) in cm[pj * rd..(pj + 1) * rd].iter_mut().zip(&gp) {
@@ -704,12 +708,13 @@ impl StateSpace {
                     cm[i * rd + pj] += cj * a;
                 }
             }
-            let pr = ph(r);
-            for (x, b) in cm[pr * rd..(pr + 1) * rd].iter_mut().zip(&hp) {
-                *x += b;
-            }
-            for (i, b) in hp.iter().enumerate() {
-                cm[i * rd + pr] += b;
+            if let Some(pr) = pr {
+                for (x, b) in cm[pr * rd..(pr + 1) * rd].iter_mut().zip(&hp) {
+                    *x += b;
+                }
+                for (i, b) in hp.iter().enumerate() {
+                    cm[i * rd + pr] += b;
+                }
             }
             for &(a, va) in &vnz {
                 for &(b, vb) in &vnz {
@@ -722,7 +727,9 @@ impl StateSpace {
                 for &(j, cj) in &cnz {
                     up[ph(j)] += m_last * cj;
                 }
-                up[pr] += dm;
+                if let Some(pr) = pr {
+                    up[pr] += dm;
+                }
                 for (i, ui) in up.iter().enumerate() {
                     let f = ui / gain;
                     for (x, uj) in cm[i * rd..(i + 1) * rd].iter_mut().zip(&up) {
