@@ -439,6 +439,41 @@ fn max_change(a: &[f64], b: &[f64], change: &mut [f64; 4], size: &mut [f64; 4]) 
     }
 }
 
+/// One observed value's share of a filter pass: its innovation `e` with variance `F`
+/// into the sums `(Σ e²/F, Σ log F, n)` (left out while `F` is 1e4 or more, the diffuse
+/// start), its standardised innovation into `resid`, and the mean update
+/// `a = anew + m e / F`.
+#[inline(always)]
+fn absorb(
+    a: &mut [f64],
+    anew: &[f64],
+    m: &[f64],
+    e: f64,
+    gain: f64,
+    (ssq, sumlog, nu): &mut (f64, f64, usize),
+    resid: Option<&mut Vec<f64>>,
+) {
+    if gain < 1e4 {
+        *nu += 1;
+        *ssq += if gain == 0.0 {
+            f64::INFINITY
+        } else {
+            e * e / gain
+        };
+        *sumlog += gain.ln();
+    }
+    if let Some(rs) = resid {
+        rs.push(if gain == 0.0 {
+            f64::INFINITY
+        } else {
+            e / gain.sqrt()
+        });
+    }
+    for ((a, an), mi) in a.iter_mut().zip(anew).zip(m) {
+        *a = an + mi * e / gain;
+    }
+}
+
 /// Diffuse prior variance of the differencing states.
 pub const KAPPA: f64 = 1e6;
 
@@ -610,7 +645,7 @@ impl StateSpace {
             (vec![0.0; rd], vec![0.0; rd], vec![0.0; rd], vec![0.0; rd]);
         let mut m = vec![0.0; rd];
         let mut snap = vec![0.0; rd * rd];
-        let (mut ssq, mut sumlog, mut nu) = (0.0, 0.0, 0usize);
+        let mut sums = (0.0, 0.0, 0usize);
         let after_gaps = y.iter().rposition(|v| v.is_nan()).map_or(0, |i| i + 1);
         let (mut gain, mut dm) = (0.0, 0.0);
         // Storage index of state `i < rd` at offset `o < rd` (no division).
@@ -638,25 +673,15 @@ impl StateSpace {
                     *mi = mp[ph(perm(i))];
                 }
                 let e = yl - z_dot(&anew, &dnz);
-                if gain < 1e4 {
-                    nu += 1;
-                    ssq += if gain == 0.0 {
-                        f64::INFINITY
-                    } else {
-                        e * e / gain
-                    };
-                    sumlog += gain.ln();
-                }
-                if let Some(rs) = resid.as_deref_mut() {
-                    rs.push(if gain == 0.0 {
-                        f64::INFINITY
-                    } else {
-                        e / gain.sqrt()
-                    });
-                }
-                for ((a, an), mi) in self.a.iter_mut().zip(&anew).zip(&m) {
-                    *a = an + mi * e / gain;
-                }
+                absorb(
+                    &mut self.a,
+                    &anew,
+                    &m,
+                    e,
+                    gain,
+                    &mut sums,
+                    resid.as_deref_mut(),
+                );
             } else {
                 self.a.copy_from_slice(&anew);
                 if let Some(rs) = resid.as_deref_mut() {
@@ -754,16 +779,14 @@ impl StateSpace {
                 top(change) <= 1e-12 * top(size)
             };
             if steady {
-                let sums =
-                    self.steady_tail(rd, &y[l + 1..], &m, gain, &dnz, (ssq, sumlog, nu), resid);
-                (ssq, sumlog, nu) = sums;
+                sums = self.steady_tail(rd, &y[l + 1..], &m, gain, &dnz, sums, resid);
                 let p = to_standard(&cm, o);
                 self.finish(&p, Some((&m[..], gain)));
                 self.pn = p;
                 break;
             }
         }
-        (ssq, sumlog, nu)
+        sums
     }
 
     #[inline(always)]
@@ -783,7 +806,7 @@ impl StateSpace {
         let mut next = vec![0.0; rd * rd];
         let mut row = vec![0.0; rd];
         let phi_pad = self.phi_padded();
-        let (mut ssq, mut sumlog, mut nu) = (0.0, 0.0, 0usize);
+        let mut sums = (0.0, 0.0, 0usize);
         // Once the prediction covariance stops changing (to 1e-12 of its largest entry)
         // and no missing value lies ahead, it stays: the rest of the pass updates the
         // mean only ([`Self::steady_tail`]).
@@ -803,25 +826,15 @@ impl StateSpace {
                 }
                 gain = zdot(&m);
                 let e = yl - zdot(&anew);
-                if gain < 1e4 {
-                    nu += 1;
-                    ssq += if gain == 0.0 {
-                        f64::INFINITY
-                    } else {
-                        e * e / gain
-                    };
-                    sumlog += gain.ln();
-                }
-                if let Some(rs) = resid.as_deref_mut() {
-                    rs.push(if gain == 0.0 {
-                        f64::INFINITY
-                    } else {
-                        e / gain.sqrt()
-                    });
-                }
-                for ((a, an), mi) in self.a.iter_mut().zip(&anew).zip(&m) {
-                    *a = an + mi * e / gain;
-                }
+                absorb(
+                    &mut self.a,
+                    &anew,
+                    &m,
+                    e,
+                    gain,
+                    &mut sums,
+                    resid.as_deref_mut(),
+                );
             } else {
                 self.a.copy_from_slice(&anew);
                 if let Some(rs) = resid.as_deref_mut() {
@@ -855,15 +868,13 @@ impl StateSpace {
             std::mem::swap(&mut cur, &mut next);
             if steady {
                 // The rest of the pass updates the mean only, with this step's gain.
-                let sums =
-                    self.steady_tail(rd, &y[l + 1..], &m, gain, &dnz, (ssq, sumlog, nu), resid);
-                (ssq, sumlog, nu) = sums;
+                sums = self.steady_tail(rd, &y[l + 1..], &m, gain, &dnz, sums, resid);
                 self.finish(&cur, Some((&m[..], gain)));
                 break;
             }
         }
         self.pn = cur;
-        (ssq, sumlog, nu)
+        sums
     }
 
     /// The filtered covariance at the end of a pass: the prediction covariance `cur`,
