@@ -7,14 +7,19 @@ StatsForecast's AutoARIMA takes hours on the whole of M4 Hourly, longer than one
 sitting, so the set is cut into shards of consecutive series (in the file's order) and
 each shard is one side-by-side run, exactly as `forecast.py --series` runs one: lithe
 end to end (file in, forecast file out), then StatsForecast in a fresh Python process,
-warmed up on two series and timed once, both with the same number of threads. Each
-finished shard leaves `result.json` (times, the lithe binary's hash, the statsforecast
-version, the date) and both forecast files under
-`bench/out/forecast/<set>/shards/<model>/<first>-<last>/`; a later call skips finished
-shards, so the run can stop between shards (--max-shards, or touch the file `STOP` in
-the model's shard directory) and resume in another sitting. Every shard runs the same
-frozen copy of the lithe binary (`lithe.bin` in the model's shard directory, copied on
-the first call; delete it to start over with a new build).
+warmed up on two series and timed once, both with the same number of threads.
+
+Each finished shard leaves its record in the repository, under
+`bench/shards/<set>/<model>/<first>-<last>/`: `result.json` (times, the lithe commit
+and binary hash, the statsforecast version, the date, the machine) and both forecast
+files, gzipped (`lithe.csv.gz`, `sf.csv.gz`). The records are small and are committed,
+so a run that takes longer than one sitting resumes in a fresh clone: a later call
+skips the shards that have a record (--max-shards, or touching the file `STOP` in
+`bench/out/forecast/<set>/shards/<model>/`, stops it between shards). Within a sitting
+every shard runs one frozen copy of the lithe binary (`lithe.bin` in that directory,
+copied on the first call). A later sitting builds afresh, so the call refuses to go on
+if `crates/` or `Cargo.lock` differ from the commit the earlier records were run with
+(--allow-new-build overrides that, for a deliberate restart with a new build).
 
 --combine prints each shard's times and ratio, the totals, and the accuracy of the
 shards finished so far (the concatenated forecasts scored by `lithe forecast eval`
@@ -28,11 +33,28 @@ import argparse
 import hashlib
 import json
 import shutil
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 from common import LITHE, OUT, PYTHON, SHARED, machine, run_measured
 from forecast import MODELS, PEER, SETS, evaluate
+
+
+RECORDS = Path(__file__).resolve().parent / "shards"
+ROOT = RECORDS.parent.parent
+
+
+def git(*args):
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def source_commit():
+    """The commit the lithe build comes from, with "+dirty" when crates/ has local changes."""
+    head = git("rev-parse", "HEAD").stdout.strip()
+    dirty = git("diff", "--quiet", "HEAD", "--", "crates", "Cargo.lock").returncode != 0
+    return head + ("+dirty" if dirty else "")
 
 
 def shard_dirs(base, ids, size):
@@ -41,7 +63,7 @@ def shard_dirs(base, ids, size):
         yield base / f"{first:04d}-{last - 1:04d}", ids[first:last]
 
 
-def run_shard(d, ids, tr, te, binary, model, h, season, threads):
+def run_shard(d, rec, ids, tr, te, binary, commit, model, h, season, threads):
     d.mkdir(parents=True, exist_ok=True)
     train, test = d / "train.csv", d / "test.csv"
     tr[tr["unique_id"].isin(ids)].to_csv(train, index=False)
@@ -54,9 +76,14 @@ def run_shard(d, ids, tr, te, binary, model, h, season, threads):
     o, _, _ = run_measured([PYTHON, "-c", PEER, str(train), str(sf_fc), str(h), str(season), str(threads),
                             "1", cls, json.dumps(kwargs), "small"])
     sf = json.loads(o)
-    (d / "result.json").write_text(json.dumps({
-        "series": len(ids), "lithe_s": t_lithe, "sf_warm_s": sf["warm"],
-        "lithe_sha256": hashlib.sha256(binary.read_bytes()).hexdigest()[:16],
+    import pandas as pd
+    rec.mkdir(parents=True, exist_ok=True)
+    for src, name in ((lithe_fc, "lithe.csv.gz"), (sf_fc, "sf.csv.gz")):
+        pd.read_csv(src).to_csv(rec / name, index=False, float_format="%.10g",
+                                compression={"method": "gzip", "mtime": 0})
+    (rec / "result.json").write_text(json.dumps({
+        "series": len(ids), "first": ids[0], "last": ids[-1], "lithe_s": t_lithe, "sf_warm_s": sf["warm"],
+        "lithe_commit": commit, "lithe_sha256": hashlib.sha256(binary.read_bytes()).hexdigest()[:16],
         "statsforecast": __import__("statsforecast").__version__,
         "threads": threads, "date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine()}, indent=1))
     return t_lithe, sf["warm"]
@@ -71,15 +98,18 @@ def median_of(frames, cols):
 def combine(base, done, name, h, m, set_dir, full_train, full_test):
     import pandas as pd
     tl = ts = 0.0
+    builds = set()
     print("| shard | series | lithe s | SF warm s | SF ÷ lithe | lithe build | date |")
     print("|---|---:|---:|---:|---:|---|---|")
     for d, _ in done:
         r = json.loads((d / "result.json").read_text())
+        builds.add(r.get("lithe_commit", "?"))
         tl, ts = tl + r["lithe_s"], ts + r["sf_warm_s"]
         print(f"| {d.name} | {r['series']} | {r['lithe_s']:.1f} | {r['sf_warm_s']:.1f} | "
               f"{r['sf_warm_s'] / r['lithe_s']:.2f}× | {r['lithe_sha256']} | {r['date']} |")
     n = sum(len(ids) for _, ids in done)
     print(f"| **total** | {n} | {tl:.1f} | {ts:.1f} | **{ts / tl:.2f}×** | | |\n")
+    print("lithe built from:", ", ".join(sorted(builds)), "\n")
     ids = [i for _, s in done for i in s]
     tr = pd.read_csv(full_train)
     te = pd.read_csv(full_test)
@@ -88,7 +118,7 @@ def combine(base, done, name, h, m, set_dir, full_train, full_test):
     te[te["unique_id"].isin(ids)].to_csv(test, index=False)
     sides = {}
     for side in ("lithe", "sf"):
-        fc = pd.concat([pd.read_csv(d / f"{side}.csv") for d, _ in done])
+        fc = pd.concat([pd.read_csv(d / f"{side}.csv.gz") for d, _ in done])
         path = base / f"done-{side}.csv"
         fc.to_csv(path, index=False)
         sides[side] = (fc, evaluate(path, test, train, m)["models"])
@@ -130,6 +160,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-shards", type=int, default=0)
     ap.add_argument("--combine", action="store_true")
+    ap.add_argument("--allow-new-build", action="store_true")
     a = ap.parse_args()
     import pandas as pd
     name, h, m = SETS[a.set]
@@ -138,11 +169,9 @@ def main():
     set_dir = OUT / "forecast" / a.set
     base = set_dir / "shards" / a.model
     base.mkdir(parents=True, exist_ok=True)
-    binary = base / "lithe.bin"
-    if not binary.exists():
-        shutil.copy2(LITHE, binary)
+    records = RECORDS / a.set / a.model
     ids = list(pd.read_csv(full_train, usecols=["unique_id"])["unique_id"].unique())
-    shards = list(shard_dirs(base, ids, a.shard_size))
+    shards = list(shard_dirs(records, ids, a.shard_size))
     cls, _, _, *per_set = MODELS[a.model]
     season = per_set[0].get(a.set, m) if per_set else m
     if a.combine:
@@ -151,6 +180,21 @@ def main():
         if done:
             combine(base, done, name, h, m, set_dir, full_train, full_test)
         return
+    binary = base / "lithe.bin"
+    if binary.exists():
+        commit = (base / "lithe.commit").read_text().strip()
+    else:
+        commit = source_commit()
+        earlier = {json.loads((d / "result.json").read_text()).get("lithe_commit", "?")
+                   for d, _ in shards if (d / "result.json").exists()}
+        for c in earlier:
+            same = c != "?" and not c.endswith("+dirty") and not commit.endswith("+dirty") and \
+                git("diff", "--quiet", c, "HEAD", "--", "crates", "Cargo.lock").returncode == 0
+            if not same and not a.allow_new_build:
+                sys.exit(f"the finished shards were run with lithe from {c}, and crates/ or Cargo.lock "
+                         f"differ from it now ({commit}); build that commit, or pass --allow-new-build")
+        shutil.copy2(LITHE, binary)
+        (base / "lithe.commit").write_text(commit + "\n")
     tr = pd.read_csv(full_train)
     te = pd.read_csv(full_test)
     ran = 0
@@ -160,7 +204,7 @@ def main():
         if (base / "STOP").exists() or (a.max_shards and ran >= a.max_shards):
             print("stopping before", d.name, flush=True)
             break
-        t_lithe, t_sf = run_shard(d, s, tr, te, binary, a.model, h, season, a.threads)
+        t_lithe, t_sf = run_shard(base / d.name, d, s, tr, te, binary, commit, a.model, h, season, a.threads)
         ran += 1
         print(f"{d.name}: lithe {t_lithe:.1f} s, StatsForecast warm {t_sf:.1f} s, "
               f"{t_sf / t_lithe:.2f}× ({time.strftime('%H:%M')})", flush=True)
