@@ -57,10 +57,29 @@ def source_commit():
     return head + ("+dirty" if dirty else "")
 
 
-def shard_dirs(base, ids, size):
-    for first in range(0, len(ids), size):
-        last = min(first + size, len(ids))
-        yield base / f"{first:04d}-{last - 1:04d}", ids[first:last]
+def finished(records, ids):
+    """The shards with a record, in order, as (directory, its series)."""
+    done = []
+    for d in sorted(records.glob("*-*")):
+        if (d / "result.json").exists():
+            first, last = (int(x) for x in d.name.split("-"))
+            done.append((d, ids[first:last + 1]))
+    return done
+
+
+def next_shard(records, ids, size):
+    """The first run of series no record covers, at most `size` long, or None."""
+    covered = set()
+    for d, _ in finished(records, ids):
+        first, last = (int(x) for x in d.name.split("-"))
+        covered.update(range(first, last + 1))
+    first = next((i for i in range(len(ids)) if i not in covered), None)
+    if first is None:
+        return None
+    last = first
+    while last + 1 < len(ids) and last + 1 - first < size and last + 1 not in covered:
+        last += 1
+    return records / f"{first:04d}-{last:04d}", ids[first:last + 1]
 
 
 def run_shard(d, rec, ids, tr, te, binary, commit, model, h, season, threads):
@@ -97,18 +116,28 @@ def median_of(frames, cols):
 
 def combine(base, done, name, h, m, set_dir, full_train, full_test):
     import pandas as pd
-    tl = ts = 0.0
-    builds = set()
-    print("| shard | series | lithe s | SF warm s | SF ÷ lithe | lithe build | date |")
-    print("|---|---:|---:|---:|---:|---|---|")
+    builds, per_machine = set(), {}
+    print("| shard | series | lithe s | SF warm s | SF ÷ lithe | machine | lithe binary | date |")
+    print("|---|---:|---:|---:|---:|---|---|---|")
     for d, _ in done:
         r = json.loads((d / "result.json").read_text())
         builds.add(r.get("lithe_commit", "?"))
-        tl, ts = tl + r["lithe_s"], ts + r["sf_warm_s"]
+        cpu = r["machine"].split(", ")[1] if ", " in r["machine"] else r["machine"]
+        t = per_machine.setdefault(cpu, [0, 0.0, 0.0])
+        t[0], t[1], t[2] = t[0] + r["series"], t[1] + r["lithe_s"], t[2] + r["sf_warm_s"]
         print(f"| {d.name} | {r['series']} | {r['lithe_s']:.1f} | {r['sf_warm_s']:.1f} | "
-              f"{r['sf_warm_s'] / r['lithe_s']:.2f}× | {r['lithe_sha256']} | {r['date']} |")
+              f"{r['sf_warm_s'] / r['lithe_s']:.2f}× | {cpu} | {r['lithe_sha256']} | {r['date']} |")
+    # Each shard's ratio is one same-machine run. Sums are only comparable within one kind
+    # of machine, so the totals are per machine; over all shards, the series-weighted
+    # geometric mean of the shard ratios.
+    for cpu, (k, tl, ts) in per_machine.items():
+        print(f"| **{cpu}** | {k} | {tl:.1f} | {ts:.1f} | **{ts / tl:.2f}×** | | | |")
+    import math
     n = sum(len(ids) for _, ids in done)
-    print(f"| **total** | {n} | {tl:.1f} | {ts:.1f} | **{ts / tl:.2f}×** | | |\n")
+    rs = [json.loads((d / "result.json").read_text()) for d, _ in done]
+    gm = math.exp(sum(r["series"] * math.log(r["sf_warm_s"] / r["lithe_s"]) for r in rs) / n)
+    print(f"| **all {n} series** (geometric mean of the shards' ratios, by series) | {n} | | | "
+          f"**{gm:.2f}×** | | | |\n")
     print("lithe built from:", ", ".join(sorted(builds)), "\n")
     ids = [i for _, s in done for i in s]
     tr = pd.read_csv(full_train)
@@ -171,12 +200,12 @@ def main():
     base.mkdir(parents=True, exist_ok=True)
     records = RECORDS / a.set / a.model
     ids = list(pd.read_csv(full_train, usecols=["unique_id"])["unique_id"].unique())
-    shards = list(shard_dirs(records, ids, a.shard_size))
     cls, _, _, *per_set = MODELS[a.model]
     season = per_set[0].get(a.set, m) if per_set else m
     if a.combine:
-        done = [(d, s) for d, s in shards if (d / "result.json").exists()]
-        print(f"{name}, {a.model}: {len(done)} of {len(shards)} shards finished\n")
+        done = finished(records, ids)
+        print(f"{name}, {a.model}: {sum(len(s) for _, s in done)} of {len(ids)} series finished, "
+              f"in {len(done)} shards\n")
         if done:
             combine(base, done, name, h, m, set_dir, full_train, full_test)
         return
@@ -186,7 +215,7 @@ def main():
     else:
         commit = source_commit()
         earlier = {json.loads((d / "result.json").read_text()).get("lithe_commit", "?")
-                   for d, _ in shards if (d / "result.json").exists()}
+                   for d, _ in finished(records, ids)}
         for c in earlier:
             same = c != "?" and not c.endswith("+dirty") and not commit.endswith("+dirty") and \
                 git("diff", "--quiet", c, "HEAD", "--", "crates", "Cargo.lock").returncode == 0
@@ -198,9 +227,8 @@ def main():
     tr = pd.read_csv(full_train)
     te = pd.read_csv(full_test)
     ran = 0
-    for d, s in shards:
-        if (d / "result.json").exists():
-            continue
+    while (shard := next_shard(records, ids, a.shard_size)) is not None:
+        d, s = shard
         if (base / "STOP").exists() or (a.max_shards and ran >= a.max_shards):
             print("stopping before", d.name, flush=True)
             break
