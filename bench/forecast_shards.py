@@ -116,11 +116,12 @@ def median_of(frames, cols):
 
 def combine(base, done, name, h, m, set_dir, full_train, full_test):
     import pandas as pd
-    builds, per_machine = set(), {}
+    builds, per_machine, rs = set(), {}, []
     print("| shard | series | lithe s | SF warm s | SF ÷ lithe | machine | lithe binary | date |")
     print("|---|---:|---:|---:|---:|---|---|---|")
     for d, _ in done:
         r = json.loads((d / "result.json").read_text())
+        rs.append(r)
         builds.add(r.get("lithe_commit", "?"))
         cpu = r["machine"].split(", ")[1] if ", " in r["machine"] else r["machine"]
         t = per_machine.setdefault(cpu, [0, 0.0, 0.0])
@@ -134,7 +135,6 @@ def combine(base, done, name, h, m, set_dir, full_train, full_test):
         print(f"| **{cpu}** | {k} | {tl:.1f} | {ts:.1f} | **{ts / tl:.2f}×** | | | |")
     import math
     n = sum(len(ids) for _, ids in done)
-    rs = [json.loads((d / "result.json").read_text()) for d, _ in done]
     gm = math.exp(sum(r["series"] * math.log(r["sf_warm_s"] / r["lithe_s"]) for r in rs) / n)
     print(f"| **all {n} series** (geometric mean of the shards' ratios, by series) | {n} | | | "
           f"**{gm:.2f}×** | | | |\n")
