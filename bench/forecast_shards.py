@@ -21,6 +21,14 @@ copied on the first call). A later sitting builds afresh, so the call refuses to
 if `crates/` or `Cargo.lock` differ from the commit the earlier records were run with
 (--allow-new-build overrides that, for a deliberate restart with a new build).
 
+--rerun-lithe OLD reruns lithe's side of the finished shards that an older build ran,
+after a change to lithe: StatsForecast's forecasts and time stay as recorded, and the
+old binary OLD (the one those shards ran, normally the frozen `lithe.bin`) runs right
+before the new build on each shard, in the same sitting. The record keeps all three
+times, and the shard's ratio becomes (StatsForecast ÷ old build, one run) × (old build ÷
+new build, another run): two same-run ratios, so a machine that is faster or slower
+than in the first sitting does not move it. The new forecasts replace the old ones.
+
 --combine prints each shard's times and ratio, the totals, and the accuracy of the
 shards finished so far (the concatenated forecasts scored by `lithe forecast eval`
 against the same series). For auto_arima it also scores the Ensemble (the median of
@@ -108,6 +116,35 @@ def run_shard(d, rec, ids, tr, te, binary, commit, model, h, season, threads):
     return t_lithe, sf["warm"]
 
 
+def rerun_lithe(d, rec, ids, tr, old, binary, commit, model, h, season, threads):
+    """Reruns lithe's side of a finished shard: the old binary, then the new one."""
+    d.mkdir(parents=True, exist_ok=True)
+    train = d / "train.csv"
+    tr[tr["unique_id"].isin(ids)].to_csv(train, index=False)
+    _, _, flags, *_ = MODELS[model]
+    times = {}
+    for name, exe in (("old", old), ("new", binary)):
+        out = d / f"lithe-{name}.csv"
+        cmd = [str(exe), "forecast", "--data", str(train), "--horizon", str(h), "--season", str(season),
+               "--models", model, *flags, "--threads", str(threads), "--out", str(out), "--quiet"]
+        _, times[name], _ = run_measured(cmd)
+    import pandas as pd
+    pd.read_csv(d / "lithe-new.csv").to_csv(rec / "lithe.csv.gz", index=False, float_format="%.10g",
+                                            compression={"method": "gzip", "mtime": 0})
+    r = json.loads((rec / "result.json").read_text())
+    r.setdefault("reruns", []).append({
+        "old_commit": r["lithe_commit"], "old_sha256": r["lithe_sha256"], "old_s_then": r["lithe_s"],
+        "old_s": times["old"], "new_s": times["new"], "date": time.strftime("%Y-%m-%d %H:%M"),
+        "machine": machine()})
+    r["lithe_commit"] = commit
+    r["lithe_sha256"] = hashlib.sha256(binary.read_bytes()).hexdigest()[:16]
+    # lithe's time on the first sitting's machine: the new time scaled by how much
+    # faster the old build ran then than in this sitting.
+    r["lithe_s"] = r["lithe_s"] * times["new"] / times["old"]
+    (rec / "result.json").write_text(json.dumps(r, indent=1))
+    return times["old"], times["new"], r
+
+
 def median_of(frames, cols):
     import pandas as pd
     keyed = [f.set_index(["unique_id", "ds"])[c] for f, c in zip(frames, cols)]
@@ -190,6 +227,7 @@ def main():
     ap.add_argument("--max-shards", type=int, default=0)
     ap.add_argument("--combine", action="store_true")
     ap.add_argument("--allow-new-build", action="store_true")
+    ap.add_argument("--rerun-lithe", metavar="OLD", type=Path)
     a = ap.parse_args()
     import pandas as pd
     name, h, m = SETS[a.set]
@@ -210,6 +248,28 @@ def main():
             combine(base, done, name, h, m, set_dir, full_train, full_test)
         return
     binary = base / "lithe.bin"
+    if a.rerun_lithe:
+        commit = source_commit()
+        if commit.endswith("+dirty"):
+            sys.exit("commit the change to crates/ first: the records name the commit they ran")
+        old = base / "lithe-old.bin"
+        shutil.copy2(a.rerun_lithe, old)
+        shutil.copy2(LITHE, binary)
+        (base / "lithe.commit").write_text(commit + "\n")
+        tr = pd.read_csv(full_train)
+        for rec, s in finished(records, ids):
+            r = json.loads((rec / "result.json").read_text())
+            if r.get("lithe_commit") == commit:
+                continue
+            if (base / "STOP").exists():
+                print("stopping before", rec.name, flush=True)
+                break
+            t_old, t_new, r = rerun_lithe(base / rec.name, rec, s, tr, old, binary, commit, a.model, h,
+                                          season, a.threads)
+            print(f"{rec.name}: old build {t_old:.1f} s, new build {t_new:.1f} s; "
+                  f"StatsForecast ÷ lithe now {r['sf_warm_s'] / r['lithe_s']:.2f}× ({time.strftime('%H:%M')})",
+                  flush=True)
+        return
     if binary.exists():
         commit = (base / "lithe.commit").read_text().strip()
     else:

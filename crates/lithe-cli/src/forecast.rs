@@ -126,6 +126,11 @@ struct RunArgs {
         value_name = "fresh|statsforecast"
     )]
     arima_likelihood: String,
+    /// AutoARIMA's search: "stepwise" tries the neighbours StatsForecast and R try;
+    /// "cross" also tries (p+1, Q+1) and (q+1, P+1) where that search stops, and goes
+    /// on from either if it is better
+    #[arg(long, default_value = "cross", value_name = "cross|stepwise")]
+    arima_search: String,
     #[command(flatten)]
     cols: ColumnArgs,
     #[command(flatten)]
@@ -173,7 +178,7 @@ pub fn run(cmd: ForecastCommand, g: &GlobalArgs) -> anyhow::Result<()> {
     }
 }
 
-use lithe_forecast::models::auto_arima::Likelihood;
+use lithe_forecast::models::auto_arima::{Likelihood, Steps};
 
 fn parse_models(names: &[String]) -> anyhow::Result<Vec<Model>> {
     let mut models = Vec::new();
@@ -297,6 +302,16 @@ fn forecast(a: RunArgs, cv: Option<(u32, u32)>, g: &GlobalArgs) -> anyhow::Resul
                 other => {
                     return Err(UsageError(format!(
                         "--arima-likelihood: '{other}' is neither fresh nor statsforecast"
+                    ))
+                    .into());
+                }
+            },
+            arima_steps: match a.arima_search.as_str() {
+                "cross" => Steps::Cross,
+                "stepwise" => Steps::Stepwise,
+                other => {
+                    return Err(UsageError(format!(
+                        "--arima-search: '{other}' is neither cross nor stepwise"
                     ))
                     .into());
                 }

@@ -259,6 +259,10 @@ fn bad_forecast_input_is_exit_2_and_writes_nothing() {
             "--arima-likelihood",
         ),
         (
+            vec!["--models", "auto_arima", "--arima-search", "exhaustive"],
+            "--arima-search",
+        ),
+        (
             vec!["--models", "auto_ets", "--ets-model", "AAA"],
             "--season (at least 2)",
         ),

@@ -2,12 +2,15 @@
 //! prints each series' selected order, AICc and seconds.
 //!
 //!     cargo run --release -p lithe-forecast --example arima_one -- FILE.csv SEASON [ID…]
+//!
+//! `SF=1` uses StatsForecast's likelihood (otherwise R's), `STEPWISE=1` the plain
+//! stepwise neighbourhood (otherwise the cross moves as well).
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::time::Instant;
 
-use lithe_forecast::models::auto_arima::{Likelihood, search};
+use lithe_forecast::models::auto_arima::{Likelihood, Steps, search};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -34,7 +37,12 @@ fn main() {
         } else {
             Likelihood::Fresh
         };
-        let r = search(y, m, how, &[]);
+        let steps = if std::env::var("STEPWISE").is_ok() {
+            Steps::Stepwise
+        } else {
+            Steps::Cross
+        };
+        let r = search(y, m, how, steps, &[]);
         let s = t0.elapsed().as_secs_f64();
         total += s;
         match r {

@@ -57,7 +57,7 @@ fn assert_selected(id: &str, f: &lithe_forecast::models::auto_arima::Fit, r0: &c
 /// (bench/golden_forecast_auto_arima.py).
 #[test]
 fn auto_arima_matches_statsforecast() {
-    use lithe_forecast::models::auto_arima::{self, Likelihood};
+    use lithe_forecast::models::auto_arima::{self, Likelihood, Steps};
     let series = fixture_series();
     let groups = grouped("statsforecast_auto_arima.csv", "unique_id", "season");
     let mut worst = Worst::new();
@@ -67,7 +67,7 @@ fn auto_arima_matches_statsforecast() {
         if y.iter().all(|&v| v == y[0]) {
             continue; // the constant series: a flat forecast, checked in the unit tests
         }
-        let f = auto_arima::search(y, m, Likelihood::AsStatsForecast, &[])
+        let f = auto_arima::search(y, m, Likelihood::AsStatsForecast, Steps::Stepwise, &[])
             .unwrap_or_else(|e| panic!("{id}: {e}"));
         let r0 = &rows[0];
         assert_selected(id, &f, r0);
@@ -201,7 +201,7 @@ fn arima_intervals_cover_simulated_processes() {
 /// columns, one of them constant in X4 and seasonal in X2).
 #[test]
 fn auto_arima_with_regressors_matches_statsforecast() {
-    use lithe_forecast::models::auto_arima::{self, Likelihood};
+    use lithe_forecast::models::auto_arima::{self, Likelihood, Steps};
     let mut train: BTreeMap<String, [Vec<f64>; 3]> = BTreeMap::new();
     for r in read_csv("xreg_series.csv") {
         let e = train.entry(r["unique_id"].clone()).or_default();
@@ -223,8 +223,14 @@ fn auto_arima_with_regressors_matches_statsforecast() {
         let [y, x1, x2] = &train[id];
         let [f1, f2] = &future[id];
         let m: usize = season.parse().unwrap();
-        let f = auto_arima::search(y, m, Likelihood::AsStatsForecast, &[x1, x2])
-            .unwrap_or_else(|e| panic!("{id}: {e}"));
+        let f = auto_arima::search(
+            y,
+            m,
+            Likelihood::AsStatsForecast,
+            Steps::Stepwise,
+            &[x1, x2],
+        )
+        .unwrap_or_else(|e| panic!("{id}: {e}"));
         let r0 = &rows[0];
         assert_selected(id, &f, r0);
         assert_eq!(f.n_exog, 2);

@@ -92,6 +92,8 @@ pub struct Settings {
     pub ets: ets::Spec,
     /// How AutoARIMA's exact likelihood treats the filter state between calls.
     pub arima: auto_arima::Likelihood,
+    /// Which neighbours AutoARIMA's stepwise search tries.
+    pub arima_steps: auto_arima::Steps,
 }
 
 impl Default for Settings {
@@ -107,6 +109,7 @@ impl Default for Settings {
             ets: ets::Spec::AUTO,
             seasons: Vec::new(),
             arima: auto_arima::Likelihood::DEFAULT,
+            arima_steps: auto_arima::Steps::DEFAULT,
         }
     }
 }
@@ -367,7 +370,9 @@ impl Model {
                 theta::forecast(y, h, m, Some(theta::Variant::DynamicOptimized), &s.levels)
             }
             Model::AutoCes => ces::forecast(y, h, m, None, &s.levels),
-            Model::AutoArima => auto_arima::forecast(y, h, m, &s.levels, s.arima, exog),
+            Model::AutoArima => {
+                auto_arima::forecast(y, h, m, &s.levels, s.arima, s.arima_steps, exog)
+            }
             Model::Ensemble => Ok(ensemble(y, h, s, |_| None, exog)),
             Model::Mstl => {
                 let periods = if s.seasons.is_empty() {
