@@ -16,8 +16,9 @@
 //! seasonal order together, and goes on from there if either is better.
 //!
 //! On the command line as `auto_arima`, with `--arima-likelihood` choosing between
-//! the two likelihoods and `--arima-search` between the neighbourhoods. The filter and the stationary covariance it starts from exploit the
-//! model's structure (see [`crate::arima`]): seasonal hourly models have 50–80 states.
+//! the two likelihoods and `--arima-search` between the neighbourhoods. The filter
+//! and the stationary covariance it starts from exploit the model's structure (see
+//! [`crate::arima`]): seasonal hourly models have 50–80 states.
 
 use super::{Exog, Output, Unfit};
 use crate::arima::{
