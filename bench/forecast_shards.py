@@ -90,24 +90,33 @@ def next_shard(records, ids, size):
     return records / f"{first:04d}-{last:04d}", ids[first:last + 1]
 
 
+def lithe_cmd(exe, train, out, model, h, season, threads):
+    """The `lithe forecast` call of one shard, end to end (file in, forecast file out)."""
+    _, _, flags, *_ = MODELS[model]
+    return [str(exe), "forecast", "--data", str(train), "--horizon", str(h), "--season", str(season),
+            "--models", model, *flags, "--threads", str(threads), "--out", str(out), "--quiet"]
+
+
+def keep(src, dst):
+    """A forecast file into the shard's record, gzipped (reproducibly: no mtime)."""
+    import pandas as pd
+    pd.read_csv(src).to_csv(dst, index=False, float_format="%.10g", compression={"method": "gzip", "mtime": 0})
+
+
 def run_shard(d, rec, ids, tr, te, binary, commit, model, h, season, threads):
     d.mkdir(parents=True, exist_ok=True)
     train, test = d / "train.csv", d / "test.csv"
     tr[tr["unique_id"].isin(ids)].to_csv(train, index=False)
     te[te["unique_id"].isin(ids)].to_csv(test, index=False)
-    cls, kwargs, flags, *_ = MODELS[model]
+    cls, kwargs, *_ = MODELS[model]
     lithe_fc, sf_fc = d / "lithe.csv", d / "sf.csv"
-    cmd = [str(binary), "forecast", "--data", str(train), "--horizon", str(h), "--season", str(season),
-           "--models", model, *flags, "--threads", str(threads), "--out", str(lithe_fc), "--quiet"]
-    _, t_lithe, _ = run_measured(cmd)
+    _, t_lithe, _ = run_measured(lithe_cmd(binary, train, lithe_fc, model, h, season, threads))
     o, _, _ = run_measured([PYTHON, "-c", PEER, str(train), str(sf_fc), str(h), str(season), str(threads),
                             "1", cls, json.dumps(kwargs), "small"])
     sf = json.loads(o)
-    import pandas as pd
     rec.mkdir(parents=True, exist_ok=True)
     for src, name in ((lithe_fc, "lithe.csv.gz"), (sf_fc, "sf.csv.gz")):
-        pd.read_csv(src).to_csv(rec / name, index=False, float_format="%.10g",
-                                compression={"method": "gzip", "mtime": 0})
+        keep(src, rec / name)
     (rec / "result.json").write_text(json.dumps({
         "series": len(ids), "first": ids[0], "last": ids[-1], "lithe_s": t_lithe, "sf_warm_s": sf["warm"],
         "lithe_commit": commit, "lithe_sha256": hashlib.sha256(binary.read_bytes()).hexdigest()[:16],
@@ -121,16 +130,11 @@ def rerun_lithe(d, rec, ids, tr, old, binary, commit, model, h, season, threads)
     d.mkdir(parents=True, exist_ok=True)
     train = d / "train.csv"
     tr[tr["unique_id"].isin(ids)].to_csv(train, index=False)
-    _, _, flags, *_ = MODELS[model]
     times = {}
     for name, exe in (("old", old), ("new", binary)):
-        out = d / f"lithe-{name}.csv"
-        cmd = [str(exe), "forecast", "--data", str(train), "--horizon", str(h), "--season", str(season),
-               "--models", model, *flags, "--threads", str(threads), "--out", str(out), "--quiet"]
+        cmd = lithe_cmd(exe, train, d / f"lithe-{name}.csv", model, h, season, threads)
         _, times[name], _ = run_measured(cmd)
-    import pandas as pd
-    pd.read_csv(d / "lithe-new.csv").to_csv(rec / "lithe.csv.gz", index=False, float_format="%.10g",
-                                            compression={"method": "gzip", "mtime": 0})
+    keep(d / "lithe-new.csv", rec / "lithe.csv.gz")
     r = json.loads((rec / "result.json").read_text())
     r.setdefault("reruns", []).append({
         "old_commit": r["lithe_commit"], "old_sha256": r["lithe_sha256"], "old_s_then": r["lithe_s"],
