@@ -674,10 +674,23 @@ fn walk<T>(
 ) -> Option<T> {
     let (mut p, mut q, mut sp, mut sq, mut constant) = at;
     let ic = |f: &Option<T>| f.as_ref().map_or(f64::INFINITY, &ic);
-    let mut try_fit = |spec: Spec, tried: &mut Vec<Spec>| {
-        tried.push(spec);
-        fit(spec)
-    };
+    // Fits the candidates in order, less those tried or past the budget, and moves to
+    // the first that is better than `best`: its spec, or None.
+    let mut first_better =
+        |cands: &mut dyn Iterator<Item = Spec>, best: &mut Option<T>, tried: &mut Vec<Spec>| {
+            for spec in cands {
+                if tried.contains(&spec) || tried.len() >= b.nmodels {
+                    continue;
+                }
+                tried.push(spec);
+                let f = fit(spec);
+                if ic(&f) < ic(best) {
+                    *best = f;
+                    return Some(spec);
+                }
+            }
+            None
+        };
     loop {
         let mut startk = 0;
         while startk < tried.len() && tried.len() < b.nmodels {
@@ -716,20 +729,14 @@ fn walk<T>(
                 ),
                 (ip, iq, isp, isq, !constant, b.toggle_constant),
             ];
-            for (cp, cq, csp, csq, cc, guard) in candidates {
-                if !guard {
-                    continue;
-                }
-                let spec = (cp as usize, cq as usize, csp as usize, csq as usize, cc);
-                if tried.contains(&spec) || tried.len() >= b.nmodels {
-                    continue;
-                }
-                let f = try_fit(spec, tried);
-                if ic(&f) < ic(&best) {
-                    best = f;
-                    (p, q, sp, sq, constant) = spec;
-                    break;
-                }
+            let mut within =
+                (candidates.into_iter())
+                    .filter(|c| c.5)
+                    .map(|(cp, cq, csp, csq, cc, _)| {
+                        (cp as usize, cq as usize, csp as usize, csq as usize, cc)
+                    });
+            if let Some(spec) = first_better(&mut within, &mut best, tried) {
+                (p, q, sp, sq, constant) = spec;
             }
         }
         if steps == Steps::Stepwise || tried.len() >= b.nmodels {
@@ -737,30 +744,14 @@ fn walk<T>(
         }
         // The cross moves, from where the stepwise search stopped.
         let cross = [(p + 1, q, sp, sq + 1), (p, q + 1, sp + 1, sq)];
-        let mut moved = false;
-        for (cp, cq, csp, csq) in cross {
-            let spec = (cp, cq, csp, csq, constant);
-            if cp > b.max_p
-                || cq > b.max_q
-                || csp > b.max_sp
-                || csq > b.max_sq
-                || tried.contains(&spec)
-            {
-                continue;
-            }
-            if tried.len() >= b.nmodels {
-                break;
-            }
-            let f = try_fit(spec, tried);
-            if ic(&f) < ic(&best) {
-                best = f;
-                (p, q, sp, sq) = (cp, cq, csp, csq);
-                moved = true;
-                break;
-            }
-        }
-        if !moved {
-            break;
+        let mut within = (cross.into_iter())
+            .filter(|&(cp, cq, csp, csq)| {
+                cp <= b.max_p && cq <= b.max_q && csp <= b.max_sp && csq <= b.max_sq
+            })
+            .map(|(cp, cq, csp, csq)| (cp, cq, csp, csq, constant));
+        match first_better(&mut within, &mut best, tried) {
+            Some(spec) => (p, q, sp, sq, constant) = spec,
+            None => break,
         }
     }
     best
