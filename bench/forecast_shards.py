@@ -31,7 +31,8 @@ than in the first sitting does not move it. The new forecasts replace the old on
 
 --combine prints each shard's times and ratio, the totals, and the accuracy of the
 shards finished so far (the concatenated forecasts scored by `lithe forecast eval`
-against the same series). For auto_arima it also scores the Ensemble (the median of
+against the same series), then where the two sides' forecasts differ: how many series,
+who wins them on sMAPE and the largest gaps each way. For auto_arima it also scores the Ensemble (the median of
 AutoETS, AutoARIMA, AutoCES and AutoTheta, step by step) over the same series, from the
 whole-set member forecasts `forecast.py` leaves in `bench/out/forecast/<set>/`
 (lithe_auto_ets.csv, sf_auto_ets.csv, ...): StatsForecast's ensemble is the same median
@@ -155,6 +156,36 @@ def median_of(frames, cols):
     return pd.concat(keyed, axis=1).median(axis=1).rename("Ensemble").reset_index()
 
 
+def per_series(lithe, sf, test, top=5):
+    """Where the two forecasts differ: how many series, who wins them on sMAPE, and the
+    largest gaps each way (a mean of a heavy-tailed measure moves on a few series)."""
+    import numpy as np
+    col = [c for c in lithe.columns if c not in ("unique_id", "ds")][0]
+    key = ["unique_id", "ds"]
+    j = (test.merge(lithe[key + [col]], on=key)
+         .merge(sf[key + [col]], on=key, suffixes=("_lithe", "_sf")))
+    fl, fs, a = j[f"{col}_lithe"], j[f"{col}_sf"], j["y"]
+    j["sl"] = 200 * (fl - a).abs() / (fl.abs() + a.abs())
+    j["ss"] = 200 * (fs - a).abs() / (fs.abs() + a.abs())
+    j["gap"] = (fl - fs).abs() / a.abs().groupby(j["unique_id"]).transform("mean").clip(lower=1e-12)
+    j["neg_l"], j["neg_s"] = fl < 0, fs < 0
+    g = j.groupby("unique_id", sort=False).agg(
+        sl=("sl", "mean"), ss=("ss", "mean"), gap=("gap", "max"),
+        neg_l=("neg_l", "sum"), neg_s=("neg_s", "sum"))
+    g["d"] = g["sl"] - g["ss"]
+    diff = g[g["gap"] > 1e-4]
+    print(f"\nSeries whose {col} forecasts differ (by more than 1e-4 of the series' test mean): "
+          f"{len(diff)} of {len(g)}; lithe's sMAPE lower on {int((diff['d'] < 0).sum())}, higher on "
+          f"{int((diff['d'] > 0).sum())}; median gap {np.median(diff['d']) if len(diff) else 0:+.4f}, "
+          f"sum of gaps {diff['d'].sum():+.2f} (sMAPE points; the set's mean moves by sum ÷ {len(g)}).\n")
+    print("| series | lithe sMAPE | SF sMAPE | lithe − SF | negative steps lithe / SF |")
+    print("|---|---:|---:|---:|---:|")
+    ranked = diff.sort_values("d")
+    for uid, r in list(ranked.head(top).iterrows()) + list(ranked.tail(top).iterrows()):
+        print(f"| {uid} | {r['sl']:.2f} | {r['ss']:.2f} | {r['d']:+.2f} | {int(r['neg_l'])} / {int(r['neg_s'])} |")
+    print()
+
+
 def combine(base, done, name, h, m, set_dir, full_train, full_test):
     import pandas as pd
     builds, per_machine, rs = set(), {}, []
@@ -203,6 +234,13 @@ def combine(base, done, name, h, m, set_dir, full_train, full_test):
 
     sl, ss = sides["lithe"][1], sides["sf"][1]
     row(next(iter(sl)), next(iter(sl.values())), next(iter(ss.values())))
+    ensemble(base, sides, ids, set_dir, test, train, m, row)
+    per_series(sides["lithe"][0], sides["sf"][0], te[te["unique_id"].isin(ids)])
+
+
+def ensemble(base, sides, ids, set_dir, test, train, m, row):
+    """The Ensemble's row, from the shards' AutoARIMA and the whole-set member files."""
+    import pandas as pd
     members = {"lithe": [("lithe_auto_ets.csv", "AutoETS"), ("lithe_auto_ces.csv", "CES"),
                          ("lithe_auto_theta.csv", "AutoTheta")],
                "sf": [("sf_auto_ets.csv", "AutoETS"), ("sf_auto_ces.csv", "CES"),

@@ -4,13 +4,15 @@
 //!     cargo run --release -p lithe-forecast --example arima_one -- FILE.csv SEASON [ID…]
 //!
 //! `SF=1` uses StatsForecast's likelihood (otherwise R's), `STEPWISE=1` the plain
-//! stepwise neighbourhood (otherwise the cross moves as well).
+//! stepwise neighbourhood (otherwise the cross moves as well). `FIT="p,d,q,P,D,Q,c;…"`
+//! also fits the given orders (c = 1 with the constant) and prints their AICc.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::time::Instant;
 
-use lithe_forecast::models::auto_arima::{Likelihood, Steps, search};
+use lithe_forecast::arima::Order;
+use lithe_forecast::models::auto_arima::{Likelihood, Steps, fit, search};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -42,6 +44,28 @@ fn main() {
         } else {
             Steps::Cross
         };
+        // FIT="p,d,q,P,D,Q,c;…": also fit these orders (c = 1 for the constant).
+        if let Ok(spec) = std::env::var("FIT") {
+            for o in spec.split(';').filter(|o| !o.is_empty()) {
+                let v: Vec<usize> = o
+                    .split(',')
+                    .map(|t| t.trim().parse().expect("FIT"))
+                    .collect();
+                let order = Order {
+                    p: v[0],
+                    d: v[1],
+                    q: v[2],
+                    sp: v[3],
+                    sd: v[4],
+                    sq: v[5],
+                    m,
+                };
+                match fit(y, order, v[6] == 1, how, &[]) {
+                    Some(f) => println!("{id} fit {o}: aicc={:.4} coef={:.4?}", f.aicc, f.coef),
+                    None => println!("{id} fit {o}: failed"),
+                }
+            }
+        }
         let r = search(y, m, how, steps, &[]);
         let s = t0.elapsed().as_secs_f64();
         total += s;

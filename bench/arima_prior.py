@@ -1,0 +1,41 @@
+"""The stationary covariance (the Kalman filter's prior) of a near-nonstationary seasonal
+ARMA model: exact, and StatsForecast's (Gardner et al. 1980, as R's default).
+
+    bench/.venv-forecast/bin/python bench/arima_prior.py
+
+The model is ARIMA(4,0,0)(2,1,0)₂₄ at the start StatsForecast's exact-likelihood fit
+takes on M4 H397 (AR 1.022, −0.4156, 0.0914, 0.0303; seasonal AR −0.75, −0.6038;
+smallest root 1.0106, just inside the 1.01 bound). The exact solution of
+Q = T Q Tᵀ + R Rᵀ comes from scipy's discrete Lyapunov solver; the golden Q[0,0] of the
+test `stationary_covariance_solves_its_equation` (lithe-forecast, arima.rs) is its
+value here. StatsForecast's getQ0 at the same point is far off and indefinite, so its
+filter meets a negative prediction variance, the likelihood is NaN and the candidate is
+rejected: its stepwise search then takes a path lithe's does not.
+"""
+import numpy as np
+from scipy.linalg import solve_discrete_lyapunov
+from statsforecast.arima import getQ0
+
+ar = np.array([1.022, -0.4156, 0.0914, 0.0303])
+sar = np.array([-0.75, -0.6038])
+m = 24
+# (1 − Σ ar_i Bⁱ)(1 − Σ sar_j B^{mj}) expanded: φ of length p + m·P.
+a = np.concatenate([[1.0], -ar])
+s = np.zeros(m * len(sar) + 1)
+s[0] = 1.0
+s[m * np.arange(1, len(sar) + 1)] = -sar
+phi = -np.convolve(a, s)[1:]
+theta = np.zeros(0)
+r = max(len(phi), len(theta) + 1)
+T = np.zeros((r, r))
+T[: len(phi), 0] = phi
+T[:-1, 1:] = np.eye(r - 1)
+R = np.zeros(r)
+R[0] = 1.0
+exact = solve_discrete_lyapunov(T, np.outer(R, R))
+gardner = getQ0(phi, theta)
+roots = np.abs(np.polynomial.polynomial.polyroots(np.append(1.0, -phi))).min()
+print(f"states {r}, smallest AR root {roots:.6f}")
+print(f"exact (Lyapunov): Q[0,0] = {exact[0, 0]!r}, smallest eigenvalue {np.linalg.eigvalsh(exact).min():.3g}")
+print(f"StatsForecast getQ0: Q[0,0] = {gardner[0, 0]!r}, smallest eigenvalue "
+      f"{np.linalg.eigvalsh(gardner).min():.3g}, largest entry error {np.abs(gardner - exact).max():.3g}")

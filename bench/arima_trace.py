@@ -1,0 +1,68 @@
+"""Why StatsForecast's AutoARIMA takes another path than lithe's on one series.
+
+    bench/.venv-forecast/bin/python bench/arima_trace.py TRAIN.csv ID SEASON [p,d,q,P,D,Q,c ...]
+
+Without orders, prints StatsForecast's stepwise trace (each candidate's AICc, `inf`
+where its fit was rejected) and the model it selects; with orders, for each one given (c = 1 with the
+constant), why StatsForecast rejects or keeps it: the exact likelihood's value at the
+start and at the end of its BFGS run, the number of evaluations that were not finite,
+the smallest root of the AR polynomial (rejected below 1.01) and whether the
+coefficients' variances have a negative entry (checkarima). Compare with lithe's side:
+
+    FIT="p,d,q,P,D,Q,c;..." SF=1 target/release/examples/arima_one TRAIN.csv SEASON ID
+"""
+import sys
+
+import numpy as np
+import pandas as pd
+import statsforecast.arima as A
+from scipy.optimize import minimize as scipy_minimize
+from statsforecast.models import AutoARIMA
+
+
+def main():
+    path, uid, m = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    df = pd.read_csv(path)
+    y = df[df["unique_id"] == uid]["y"].to_numpy(dtype=float)
+    if y.size == 0:
+        sys.exit(f"no series {uid} in {path}")
+    if len(sys.argv) == 4:
+        print(f"== StatsForecast's stepwise search on {uid} (n = {y.size}, season {m})")
+        fit = AutoARIMA(season_length=m, trace=True).fit(y)
+        print("selected (p, q, P, Q, m, d, D):", fit.model_["arma"], "AICc", fit.model_["aicc"])
+    runs = []
+
+    def traced(fun, x0, args=(), **kw):
+        values = []
+
+        def f(p, *a):
+            v = fun(p, *a)
+            values.append(v)
+            return v
+
+        r = scipy_minimize(f, x0, args=args, **kw)
+        runs.append((fun.__name__, r.status, values))
+        return r
+
+    A.minimize = traced
+    for spec in sys.argv[4:]:
+        p, d, q, sp, sd, sq, c = map(int, spec.split(","))
+        runs.clear()
+        f = A.myarima(y, order=(p, d, q), seasonal={"order": (sp, sd, sq), "period": m},
+                      constant=bool(c), ic="aicc")
+        print(f"== {spec}: AICc {f['ic']}")
+        for name, status, values in runs:
+            bad = sum(not np.isfinite(v) for v in values)
+            print(f"   {name}: scipy status {status}, {len(values)} evaluations, {bad} not finite, "
+                  f"first {values[0] if values else None}, last {values[-1] if values else None}")
+        phi = f["model"]["phi"]
+        nz = np.flatnonzero(np.abs(phi) > 1e-8)
+        if nz.size:
+            roots = np.polynomial.polynomial.polyroots(np.append(1, -phi[: nz.max() + 1]))
+            print(f"   smallest AR root {np.abs(roots).min():.5f}")
+        if f["var_coef"] is not None:
+            print(f"   negative variance: {bool((np.diag(f['var_coef']) < 0).any())}")
+
+
+if __name__ == "__main__":
+    main()
