@@ -32,11 +32,12 @@ than in the first sitting does not move it. The new forecasts replace the old on
 --combine prints each shard's times and ratio, the totals, and the accuracy of the
 shards finished so far (the concatenated forecasts scored by `lithe forecast eval`
 against the same series), then where the two sides' forecasts differ: how many series,
-who wins them on sMAPE and the largest gaps each way. For auto_arima it also scores the Ensemble (the median of
-AutoETS, AutoARIMA, AutoCES and AutoTheta, step by step) over the same series, from the
-whole-set member forecasts `forecast.py` leaves in `bench/out/forecast/<set>/`
-(lithe_auto_ets.csv, sf_auto_ets.csv, ...): StatsForecast's ensemble is the same median
-of its members, so it needs no second AutoARIMA run.
+who wins them on sMAPE and the largest gaps each way. For auto_arima it also scores the
+Ensemble (the median of AutoETS, AutoARIMA, AutoCES and AutoTheta, step by step) over
+the same series, from the whole-set member forecasts `forecast.py` leaves in
+`bench/out/forecast/<set>/` (lithe_auto_ets.csv, sf_auto_ets.csv, ...):
+StatsForecast's ensemble is the same median of its members, so it needs no second
+AutoARIMA run.
 """
 import argparse
 import hashlib
