@@ -16,6 +16,7 @@ import sys
 import numpy as np
 import pandas as pd
 import statsforecast.arima as A
+from scipy.linalg import solve_discrete_lyapunov
 from scipy.optimize import minimize as scipy_minimize
 from statsforecast.models import AutoARIMA
 
@@ -44,10 +45,34 @@ def main():
         runs.append((fun.__name__, r.status, values))
         return r
 
+    priors = []
+
+    def like(y, phi, theta, *rest):
+        # The prior at the first exact-likelihood evaluation, against the exact one.
+        if not priors and len(phi) + len(theta) > 0:
+            r = max(len(phi), len(theta) + 1)
+            T = np.zeros((r, r))
+            T[: len(phi), 0] = phi
+            T[:-1, 1:] = np.eye(r - 1)
+            R = np.zeros(r)
+            R[0] = 1.0
+            R[1 : len(theta) + 1] = theta
+            exact = solve_discrete_lyapunov(T, np.outer(R, R))
+            gardner = A.getQ0(phi, theta)
+            root = np.abs(np.polynomial.polynomial.polyroots(np.append(1.0, -phi))).min() if len(phi) else np.inf
+            priors.append(f"   prior at the start (smallest AR root {root:.4f}): Q00 {gardner[0, 0]:.3f} "
+                          f"(exact {exact[0, 0]:.3f}), smallest eigenvalue {np.linalg.eigvalsh(gardner).min():.3f} "
+                          f"(exact {np.linalg.eigvalsh(exact).min():.3f}), largest entry error "
+                          f"{np.abs(gardner - exact).max():.3f}")
+        return arima_like(y, phi, theta, *rest)
+
+    arima_like = A.arima_like
+    A.arima_like = like
     A.minimize = traced
     for spec in sys.argv[4:]:
         p, d, q, sp, sd, sq, c = map(int, spec.split(","))
         runs.clear()
+        priors.clear()
         f = A.myarima(y, order=(p, d, q), seasonal={"order": (sp, sd, sq), "period": m},
                       constant=bool(c), ic="aicc")
         print(f"== {spec}: AICc {f['ic']}")
@@ -55,6 +80,7 @@ def main():
             bad = sum(not np.isfinite(v) for v in values)
             print(f"   {name}: scipy status {status}, {len(values)} evaluations, {bad} not finite, "
                   f"first {values[0] if values else None}, last {values[-1] if values else None}")
+        print("\n".join(priors))
         phi = f["model"]["phi"]
         nz = np.flatnonzero(np.abs(phi) > 1e-8)
         if nz.size:
