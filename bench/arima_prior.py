@@ -14,28 +14,45 @@ rejected: its stepwise search then takes a path lithe's does not.
 """
 import numpy as np
 from scipy.linalg import solve_discrete_lyapunov
-from statsforecast.arima import getQ0
 
-ar = np.array([1.022, -0.4156, 0.0914, 0.0303])
-sar = np.array([-0.75, -0.6038])
-m = 24
-# (1 − Σ ar_i Bⁱ)(1 − Σ sar_j B^{mj}) expanded: φ of length p + m·P.
-a = np.concatenate([[1.0], -ar])
-s = np.zeros(m * len(sar) + 1)
-s[0] = 1.0
-s[m * np.arange(1, len(sar) + 1)] = -sar
-phi = -np.convolve(a, s)[1:]
-theta = np.zeros(0)
-r = max(len(phi), len(theta) + 1)
-T = np.zeros((r, r))
-T[: len(phi), 0] = phi
-T[:-1, 1:] = np.eye(r - 1)
-R = np.zeros(r)
-R[0] = 1.0
-exact = solve_discrete_lyapunov(T, np.outer(R, R))
-gardner = getQ0(phi, theta)
-roots = np.abs(np.polynomial.polynomial.polyroots(np.append(1.0, -phi))).min()
-print(f"states {r}, smallest AR root {roots:.6f}")
-print(f"exact (Lyapunov): Q[0,0] = {exact[0, 0]!r}, smallest eigenvalue {np.linalg.eigvalsh(exact).min():.3g}")
-print(f"StatsForecast getQ0: Q[0,0] = {gardner[0, 0]!r}, smallest eigenvalue "
-      f"{np.linalg.eigvalsh(gardner).min():.3g}, largest entry error {np.abs(gardner - exact).max():.3g}")
+
+def exact_prior(phi, theta):
+    """The stationary covariance of the ARMA state (r = max(p, q + 1)) for unit
+    innovation variance: the solution of Q = T Q Tᵀ + R Rᵀ, T the companion matrix
+    of φ and R = (1, θ)."""
+    r = max(len(phi), len(theta) + 1)
+    T = np.zeros((r, r))
+    T[: len(phi), 0] = phi
+    T[:-1, 1:] = np.eye(r - 1)
+    R = np.zeros(r)
+    R[0] = 1.0
+    R[1 : len(theta) + 1] = theta
+    return solve_discrete_lyapunov(T, np.outer(R, R))
+
+
+def main():
+    from statsforecast.arima import getQ0
+
+    ar = np.array([1.022, -0.4156, 0.0914, 0.0303])
+    sar = np.array([-0.75, -0.6038])
+    m = 24
+    # (1 − Σ ar_i Bⁱ)(1 − Σ sar_j B^{mj}) expanded: φ of length p + m·P.
+    a = np.concatenate([[1.0], -ar])
+    s = np.zeros(m * len(sar) + 1)
+    s[0] = 1.0
+    s[m * np.arange(1, len(sar) + 1)] = -sar
+    phi = -np.convolve(a, s)[1:]
+    theta = np.zeros(0)
+    exact = exact_prior(phi, theta)
+    gardner = getQ0(phi, theta)
+    roots = np.abs(np.polynomial.polynomial.polyroots(np.append(1.0, -phi))).min()
+    print(f"states {len(phi)}, smallest AR root {roots:.6f}")
+    print(f"exact (Lyapunov): Q[0,0] = {exact[0, 0]!r}, smallest eigenvalue "
+          f"{np.linalg.eigvalsh(exact).min():.3g}")
+    print(f"StatsForecast getQ0: Q[0,0] = {gardner[0, 0]!r}, smallest eigenvalue "
+          f"{np.linalg.eigvalsh(gardner).min():.3g}, largest entry error "
+          f"{np.abs(gardner - exact).max():.3g}")
+
+
+if __name__ == "__main__":
+    main()

@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pandas as pd
 import statsforecast.arima as A
-from scipy.linalg import solve_discrete_lyapunov
+from arima_prior import exact_prior
 from scipy.optimize import minimize as scipy_minimize
 from statsforecast.models import AutoARIMA
 
@@ -50,14 +50,7 @@ def main():
     def like(y, phi, theta, *rest):
         # The prior at the first exact-likelihood evaluation, against the exact one.
         if not priors and len(phi) + len(theta) > 0:
-            r = max(len(phi), len(theta) + 1)
-            T = np.zeros((r, r))
-            T[: len(phi), 0] = phi
-            T[:-1, 1:] = np.eye(r - 1)
-            R = np.zeros(r)
-            R[0] = 1.0
-            R[1 : len(theta) + 1] = theta
-            exact = solve_discrete_lyapunov(T, np.outer(R, R))
+            exact = exact_prior(phi, theta)
             gardner = A.getQ0(phi, theta)
             root = np.abs(np.polynomial.polynomial.polyroots(np.append(1.0, -phi))).min() if len(phi) else np.inf
             priors.append(f"   prior at the start (smallest AR root {root:.4f}): Q00 {gardner[0, 0]:.3f} "
