@@ -5,7 +5,7 @@ ARMA model: exact, and StatsForecast's (Gardner et al. 1980, as R's default).
 
 The model is ARIMA(4,0,0)(2,1,0)₂₄ at the start StatsForecast's exact-likelihood fit
 takes on M4 H397 (AR 1.022, −0.4156, 0.0914, 0.0303; seasonal AR −0.75, −0.6038;
-smallest root 1.0106, just inside the 1.01 bound). The exact solution of
+smallest root 1.0106, just past the 1.01 bound). The exact solution of
 Q = T Q Tᵀ + R Rᵀ comes from scipy's discrete Lyapunov solver; the golden Q[0,0] of the
 test `stationary_covariance_solves_its_equation` (lithe-forecast, arima.rs) is its
 value here. StatsForecast's getQ0 at the same point is far off and indefinite, so its
