@@ -3,11 +3,13 @@
     bench/.venv-forecast/bin/python bench/arima_trace.py TRAIN.csv ID SEASON [p,d,q,P,D,Q,c ...]
 
 Without orders, prints StatsForecast's stepwise trace (each candidate's AICc, `inf`
-where its fit was rejected) and the model it selects; with orders, for each one given (c = 1 with the
-constant), why StatsForecast rejects or keeps it: the exact likelihood's value at the
-start and at the end of its BFGS run, the number of evaluations that were not finite,
-the smallest root of the AR polynomial (rejected below 1.01) and whether the
-coefficients' variances have a negative entry (checkarima). Compare with lithe's side:
+where its fit was rejected) and the model it selects. With orders (c = 1 with the
+constant), prints for each why StatsForecast rejects or keeps it: each BFGS run's
+status, evaluations, how many were not finite, its first and last value; StatsForecast's
+prior (Gardner's getQ0) at the first exact-likelihood evaluation against the exact
+stationary covariance (scipy's Lyapunov solver, `arima_prior.exact_prior`); the smallest
+root of the AR polynomial (rejected below 1.01) and whether the coefficients' variances
+have a negative entry (checkarima). Compare with lithe's side:
 
     FIT="p,d,q,P,D,Q,c;..." SF=1 target/release/examples/arima_one TRAIN.csv SEASON ID
 """
