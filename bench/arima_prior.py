@@ -30,6 +30,15 @@ def exact_prior(phi, theta):
     return solve_discrete_lyapunov(T, np.outer(R, R))
 
 
+def smallest_ar_root(phi):
+    """The smallest modulus of the roots of 1 − Σ φ_i zⁱ, trailing coefficients below
+    1e-8 dropped (as StatsForecast's root check does); infinite with no AR part."""
+    nz = np.flatnonzero(np.abs(phi) > 1e-8)
+    if nz.size == 0:
+        return np.inf
+    return np.abs(np.polynomial.polynomial.polyroots(np.append(1.0, -phi[: nz.max() + 1]))).min()
+
+
 def main():
     from statsforecast.arima import getQ0
 
@@ -45,8 +54,7 @@ def main():
     theta = np.zeros(0)
     exact = exact_prior(phi, theta)
     gardner = getQ0(phi, theta)
-    roots = np.abs(np.polynomial.polynomial.polyroots(np.append(1.0, -phi))).min()
-    print(f"states {len(phi)}, smallest AR root {roots:.6f}")
+    print(f"states {len(phi)}, smallest AR root {smallest_ar_root(phi):.6f}")
     print(f"exact (Lyapunov): Q[0,0] = {exact[0, 0]!r}, smallest eigenvalue "
           f"{np.linalg.eigvalsh(exact).min():.3g}")
     print(f"StatsForecast getQ0: Q[0,0] = {gardner[0, 0]!r}, smallest eigenvalue "

@@ -18,7 +18,7 @@ import sys
 import numpy as np
 import pandas as pd
 import statsforecast.arima as A
-from arima_prior import exact_prior
+from arima_prior import exact_prior, smallest_ar_root
 from scipy.optimize import minimize as scipy_minimize
 from statsforecast.models import AutoARIMA
 
@@ -54,7 +54,7 @@ def main():
         if not priors and len(phi) + len(theta) > 0:
             exact = exact_prior(phi, theta)
             gardner = A.getQ0(phi, theta)
-            root = np.abs(np.polynomial.polynomial.polyroots(np.append(1.0, -phi))).min() if len(phi) else np.inf
+            root = smallest_ar_root(phi)
             priors.append(f"   prior at the start (smallest AR root {root:.4f}): Q00 {gardner[0, 0]:.3f} "
                           f"(exact {exact[0, 0]:.3f}), smallest eigenvalue {np.linalg.eigvalsh(gardner).min():.3f} "
                           f"(exact {np.linalg.eigvalsh(exact).min():.3f}), largest entry error "
@@ -76,11 +76,9 @@ def main():
             print(f"   {name}: scipy status {status}, {len(values)} evaluations, {bad} not finite, "
                   f"first {values[0] if values else None}, last {values[-1] if values else None}")
         print("\n".join(priors))
-        phi = f["model"]["phi"]
-        nz = np.flatnonzero(np.abs(phi) > 1e-8)
-        if nz.size:
-            roots = np.polynomial.polynomial.polyroots(np.append(1, -phi[: nz.max() + 1]))
-            print(f"   smallest AR root {np.abs(roots).min():.5f}")
+        root = smallest_ar_root(f["model"]["phi"])
+        if np.isfinite(root):
+            print(f"   smallest AR root {root:.5f}")
         if f["var_coef"] is not None:
             print(f"   negative variance: {bool((np.diag(f['var_coef']) < 0).any())}")
 

@@ -166,8 +166,8 @@ def per_series(lithe, sf, test, top=5):
     j = (test.merge(lithe[key + [col]], on=key)
          .merge(sf[key + [col]], on=key, suffixes=("_lithe", "_sf")))
     fl, fs, a = j[f"{col}_lithe"], j[f"{col}_sf"], j["y"]
-    j["sl"] = 200 * (fl - a).abs() / (fl.abs() + a.abs())
-    j["ss"] = 200 * (fs - a).abs() / (fs.abs() + a.abs())
+    smape = lambda f: 200 * (f - a).abs() / (f.abs() + a.abs())
+    j["sl"], j["ss"] = smape(fl), smape(fs)
     j["gap"] = (fl - fs).abs() / a.abs().groupby(j["unique_id"]).transform("mean").clip(lower=1e-12)
     j["neg_l"], j["neg_s"] = fl < 0, fs < 0
     g = j.groupby("unique_id", sort=False).agg(
