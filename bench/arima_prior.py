@@ -11,6 +11,13 @@ test `stationary_covariance_solves_its_equation` (lithe-forecast, arima.rs) is i
 value here. StatsForecast's getQ0 at the same point is far off and indefinite, so its
 filter meets a negative prediction variance, the likelihood is NaN and the candidate is
 rejected: its stepwise search then takes a path lithe's does not.
+
+Why: StatsForecast's getQ0, like R's (stats/src/arima.c, `inclu2`), leaves out the
+weight update of algorithm AS 154's square-root-free Givens rotations. The numbers
+printed for it below are the golden values of lithe-forecast's test
+`prior_matches_gardners_method_as_published_and_statsforecasts_bug_is_the_weight`,
+which reproduces them bit for bit by leaving the update out, and gets the exact
+covariance with it in.
 """
 import numpy as np
 from scipy.linalg import solve_discrete_lyapunov
@@ -60,6 +67,12 @@ def main():
     print(f"StatsForecast getQ0: Q[0,0] = {gardner[0, 0]!r}, smallest eigenvalue "
           f"{np.linalg.eigvalsh(gardner).min():.3g}, largest entry error "
           f"{np.abs(gardner - exact).max():.3g}")
+    print(f"  Q[5,17] = {float(gardner[5, 17])!r}, Q[51,51] = {float(gardner[51, 51])!r}, sum of entries "
+          f"{float(gardner.sum())!r}")
+    i, j = np.unravel_index(np.argmax(gardner ** 2 - np.outer(np.diag(gardner), np.diag(gardner))),
+                            gardner.shape)
+    print(f"  largest Q[i,j]² − Q[i,i]·Q[j,j]: {gardner[i, j] ** 2 - gardner[i, i] * gardner[j, j]:.4g} "
+          f"at ({i}, {j}) (positive: not a covariance)")
 
 
 if __name__ == "__main__":

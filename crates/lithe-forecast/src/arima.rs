@@ -2,9 +2,10 @@
 //! `stats::arima` and StatsForecast's port compute them: the differencing tests that
 //! choose `d` (KPSS) and `D` (seasonal strength of an STL decomposition), the
 //! expansion of seasonal AR/MA polynomials, the stationarity transform, the
-//! conditional sum of squares, the stationary initial covariance (Gardner, Harvey &
-//! Phillips, 1980) and the exact Gaussian likelihood by a Kalman filter with a diffuse
-//! prior on the differencing states.
+//! conditional sum of squares, the stationary initial covariance (exact: what Gardner,
+//! Harvey & Phillips's 1980 algorithm gives as published, which R's and StatsForecast's
+//! ports of it do not; see the tests) and the exact Gaussian likelihood by a Kalman
+//! filter with a diffuse prior on the differencing states.
 //!
 //! `notes/statsforecast-autoarima.md` records how StatsForecast 2.1.1 composes these;
 //! `models::auto_arima` runs the model search on top of them.
@@ -1218,9 +1219,10 @@ mod tests {
         expand(&[1.022, -0.4156, 0.0914, 0.0303, -0.75, -0.6038], &o)
     }
 
-    #[test]
-    fn stationary_covariance_solves_its_equation() {
-        for (phi, theta) in [
+    /// ARMA models whose stationary covariance the tests check: small ones, a pure MA,
+    /// white noise, two seasonal hourly ones and [`near_bound`].
+    fn covariance_cases() -> Vec<(Vec<f64>, Vec<f64>)> {
+        [
             (vec![0.5, -0.3], vec![0.4]),
             (vec![0.9], vec![0.2, 0.1, -0.3]),
             (vec![], vec![0.6, 0.2]),
@@ -1256,7 +1258,13 @@ mod tests {
                 expand(&[-0.6, 0.2, 0.1, 0.5, 0.3], &o)
             },
             near_bound(),
-        ]) {
+        ])
+        .collect()
+    }
+
+    #[test]
+    fn stationary_covariance_solves_its_equation() {
+        for (phi, theta) in covariance_cases() {
             let q = q0(&phi, &theta);
             let r = phi.len().max(theta.len() + 1);
             let t = |i: usize, k: usize| {
@@ -1297,11 +1305,171 @@ mod tests {
         assert!((q0(&[0.6], &[])[0] - 1.0 / 0.64).abs() < 1e-15);
         // Near the stationarity bound: its smallest root at 1.0106, where StatsForecast's
         // fit of M4 H397's (4,0,0)(2,1,0)₂₄ starts. Q₀₀ from scipy's Lyapunov solver
-        // (bench/arima_prior.py); Gardner's method, StatsForecast's, gives 4.486 and an
-        // indefinite matrix here (and at H397's start a NaN likelihood).
+        // (bench/arima_prior.py); StatsForecast's getQ0 gives 4.486 and an indefinite
+        // matrix here (and at H397's start a NaN likelihood): see the next test.
         let (phi, theta) = near_bound();
         let q = q0(&phi, &theta);
         assert!((q[0] - 5.268436737536857).abs() < 1e-9, "{}", q[0]);
+    }
+
+    /// Gardner, Harvey and Phillips's stationary covariance (1980, algorithm AS 154),
+    /// the method R's `arima` and StatsForecast use: the `r(r+1)/2` equations
+    /// `Q − T Q Tᵀ = R Rᵀ`, one per entry `(j, i)`, `j ≤ i`, in that order, solved by
+    /// square-root-free Givens rotations (Gentleman, 1973) one equation at a time, then
+    /// back substitution, the unknowns ordered with `Q_ab` (`1 ≤ a ≤ b`) first and the
+    /// first row last. `carry_weight`: update the weight of the row being rotated in,
+    /// as the published algorithm does; StatsForecast's `getQ0` does not. (Pure MA and
+    /// single-state models have closed forms, which both use.)
+    fn as154(phi: &[f64], theta: &[f64], carry_weight: bool) -> Vec<f64> {
+        let p = phi.len();
+        let r = p.max(theta.len() + 1);
+        if p == 0 || r == 1 {
+            return q0(phi, theta);
+        }
+        let np = r * (r + 1) / 2;
+        let rest = np - r;
+        let s = r - 1;
+        // Column of the unknown Q_ab, a ≤ b.
+        let col = |a: usize, b: usize| {
+            if a == 0 {
+                rest + b
+            } else {
+                let (j, i) = (a - 1, b - 1);
+                j * s - j * j.saturating_sub(1) / 2 + (i - j)
+            }
+        };
+        let ph = |k: usize| if k < p { phi[k] } else { 0.0 };
+        let v = |k: usize| match k {
+            0 => 1.0,
+            _ if k <= theta.len() => theta[k - 1],
+            _ => 0.0,
+        };
+        // The factor: diagonal `d`, the unit upper triangle's off-diagonal entries row
+        // by row in `rbar` (row k from `start[k]`), the rotated right-hand side `tb`.
+        let mut start = vec![0usize; np + 1];
+        for k in 0..np {
+            start[k + 1] = start[k] + (np - 1 - k);
+        }
+        let mut rbar = vec![0.0; start[np]];
+        let mut d = vec![0.0; np];
+        let mut tb = vec![0.0; np];
+        let mut x = vec![0.0; np];
+        for j in 0..r {
+            for i in j..r {
+                x.iter_mut().for_each(|e| *e = 0.0);
+                x[col(j, i)] += 1.0;
+                x[col(0, 0)] -= ph(i) * ph(j);
+                if j + 1 < r {
+                    x[col(0, j + 1)] -= ph(i);
+                }
+                if i + 1 < r {
+                    x[col(0, i + 1)] -= ph(j);
+                    x[col(j + 1, i + 1)] -= 1.0;
+                }
+                let mut y = v(i) * v(j);
+                let mut w = 1.0;
+                for k in 0..np {
+                    let xk = x[k];
+                    if xk == 0.0 {
+                        continue;
+                    }
+                    let dk = d[k];
+                    let dnew = dk + w * xk * xk;
+                    d[k] = dnew;
+                    let c = dk / dnew;
+                    let sn = w * xk / dnew;
+                    if carry_weight {
+                        w *= c;
+                    }
+                    let row = &mut rbar[start[k]..start[k + 1]];
+                    for (xl, rl) in x[k + 1..].iter_mut().zip(row.iter_mut()) {
+                        let old = *xl;
+                        *xl = old - xk * *rl;
+                        *rl = c * *rl + sn * old;
+                    }
+                    let old = y;
+                    y = old - xk * tb[k];
+                    tb[k] = c * tb[k] + sn * old;
+                    if dk == 0.0 {
+                        break;
+                    }
+                }
+            }
+        }
+        let mut sol = vec![0.0; np];
+        for k in (0..np).rev() {
+            let mut acc = tb[k];
+            for (a, b) in rbar[start[k]..start[k + 1]].iter().zip(&sol[k + 1..]).rev() {
+                acc -= a * b;
+            }
+            sol[k] = acc;
+        }
+        let mut out = vec![0.0; r * r];
+        for a in 0..r {
+            for b in a..r {
+                out[a * r + b] = sol[col(a, b)];
+                out[b * r + a] = sol[col(a, b)];
+            }
+        }
+        out
+    }
+
+    /// The largest `Q_ij² − Q_ii Q_jj` of a row-major `r × r` matrix: positive when a
+    /// 2 × 2 principal minor is negative, so the matrix is not a covariance.
+    fn worst_minor(q: &[f64], r: usize) -> f64 {
+        let mut worst = f64::NEG_INFINITY;
+        for i in 0..r {
+            for j in i + 1..r {
+                worst = worst.max(q[i * r + j].powi(2) - q[i * r + i] * q[j * r + j]);
+            }
+        }
+        worst
+    }
+
+    /// lithe's prior against Gardner et al.'s method as published (an independent
+    /// computation), and where StatsForecast's prior goes wrong: its `getQ0` leaves out
+    /// the weight update of the rotations, which is harmless in exact arithmetic (every
+    /// row operation still combines true equations) but makes the elimination unstable,
+    /// so with 52 states the errors are of order one.
+    #[test]
+    fn prior_matches_gardners_method_as_published_and_statsforecasts_bug_is_the_weight() {
+        for (phi, theta) in covariance_cases() {
+            let exact = q0(&phi, &theta);
+            let scale = exact[0].max(1.0);
+            let published = as154(&phi, &theta, true);
+            let worst = exact
+                .iter()
+                .zip(&published)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            assert!(worst < 1e-9 * scale, "{phi:?} {theta:?}: {worst}");
+            // On small models the missing weight does not show.
+            if phi.len().max(theta.len() + 1) <= 5 {
+                let weightless = as154(&phi, &theta, false);
+                assert!(
+                    exact
+                        .iter()
+                        .zip(&weightless)
+                        .all(|(a, b)| (a - b).abs() < 1e-12 * scale)
+                );
+            }
+        }
+        // Near the bound, 52 states: StatsForecast 2.1.1's getQ0 (bench/arima_prior.py)
+        // gives Q₀₀ 4.485667568458259 against the exact 5.2684, Q[5][17]
+        // −1.430023066222941e-06, Q[51][51] 0.008961953740315387, entries summing to
+        // 63.719139461725774, and a smallest eigenvalue of −1.98. Without the weight
+        // update the same elimination gives those numbers bit for bit.
+        let (phi, theta) = near_bound();
+        let r = phi.len();
+        let weightless = as154(&phi, &theta, false);
+        assert_eq!(weightless[0], 4.485667568458259);
+        assert_eq!(weightless[5 * r + 17], -1.430023066222941e-06);
+        assert_eq!(weightless[51 * r + 51], 0.008961953740315387);
+        assert!((weightless.iter().sum::<f64>() - 63.719139461725774).abs() < 1e-10);
+        // Not a covariance: Q₂₇,₅₀² exceeds Q₂₇,₂₇ Q₅₀,₅₀ by 0.0114.
+        assert!(worst_minor(&weightless, r) > 0.01);
+        assert!(worst_minor(&as154(&phi, &theta, true), r) < 1e-12);
+        assert!(worst_minor(&q0(&phi, &theta), r) < 1e-12);
     }
 
     /// The filter written out with dense matrices: `T`, `z`, `R`, no structure used.
