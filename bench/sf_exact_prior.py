@@ -24,17 +24,15 @@ prior, whether the last matches lithe's forecast, and the set's mean sMAPE and M
 StatsForecast's forecasts on those series replaced by the exact-prior ones.
 """
 import argparse
-import json
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from forecast import evaluate
 
 HERE = Path(__file__).resolve().parent
 BASE = HERE / "out" / "forecast" / "hourly" / "shards" / "auto_arima"
-LITHE = HERE.parent / "target" / "release" / "lithe"
 # The forecasts made so far, kept in the repository as forecast_shards.py keeps its shards.
 RECORD = HERE / "shards" / "hourly" / "auto_arima" / "sf_exact_prior.csv.gz"
 H, M = 48, 24
@@ -75,12 +73,6 @@ def run(train, ids, threads, out):
         fc = StatsForecast(models=[AutoARIMA(season_length=M)], freq=1, n_jobs=threads).forecast(df=df, h=H)
         fc.to_csv(out, mode="a", header=not out.exists(), index=False)
         print(f"  {len(done) + k + len(chunk)} of {len(ids)} series", file=sys.stderr, flush=True)
-
-
-def evaluate(fc_path, test, train):
-    o = subprocess.run([str(LITHE), "forecast", "eval", "--forecast", str(fc_path), "--actual", str(test),
-                        "--train", str(train), "--season", str(M)], capture_output=True, text=True, check=True)
-    return json.loads(o.stdout)["models"]["AutoARIMA"]
 
 
 def main():
@@ -138,7 +130,7 @@ def main():
         rows.append((f"StatsForecast, exact prior{label}", path))
     print(f"\n| M4 Hourly, all series ({len(rest)} of the {len(ids)} not run) | sMAPE | MASE | "
           f"lithe's sMAPE against it | lithe's MASE against it |\n|---|---:|---:|---:|---:|")
-    scores = {n: evaluate(p, test_p, train_p) for n, p in rows}
+    scores = {n: evaluate(p, test_p, train_p, M)["models"]["AutoARIMA"] for n, p in rows}
     lt = scores["lithe"]
     for n, sc in scores.items():
         print(f"| {n} | {sc['smape']:.4f} | {sc['mase']:.4f} | {100 * (lt['smape'] / sc['smape'] - 1):+.2f} % | "
