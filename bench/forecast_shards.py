@@ -157,6 +157,21 @@ def median_of(frames, cols):
     return pd.concat(keyed, axis=1).median(axis=1).rename("Ensemble").reset_index()
 
 
+# Two forecasts of a series differ when at some step they part by more than this share
+# of the series' mean absolute actual.
+DIFFER = 1e-4
+
+
+def smape(f, a):
+    """sMAPE per step (the M4 definition) of the forecasts `f` against the actuals `a`."""
+    return 200 * (f - a).abs() / (f.abs() + a.abs())
+
+
+def relative_gap(f, g, a, uid):
+    """|f − g| per step over the mean absolute actual `a` of the step's series `uid`."""
+    return (f - g).abs() / a.abs().groupby(uid).transform("mean").clip(lower=1e-12)
+
+
 def per_series(lithe, sf, test, top=5):
     """Where the two forecasts differ: how many series, who wins them on sMAPE, and the
     largest gaps each way (a mean of a heavy-tailed measure moves on a few series)."""
@@ -166,15 +181,14 @@ def per_series(lithe, sf, test, top=5):
     j = (test.merge(lithe[key + [col]], on=key)
          .merge(sf[key + [col]], on=key, suffixes=("_lithe", "_sf")))
     fl, fs, a = j[f"{col}_lithe"], j[f"{col}_sf"], j["y"]
-    smape = lambda f: 200 * (f - a).abs() / (f.abs() + a.abs())
-    j["sl"], j["ss"] = smape(fl), smape(fs)
-    j["gap"] = (fl - fs).abs() / a.abs().groupby(j["unique_id"]).transform("mean").clip(lower=1e-12)
+    j["sl"], j["ss"] = smape(fl, a), smape(fs, a)
+    j["gap"] = relative_gap(fl, fs, a, j["unique_id"])
     j["neg_l"], j["neg_s"] = fl < 0, fs < 0
     g = j.groupby("unique_id", sort=False).agg(
         sl=("sl", "mean"), ss=("ss", "mean"), gap=("gap", "max"),
         neg_l=("neg_l", "sum"), neg_s=("neg_s", "sum"))
     g["d"] = g["sl"] - g["ss"]
-    diff = g[g["gap"] > 1e-4]
+    diff = g[g["gap"] > DIFFER]
     print(f"\nSeries whose {col} forecasts differ (by more than 1e-4 of the series' test mean): "
           f"{len(diff)} of {len(g)}; lithe's sMAPE lower on {int((diff['d'] < 0).sum())}, higher on "
           f"{int((diff['d'] > 0).sum())}; median gap {np.median(diff['d']) if len(diff) else 0:+.4f}, "

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from forecast import evaluate
+from forecast_shards import DIFFER, relative_gap, smape
 
 HERE = Path(__file__).resolve().parent
 BASE = HERE / "out" / "forecast" / "hourly" / "shards" / "auto_arima"
@@ -43,20 +44,15 @@ def exact_getq0(phi, theta):
     return exact_prior(np.asarray(phi, float), np.asarray(theta, float))
 
 
-def smape(f, a):
-    return 200 * (f - a).abs() / (f.abs() + a.abs())
-
-
 def differing(lithe, sf, test):
-    """Series whose forecasts differ by more than 1e-4 of the series' test mean (as
-    forecast_shards.py's per-series table counts them), the widest sMAPE gaps first."""
+    """Series whose forecasts differ (as forecast_shards.py's per-series table counts
+    them), the widest sMAPE gaps first."""
     key = ["unique_id", "ds"]
     j = test.merge(lithe, on=key).merge(sf, on=key, suffixes=("_l", "_s"))
-    scale = j["y"].abs().groupby(j["unique_id"]).transform("mean").clip(lower=1e-12)
-    j["rel"] = (j["AutoARIMA_l"] - j["AutoARIMA_s"]).abs() / scale
+    j["rel"] = relative_gap(j["AutoARIMA_l"], j["AutoARIMA_s"], j["y"], j["unique_id"])
     j["d"] = smape(j["AutoARIMA_l"], j["y"]) - smape(j["AutoARIMA_s"], j["y"])
     g = j.groupby("unique_id").agg(rel=("rel", "max"), d=("d", "mean"))
-    g = g[g["rel"] > 1e-4]
+    g = g[g["rel"] > DIFFER]
     return list(g["d"].abs().sort_values(ascending=False).index)
 
 
@@ -99,12 +95,11 @@ def main():
     a_ = j["y"]
     for c, name in [("AutoARIMA", "l"), ("AutoARIMA_sf", "s"), ("AutoARIMA_fix", "x")]:
         j[name] = smape(j[c], a_)
-    scale = a_.abs().groupby(j["unique_id"]).transform("mean").clip(lower=1e-12)
-    j["same_l"] = (j["AutoARIMA_fix"] - j["AutoARIMA"]).abs() / scale
-    j["same_s"] = (j["AutoARIMA_fix"] - j["AutoARIMA_sf"]).abs() / scale
+    j["same_l"] = relative_gap(j["AutoARIMA_fix"], j["AutoARIMA"], a_, j["unique_id"])
+    j["same_s"] = relative_gap(j["AutoARIMA_fix"], j["AutoARIMA_sf"], a_, j["unique_id"])
     g = j.groupby("unique_id").agg(l=("l", "mean"), s=("s", "mean"), x=("x", "mean"),
                                    same_l=("same_l", "max"), same_s=("same_s", "max"))
-    g["as_lithe"], g["as_sf"] = g["same_l"] <= 1e-4, g["same_s"] <= 1e-4
+    g["as_lithe"], g["as_sf"] = g["same_l"] <= DIFFER, g["same_s"] <= DIFFER
     print(f"{len(g)} series run with the exact prior (of {len(ids)} asked for): its forecast is "
           f"lithe's on {int(g['as_lithe'].sum())}, StatsForecast's on {int(g['as_sf'].sum())}, "
           f"neither on {int((~g['as_lithe'] & ~g['as_sf']).sum())}.")
