@@ -10,6 +10,7 @@
 //! `notes/statsforecast-autoarima.md` records how StatsForecast 2.1.1 composes these;
 //! `models::auto_arima` runs the model search on top of them.
 
+use crate::optim::LANES;
 use crate::stl::Stl;
 
 /// The KPSS statistic for level stationarity with `lags` Bartlett-weighted
@@ -265,6 +266,107 @@ pub fn css_in_place(
     ssq / nu as f64
 }
 
+/// The AR and MA coefficients of [`LANES`] models of one order (`(φ, θ)` each, as
+/// [`expand`] gives them) side by side: entry `j` holds lane `k`'s `j`-th coefficient
+/// at `k`.
+pub fn coefficient_lanes(
+    coefs: &[(Vec<f64>, Vec<f64>); LANES],
+) -> (Vec<[f64; LANES]>, Vec<[f64; LANES]>) {
+    let side_by_side = |ar: bool| -> Vec<[f64; LANES]> {
+        let pick = |k: usize| if ar { &coefs[k].0 } else { &coefs[k].1 };
+        (0..pick(0).len())
+            .map(|j| std::array::from_fn(|k| pick(k)[j]))
+            .collect()
+    };
+    (side_by_side(true), side_by_side(false))
+}
+
+/// [`css_in_place`] for [`LANES`] parameter sets side by side (the points of one
+/// numerical gradient): `w[l][k]` is lane `k`'s series at `l` (differenced in place),
+/// `phi[j][k]` and `theta[j][k]` its coefficients, the same number in every lane.
+/// Each lane does the scalar function's arithmetic in the same order, so it returns the
+/// same bits; side by side, the lanes hide the latency of the residual recursion.
+pub fn css_lanes(
+    w: &mut [[f64; LANES]],
+    o: &Order,
+    phi: &[[f64; LANES]],
+    theta: &[[f64; LANES]],
+    resid: &mut Vec<[f64; LANES]>,
+) -> [f64; LANES] {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2.
+        return unsafe { css_lanes_avx2(w, o, phi, theta, resid) };
+    }
+    css_lanes_any(w, o, phi, theta, resid)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn css_lanes_avx2(
+    w: &mut [[f64; LANES]],
+    o: &Order,
+    phi: &[[f64; LANES]],
+    theta: &[[f64; LANES]],
+    resid: &mut Vec<[f64; LANES]>,
+) -> [f64; LANES] {
+    css_lanes_any(w, o, phi, theta, resid)
+}
+
+#[inline(always)]
+fn css_lanes_any(
+    w: &mut [[f64; LANES]],
+    o: &Order,
+    phi: &[[f64; LANES]],
+    theta: &[[f64; LANES]],
+    resid: &mut Vec<[f64; LANES]>,
+) -> [f64; LANES] {
+    let n = w.len();
+    let ncond = o.p + o.d + o.m * (o.sp + o.sd);
+    resid.clear();
+    resid.resize(n, [0.0; LANES]);
+    if ncond > n {
+        return [f64::NAN; LANES];
+    }
+    let mut difference = |lag: usize| {
+        for l in (lag..n).rev() {
+            let prev = w[l - lag];
+            for (v, p) in w[l].iter_mut().zip(prev) {
+                *v -= p;
+            }
+        }
+    };
+    for _ in 0..o.d {
+        difference(1);
+    }
+    for _ in 0..o.sd {
+        difference(o.m);
+    }
+    let (mut ssq, mut nu) = ([0.0; LANES], [0usize; LANES]);
+    for l in ncond..n {
+        let mut t = w[l];
+        for (ph, wv) in phi.iter().zip(w[..l].iter().rev()) {
+            for k in 0..LANES {
+                t[k] -= ph[k] * wv[k];
+            }
+        }
+        let nq = (l - ncond).min(theta.len());
+        for (th, rv) in theta[..nq].iter().zip(resid[..l].iter().rev()) {
+            for k in 0..LANES {
+                t[k] -= th[k] * rv[k];
+            }
+        }
+        resid[l] = t;
+        for k in 0..LANES {
+            if !t[k].is_nan() {
+                nu[k] += 1;
+                ssq[k] += t[k] * t[k];
+            }
+        }
+    }
+    std::array::from_fn(|k| ssq[k] / nu[k] as f64)
+}
+
 /// The stationary covariance of the ARMA state (`r = max(p, q + 1)`): the solution of
 /// `Q = T Q Tᵀ + R Rᵀ` for the companion transition `T` of `φ` and `R = (1, θ)`,
 /// row-major `r × r`, for unit innovation variance.
@@ -478,6 +580,242 @@ fn absorb(
 /// Diffuse prior variance of the differencing states.
 pub const KAPPA: f64 = 1e6;
 
+/// Where a deferred pass stopped: `(the index of the next observation, m, F)`.
+type Defer<'a> = Option<&'a mut Option<(usize, Vec<f64>, f64)>>;
+
+/// A filter pass stopped where its covariance is held ([`StateSpace::likelihood_deferred`]).
+pub struct Deferred {
+    /// `(Σ e²/F, Σ log F, n)` so far: the whole pass's when `rest` is `None`.
+    pub sums: (f64, f64, usize),
+    rest: Option<Rest>,
+}
+
+/// The rest of a deferred pass: from observation `from` on, the mean updates with the
+/// gain vector `k = m / F`, from the state `a`, for the model's AR coefficients `phi`.
+struct Rest {
+    from: usize,
+    k: Vec<f64>,
+    gain: f64,
+    a: Vec<f64>,
+    phi: Vec<f64>,
+    r: usize,
+    dnz: Vec<(usize, f64)>,
+}
+
+/// Completes deferred passes of one model order over their series (`ys[i]` is pass
+/// `i`'s): their sums, the same bits as whole passes. The rests run [`LANES`] side by
+/// side, each first alone up to the latest start among them.
+pub fn finish_passes(passes: Vec<Deferred>, ys: &[&[f64]]) -> Vec<(f64, f64, usize)> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2.
+        return unsafe { finish_passes_avx2(passes, ys) };
+    }
+    finish_passes_any(passes, ys)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn finish_passes_avx2(passes: Vec<Deferred>, ys: &[&[f64]]) -> Vec<(f64, f64, usize)> {
+    finish_passes_any(passes, ys)
+}
+
+#[inline(always)]
+fn finish_passes_any(passes: Vec<Deferred>, ys: &[&[f64]]) -> Vec<(f64, f64, usize)> {
+    let mut sums: Vec<(f64, f64, usize)> = passes.iter().map(|p| p.sums).collect();
+    let open: Vec<(usize, Rest)> = (passes.into_iter().enumerate())
+        .filter_map(|(i, p)| p.rest.map(|r| (i, r)))
+        .collect();
+    let mut open = open.into_iter().peekable();
+    while open.peek().is_some() {
+        let group: Vec<(usize, Rest)> = open.by_ref().take(LANES).collect();
+        let rd = group[0].1.a.len();
+        let lane = |j: usize| &group[j.min(group.len() - 1)];
+        // Each pass alone up to the common start (one lane), then all together; the
+        // lanes past the group's size repeat its last pass and are dropped. A group of
+        // one runs alone to the end.
+        let start = if group.len() == 1 {
+            ys[group[0].0].len()
+        } else {
+            group.iter().map(|(_, r)| r.from).max().unwrap_or(0)
+        };
+        let mut state: Vec<[f64; LANES]> = vec![[0.0; LANES]; rd];
+        let mut group_sums = [(0.0, 0.0, 0usize); LANES];
+        for (j, (i, rest)) in group.iter().enumerate() {
+            let mut one = [sums[*i]];
+            let mut a: Vec<[f64; 1]> = rest.a.iter().map(|&v| [v]).collect();
+            if rest.from < start {
+                let phi: Vec<[f64; 1]> = rest.phi.iter().map(|&v| [v]).collect();
+                let k: Vec<[f64; 1]> = rest.k.iter().map(|&v| [v]).collect();
+                let lanes = Lanes {
+                    r: rest.r,
+                    dnz: &rest.dnz,
+                    phi: &phi,
+                    k: &k,
+                    gain: [rest.gain],
+                };
+                tail_steps(
+                    rd,
+                    &lanes,
+                    &mut a,
+                    [&ys[*i][rest.from..start]],
+                    &mut one,
+                    None,
+                );
+            }
+            for (s, v) in state.iter_mut().zip(&a) {
+                s[j] = v[0];
+            }
+            group_sums[j] = one[0];
+        }
+        if group.len() == 1 {
+            sums[group[0].0] = group_sums[0];
+            continue;
+        }
+        for j in group.len()..LANES {
+            for s in state.iter_mut() {
+                s[j] = s[group.len() - 1];
+            }
+        }
+        let gather = |f: &dyn Fn(&Rest) -> &[f64]| -> Vec<[f64; LANES]> {
+            (0..f(&group[0].1).len())
+                .map(|t| std::array::from_fn(|j| f(&lane(j).1)[t]))
+                .collect()
+        };
+        let phi = gather(&|r| &r.phi);
+        let k = gather(&|r| &r.k);
+        let lanes = Lanes {
+            r: group[0].1.r,
+            dnz: &group[0].1.dnz,
+            phi: &phi,
+            k: &k,
+            gain: std::array::from_fn(|j| lane(j).1.gain),
+        };
+        let y = std::array::from_fn(|j| &ys[lane(j).0][start..]);
+        // Sized copies for the non-seasonal states, as in the pass itself.
+        match rd {
+            2 => tail_steps(2, &lanes, &mut state, y, &mut group_sums, None),
+            3 => tail_steps(3, &lanes, &mut state, y, &mut group_sums, None),
+            4 => tail_steps(4, &lanes, &mut state, y, &mut group_sums, None),
+            5 => tail_steps(5, &lanes, &mut state, y, &mut group_sums, None),
+            6 => tail_steps(6, &lanes, &mut state, y, &mut group_sums, None),
+            7 => tail_steps(7, &lanes, &mut state, y, &mut group_sums, None),
+            8 => tail_steps(8, &lanes, &mut state, y, &mut group_sums, None),
+            _ => tail_steps(rd, &lanes, &mut state, y, &mut group_sums, None),
+        }
+        for (j, (i, _)) in group.iter().enumerate() {
+            sums[*i] = group_sums[j];
+        }
+    }
+    sums
+}
+
+/// What `W` filter passes of one model order share once each one's covariance is held
+/// (lane `k` of each entry is pass `k`'s): the ARMA block size, the differencing
+/// weights' non-zero entries, the AR coefficients (unpadded), the gain vectors `m / F`
+/// and the prediction variances `F`.
+struct Lanes<'a, const W: usize> {
+    r: usize,
+    dnz: &'a [(usize, f64)],
+    phi: &'a [[f64; W]],
+    k: &'a [[f64; W]],
+    gain: [f64; W],
+}
+
+/// The filter's mean updates over `ys` (no missing values, the same length in every
+/// lane) with the covariance held: `a ← T a + k e`, `e = y − z·T a`, continuing each
+/// lane's sums `(Σ e²/F, Σ log F, n)` and pushing lane 0's standardised innovations to
+/// `resid`. One pass is one lane; `W` passes side by side run the same operations in
+/// the same order per lane (the same bits as one at a time) and hide the latency of the
+/// recursion from one step to the next.
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // (`t` indexes every lane's series)
+fn tail_steps<const W: usize>(
+    rd: usize,
+    lanes: &Lanes<W>,
+    a: &mut [[f64; W]],
+    ys: [&[f64]; W],
+    sums: &mut [(f64, f64, usize); W],
+    mut resid: Option<&mut Vec<f64>>,
+) {
+    let Lanes {
+        r,
+        dnz,
+        phi,
+        k,
+        gain,
+    } = *lanes;
+    let a = &mut a[..rd];
+    let k = &k[..rd];
+    let counted = gain.map(|g| g < 1e4);
+    let log_gain = gain.map(f64::ln);
+    // The start of `Iterator::sum` for f64, so `z·x` below is `z_dot`'s bits.
+    let zero: f64 = std::iter::empty::<f64>().sum();
+    let mut anew_buf = [[0.0; W]; 16];
+    let mut anew_vec;
+    let anew: &mut [[f64; W]] = if rd <= 16 {
+        &mut anew_buf[..rd]
+    } else {
+        anew_vec = vec![[0.0; W]; rd];
+        &mut anew_vec
+    };
+    // (Branches outside the loops over lanes, so those run as vector operations.)
+    for t in 0..ys[0].len() {
+        // anew = T a, as `apply_t_sized` computes it.
+        let a0 = a[0];
+        for i in 0..r {
+            let mut v = if i + 1 < r { a[i + 1] } else { [0.0; W] };
+            if let Some(ph) = phi.get(i) {
+                for w in 0..W {
+                    v[w] += ph[w] * a0[w];
+                }
+            }
+            anew[i] = v;
+        }
+        if rd > r {
+            let mut v = a0;
+            for &(j, d) in dnz {
+                for w in 0..W {
+                    v[w] += d * a[j][w];
+                }
+            }
+            anew[r] = v;
+            anew[r + 1..rd].copy_from_slice(&a[r..rd - 1]);
+        }
+        let mut s = [zero; W];
+        for &(j, d) in dnz {
+            for w in 0..W {
+                s[w] += d * anew[j][w];
+            }
+        }
+        let e: [f64; W] = std::array::from_fn(|w| ys[w][t] - (anew[0][w] + s[w]));
+        for w in 0..W {
+            let sums = &mut sums[w];
+            if counted[w] {
+                sums.2 += 1;
+                sums.0 += if gain[w] == 0.0 {
+                    f64::INFINITY
+                } else {
+                    e[w] * e[w] / gain[w]
+                };
+                sums.1 += log_gain[w];
+            }
+        }
+        if let Some(rs) = resid.as_deref_mut() {
+            rs.push(if gain[0] == 0.0 {
+                f64::INFINITY
+            } else {
+                e[0] / gain[0].sqrt()
+            });
+        }
+        for ((ai, an), ki) in a.iter_mut().zip(anew.iter()).zip(k) {
+            for w in 0..W {
+                ai[w] = an[w] + ki[w] * e[w];
+            }
+        }
+    }
+}
+
 impl StateSpace {
     /// The model with its prior: the stationary covariance for the ARMA block and
     /// `KAPPA` on the differencing states.
@@ -546,18 +884,80 @@ impl StateSpace {
     /// are (a companion block, the differencing weights, a shift), the weights by their
     /// non-zero entries.
     pub fn likelihood(&mut self, y: &[f64], resid: Option<&mut Vec<f64>>) -> (f64, f64, usize) {
-        // Small states get a copy with the size fixed, which the compiler unrolls.
-        match self.rd() {
-            2 => self.likelihood_sized(2, y, resid),
-            3 => self.likelihood_sized(3, y, resid),
-            4 => self.likelihood_sized(4, y, resid),
-            5 => self.likelihood_sized(5, y, resid),
-            6 => self.likelihood_sized(6, y, resid),
-            7 => self.likelihood_sized(7, y, resid),
-            8 => self.likelihood_sized(8, y, resid),
-            1 => self.likelihood_sized(1, y, resid),
-            _ => self.likelihood_in_place(y, resid),
+        self.pass(y, resid, None)
+    }
+
+    /// [`Self::likelihood`] up to the point where the covariance is held, when it is:
+    /// the rest of the pass, which updates the mean only, is left to
+    /// [`finish_passes`], which runs several passes' rests side by side. `a` is the
+    /// state where the pass stopped; `pn` and `p` are as after the whole pass.
+    pub fn likelihood_deferred(&mut self, y: &[f64]) -> Deferred {
+        let mut steady = None;
+        let sums = self.pass(y, None, Some(&mut steady));
+        let dnz = self.delta_nonzeros();
+        Deferred {
+            sums,
+            rest: steady.map(|(from, m, gain): (usize, Vec<f64>, f64)| Rest {
+                from,
+                k: m.iter().map(|v| v / gain).collect(),
+                gain,
+                a: self.a.clone(),
+                phi: self.phi.clone(),
+                r: self.r,
+                dnz,
+            }),
         }
+    }
+
+    /// One filter pass; with `defer`, a held covariance ends it early with `(the index
+    /// of the next observation, m, F)` in `defer`.
+    fn pass(&mut self, y: &[f64], resid: Option<&mut Vec<f64>>, defer: Defer) -> (f64, f64, usize) {
+        if self.rd() > 8 {
+            return self.likelihood_in_place(y, resid, defer);
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2.
+            return unsafe { self.pass_small_avx2(y, resid, defer) };
+        }
+        self.pass_small(y, resid, defer)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn pass_small_avx2(
+        &mut self,
+        y: &[f64],
+        resid: Option<&mut Vec<f64>>,
+        defer: Defer,
+    ) -> (f64, f64, usize) {
+        self.pass_small(y, resid, defer)
+    }
+
+    /// Small states (every non-seasonal model: at most 8) get a copy of the pass with
+    /// the sizes fixed, which the compiler unrolls: the state and, for up to two
+    /// differences, the ARMA block.
+    #[inline(always)]
+    fn pass_small(
+        &mut self,
+        y: &[f64],
+        resid: Option<&mut Vec<f64>>,
+        defer: Defer,
+    ) -> (f64, f64, usize) {
+        macro_rules! sized {
+            ($(($rd:literal, $r:literal)),*; $($rd_only:literal),*) => {
+                match (self.rd(), self.r) {
+                    $(($rd, $r) => self.likelihood_sized($rd, $r, y, resid, defer),)*
+                    $(($rd_only, r) => self.likelihood_sized($rd_only, r, y, resid, defer),)*
+                    (rd, r) => self.likelihood_sized(rd, r, y, resid, defer),
+                }
+            };
+        }
+        sized!(
+            (1, 1), (2, 1), (2, 2), (3, 1), (3, 2), (3, 3), (4, 2), (4, 3), (4, 4), (5, 3),
+            (5, 4), (5, 5), (6, 4), (6, 5), (6, 6), (7, 5), (7, 6), (7, 7), (8, 6), (8, 7),
+            (8, 8); 2, 3, 4, 5, 6, 7, 8
+        )
     }
 
     /// [`Self::likelihood`] for large states (seasonal models), on processors with
@@ -566,13 +966,14 @@ impl StateSpace {
         &mut self,
         y: &[f64],
         resid: Option<&mut Vec<f64>>,
+        defer: Defer,
     ) -> (f64, f64, usize) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor has AVX2.
-            return unsafe { self.likelihood_in_place_avx2(y, resid) };
+            return unsafe { self.likelihood_in_place_avx2(y, resid, defer) };
         }
-        self.likelihood_in_place_any(y, resid)
+        self.likelihood_in_place_any(y, resid, defer)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -581,8 +982,9 @@ impl StateSpace {
         &mut self,
         y: &[f64],
         resid: Option<&mut Vec<f64>>,
+        defer: Defer,
     ) -> (f64, f64, usize) {
-        self.likelihood_in_place_any(y, resid)
+        self.likelihood_in_place_any(y, resid, defer)
     }
 
     /// The filter of [`Self::likelihood_sized`] with the prediction covariance kept in
@@ -605,6 +1007,7 @@ impl StateSpace {
         &mut self,
         y: &[f64],
         mut resid: Option<&mut Vec<f64>>,
+        defer: Defer,
     ) -> (f64, f64, usize) {
         let (r, rd) = (self.r, self.rd());
         if y.is_empty() {
@@ -653,7 +1056,7 @@ impl StateSpace {
         let at = |i: usize, o: usize| if i + o >= rd { i + o - rd } else { i + o };
         for (l, &yl) in y.iter().enumerate() {
             let ph = |i: usize| at(i, o);
-            self.apply_t_sized(rd, &self.a, &mut anew, &dnz);
+            self.apply_t_sized(rd, r, &self.a, &mut anew, &dnz);
             let last = l + 1 == y.len();
             let observed = !yl.is_nan();
             // g = P e_{r−1} (a row, P being symmetric), h = P δ, m = P z = g + h.
@@ -780,7 +1183,12 @@ impl StateSpace {
                 top(change) <= 1e-12 * top(size)
             };
             if steady {
-                sums = self.steady_tail(rd, &y[l + 1..], &m, gain, &dnz, sums, resid);
+                match defer {
+                    Some(slot) => *slot = Some((l + 1, m.clone(), gain)),
+                    None => {
+                        sums = self.steady_tail(rd, r, &y[l + 1..], &m, gain, &dnz, sums, resid)
+                    }
+                }
                 let p = to_standard(&cm, o);
                 self.finish(&p, Some((&m[..], gain)));
                 self.pn = p;
@@ -791,11 +1199,14 @@ impl StateSpace {
     }
 
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     fn likelihood_sized(
         &mut self,
         rd: usize,
+        r: usize,
         y: &[f64],
         mut resid: Option<&mut Vec<f64>>,
+        defer: Defer,
     ) -> (f64, f64, usize) {
         // The observation reads the ARMA level and the differencing states.
         let dnz = self.delta_nonzeros();
@@ -814,7 +1225,7 @@ impl StateSpace {
         let after_gaps = y.iter().rposition(|v| v.is_nan()).map_or(0, |i| i + 1);
         let mut gain = 0.0;
         for (l, &yl) in y.iter().enumerate() {
-            self.apply_t_sized(rd, &self.a, &mut anew, &dnz);
+            self.apply_t_sized(rd, r, &self.a, &mut anew, &dnz);
             let last = l + 1 == y.len();
             let observed = !yl.is_nan();
             if observed {
@@ -847,9 +1258,11 @@ impl StateSpace {
                 break;
             }
             if observed {
-                self.apply_t_sized(rd, &m, &mut u, &dnz);
+                self.apply_t_sized(rd, r, &m, &mut u, &dnz);
             }
-            self.next_cov(
+            self.next_cov_sized(
+                rd,
+                r,
                 &phi_pad,
                 &cur,
                 &mut next,
@@ -869,7 +1282,12 @@ impl StateSpace {
             std::mem::swap(&mut cur, &mut next);
             if steady {
                 // The rest of the pass updates the mean only, with this step's gain.
-                sums = self.steady_tail(rd, &y[l + 1..], &m, gain, &dnz, sums, resid);
+                match defer {
+                    Some(slot) => *slot = Some((l + 1, m.clone(), gain)),
+                    None => {
+                        sums = self.steady_tail(rd, r, &y[l + 1..], &m, gain, &dnz, sums, resid)
+                    }
+                }
                 self.finish(&cur, Some((&m[..], gain)));
                 break;
             }
@@ -894,69 +1312,58 @@ impl StateSpace {
     }
 
     /// The filter's mean updates over `y` (no missing values) once the covariance is
-    /// held, so `m = P z` and `F` are fixed: the full step's arithmetic in one tight
-    /// loop over the state, with the gain vector `m / F` formed once, continuing the
-    /// sums `(Σ e²/F, Σ log F, n)`.
+    /// held, so `m = P z` and `F` are fixed ([`tail_steps`] for one pass), continuing
+    /// the sums `(Σ e²/F, Σ log F, n)`.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn steady_tail(
         &mut self,
         rd: usize,
+        r: usize,
         y: &[f64],
         m: &[f64],
         gain: f64,
         dnz: &[(usize, f64)],
-        (mut ssq, mut sumlog, mut nu): (f64, f64, usize),
-        mut resid: Option<&mut Vec<f64>>,
+        sums: (f64, f64, usize),
+        resid: Option<&mut Vec<f64>>,
     ) -> (f64, f64, usize) {
-        let counted = gain < 1e4;
-        let log_gain = gain.ln();
-        let mut anew_buf = [0.0; 16];
-        let mut anew_vec;
-        let anew: &mut [f64] = if rd <= 16 {
-            &mut anew_buf[..rd]
+        let mut sums = [sums];
+        let mut state_buf = [[0.0; 1]; 16];
+        let mut state_vec;
+        let state: &mut [[f64; 1]] = if rd <= 16 {
+            &mut state_buf[..rd]
         } else {
-            anew_vec = vec![0.0; rd];
-            &mut anew_vec
+            state_vec = vec![[0.0; 1]; rd];
+            &mut state_vec
         };
-        // The gain vector m / F, so the update's division leaves the recurrence.
-        let k: Vec<f64> = m[..rd].iter().map(|v| v / gain).collect();
-        for &yl in y {
-            self.apply_t_sized(rd, &self.a, anew, dnz);
-            let e = yl - z_dot(anew, dnz);
-            if counted {
-                nu += 1;
-                ssq += if gain == 0.0 {
-                    f64::INFINITY
-                } else {
-                    e * e / gain
-                };
-                sumlog += log_gain;
-            }
-            if let Some(rs) = resid.as_deref_mut() {
-                rs.push(if gain == 0.0 {
-                    f64::INFINITY
-                } else {
-                    e / gain.sqrt()
-                });
-            }
-            for ((ai, an), ki) in self.a[..rd].iter_mut().zip(anew.iter()).zip(&k) {
-                *ai = an + ki * e;
-            }
+        for (s, v) in state.iter_mut().zip(&self.a[..rd]) {
+            *s = [*v];
         }
-        (ssq, sumlog, nu)
+        let phi: Vec<[f64; 1]> = self.phi.iter().map(|&v| [v]).collect();
+        let k: Vec<[f64; 1]> = m[..rd].iter().map(|v| [v / gain]).collect();
+        let lanes = Lanes {
+            r,
+            dnz,
+            phi: &phi,
+            k: &k,
+            gain: [gain],
+        };
+        tail_steps(rd, &lanes, state, [y], &mut sums, resid);
+        for (v, s) in self.a[..rd].iter_mut().zip(state.iter()) {
+            *v = s[0];
+        }
+        sums[0]
     }
 
     /// `out = T x` for a state vector `x` (`dnz`: the differencing weights' non-zero
     /// entries, by state index).
     fn apply_t(&self, x: &[f64], out: &mut [f64], dnz: &[(usize, f64)]) {
-        self.apply_t_sized(self.rd(), x, out, dnz);
+        self.apply_t_sized(self.rd(), self.r, x, out, dnz);
     }
 
     /// [`Self::apply_t`] for a state of `rd` entries.
     #[inline(always)]
-    fn apply_t_sized(&self, rd: usize, x: &[f64], out: &mut [f64], dnz: &[(usize, f64)]) {
-        let r = self.r;
+    fn apply_t_sized(&self, rd: usize, r: usize, x: &[f64], out: &mut [f64], dnz: &[(usize, f64)]) {
         let (x, out) = (&x[..rd], &mut out[..rd]);
         for i in 0..r {
             let mut v = if i + 1 < r { x[i + 1] } else { 0.0 };
@@ -1023,14 +1430,14 @@ impl StateSpace {
         // Small states (non-seasonal models have at most 8) get a copy of the pass
         // with the size fixed, which the compiler unrolls.
         match self.rd() {
-            2 => self.next_cov_sized(2, phi, cur, next, row, dnz, update),
-            3 => self.next_cov_sized(3, phi, cur, next, row, dnz, update),
-            4 => self.next_cov_sized(4, phi, cur, next, row, dnz, update),
-            5 => self.next_cov_sized(5, phi, cur, next, row, dnz, update),
-            6 => self.next_cov_sized(6, phi, cur, next, row, dnz, update),
-            7 => self.next_cov_sized(7, phi, cur, next, row, dnz, update),
-            8 => self.next_cov_sized(8, phi, cur, next, row, dnz, update),
-            rd => self.next_cov_sized(rd, phi, cur, next, row, dnz, update),
+            2 => self.next_cov_sized(2, self.r, phi, cur, next, row, dnz, update),
+            3 => self.next_cov_sized(3, self.r, phi, cur, next, row, dnz, update),
+            4 => self.next_cov_sized(4, self.r, phi, cur, next, row, dnz, update),
+            5 => self.next_cov_sized(5, self.r, phi, cur, next, row, dnz, update),
+            6 => self.next_cov_sized(6, self.r, phi, cur, next, row, dnz, update),
+            7 => self.next_cov_sized(7, self.r, phi, cur, next, row, dnz, update),
+            8 => self.next_cov_sized(8, self.r, phi, cur, next, row, dnz, update),
+            rd => self.next_cov_sized(rd, self.r, phi, cur, next, row, dnz, update),
         }
     }
 
@@ -1039,6 +1446,7 @@ impl StateSpace {
     fn next_cov_sized(
         &self,
         rd: usize,
+        r: usize,
         phi: &[f64],
         cur: &[f64],
         next: &mut [f64],
@@ -1046,7 +1454,6 @@ impl StateSpace {
         dnz: &[(usize, f64)],
         update: Option<(&[f64], f64)>,
     ) {
-        let r = self.r;
         let (cur, next, row) = (&cur[..rd * rd], &mut next[..rd * rd], &mut row[..rd]);
         let cur_row = |i: usize| &cur[i * rd..(i + 1) * rd];
         // φ padded to r, and u (zero without an update), so each entry below is one
@@ -1636,6 +2043,87 @@ mod tests {
     }
 
     #[test]
+    fn lanes_give_the_bits_of_one_pass_at_a_time() {
+        // A trending series with a weekly-like wiggle, and a seasonal one (m = 24).
+        let mut noise = uniform_noise(5);
+        let mut level = 50.0;
+        let y: Vec<f64> = (0..600)
+            .map(|t| {
+                level += 0.1 + noise();
+                level + 3.0 * ((t % 24) as f64 - 11.5).abs() + noise()
+            })
+            .collect();
+        let order = |p, d, q, sp, sd, sq, m| Order {
+            p,
+            d,
+            q,
+            sp,
+            sd,
+            sq,
+            m,
+        };
+        // Four nearby parameter sets per order, as a numerical gradient's points.
+        let cases = [
+            (order(2, 1, 2, 0, 0, 0, 1), vec![0.5, -0.2, -0.4, 0.1]),
+            (order(1, 0, 3, 0, 0, 0, 1), vec![0.9, -0.3, 0.2, 0.1]),
+            (order(3, 2, 1, 0, 0, 0, 1), vec![0.2, 0.1, -0.1, -0.7]),
+            (order(1, 1, 1, 1, 1, 0, 24), vec![0.3, -0.5, -0.3]),
+        ];
+        for (o, base) in cases {
+            let points: Vec<Vec<f64>> = (0..LANES)
+                .map(|k| {
+                    let mut x = base.clone();
+                    x[k % base.len()] += 1e-3 * (k + 1) as f64;
+                    x
+                })
+                .collect();
+            let coefs: [(Vec<f64>, Vec<f64>); LANES] =
+                std::array::from_fn(|k| expand(&points[k], &o));
+            // The conditional sum of squares: lanes against one at a time.
+            let (phi4, theta4) = coefficient_lanes(&coefs);
+            let mut w4: Vec<[f64; LANES]> = y.iter().map(|&v| [v; LANES]).collect();
+            let got = css_lanes(&mut w4, &o, &phi4, &theta4, &mut Vec::new());
+            for (k, (phi, theta)) in coefs.iter().enumerate() {
+                let want = css_in_place(&mut y.clone(), &o, phi, theta, &mut Vec::new());
+                assert_eq!(got[k].to_bits(), want.to_bits(), "{o:?} lane {k}");
+            }
+            // The likelihood: deferred passes finished side by side against whole
+            // passes, each pass's prior following from the one before (StatsForecast's
+            // way), so the passes stop at different steps.
+            let dlt = delta(o.d, o.sd, o.m);
+            let mut whole = StateSpace::new(&coefs[0].0, &coefs[0].1, &dlt);
+            let mut split = whole.clone();
+            let (mut want, mut passes) = (Vec::new(), Vec::new());
+            for (phi, theta) in &coefs {
+                for ss in [&mut whole, &mut split] {
+                    let r = ss.r;
+                    let q = q0(phi, theta);
+                    let rd = ss.a.len();
+                    for i in 0..r {
+                        ss.pn[i * rd..i * rd + r].copy_from_slice(&q[i * r..(i + 1) * r]);
+                    }
+                    ss.phi = phi.clone();
+                    ss.theta = theta.clone();
+                    ss.a.iter_mut().for_each(|v| *v = 0.0);
+                }
+                want.push(whole.likelihood(&y, None));
+                passes.push(split.likelihood_deferred(&y));
+                assert_eq!(split.pn, whole.pn, "{o:?}");
+            }
+            assert!(
+                passes.iter().all(|p| p.rest.is_some()),
+                "{o:?}: the covariance is held"
+            );
+            let ys = vec![&y[..]; LANES];
+            for (k, (got, want)) in finish_passes(passes, &ys).iter().zip(&want).enumerate() {
+                assert_eq!(got.0.to_bits(), want.0.to_bits(), "{o:?} lane {k}");
+                assert_eq!(got.1.to_bits(), want.1.to_bits(), "{o:?} lane {k}");
+                assert_eq!(got.2, want.2);
+            }
+        }
+    }
+
+    #[test]
     fn in_place_filter_matches_the_structured_pass() {
         // Hourly-sized seasonal models (states of 27 to 75), with gaps and without,
         // through the in-place pass and the structured one: the same sums, innovations,
@@ -1677,8 +2165,8 @@ mod tests {
                 assert!(rd > 8, "{o:?}");
                 let (mut a, mut b) = (ss0.clone(), ss0.clone());
                 let (mut ra, mut rb) = (Vec::new(), Vec::new());
-                let sa = a.likelihood_in_place(&yg, Some(&mut ra));
-                let sb = b.likelihood_sized(rd, &yg, Some(&mut rb));
+                let sa = a.likelihood_in_place(&yg, Some(&mut ra), None);
+                let sb = b.likelihood_sized(rd, b.r, &yg, Some(&mut rb), None);
                 // (The diffuse start's 1e6 variances leave rounding of up to about 1e-8
                 // here; a wrong term would be off in the first digits.)
                 let close = |x: f64, y: f64| (x - y).abs() <= 1e-7 * x.abs().max(1.0);

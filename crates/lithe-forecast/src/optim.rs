@@ -350,7 +350,9 @@ pub struct BfgsResult {
 
 /// Value and forward-difference gradient of `f`, with the one-point cache scipy's
 /// `ScalarFunction` keeps (the order of evaluations is part of the answer when the
-/// objective has state, as ARIMA's likelihood in StatsForecast does).
+/// objective has state, as ARIMA's likelihood in StatsForecast does). `f` takes a
+/// batch of points and writes their values in order: one point for a value, every
+/// perturbed point of a gradient at once.
 struct Cached<F> {
     f: F,
     x: Vec<f64>,
@@ -359,10 +361,12 @@ struct Cached<F> {
     evals: usize,
 }
 
-impl<F: FnMut(&[f64]) -> f64> Cached<F> {
+impl<F: FnMut(&[&[f64]], &mut [f64])> Cached<F> {
     fn eval(&mut self, x: &[f64]) -> f64 {
         self.evals += 1;
-        (self.f)(x)
+        let mut v = [0.0];
+        (self.f)(&[x], &mut v);
+        v[0]
     }
 
     fn at(&mut self, x: &[f64]) {
@@ -388,20 +392,40 @@ impl<F: FnMut(&[f64]) -> f64> Cached<F> {
         if let Some(g) = &self.g {
             return g.clone();
         }
-        let f0 = self.fun(x);
         let base = self.x.clone();
-        let mut g = vec![0.0; base.len()];
-        for i in 0..base.len() {
-            let mut h = 1.4901161193847656e-08;
-            if (base[i] + h) - base[i] == 0.0 {
-                let s = if base[i] >= 0.0 { 1.0 } else { -1.0 };
-                h = 1.49011611938e-08 * s * base[i].abs().max(1.0);
-            }
-            let mut xp = base.clone();
-            xp[i] = base[i] + h;
-            let dx = xp[i] - base[i];
-            g[i] = (self.eval(&xp) - f0) / dx;
+        let n = base.len();
+        // The value at `x` (unless known) and every perturbed point, in that order, in
+        // one call.
+        let need_f = self.fx.is_none();
+        let points: Vec<Vec<f64>> = need_f
+            .then(|| base.clone())
+            .into_iter()
+            .chain((0..n).map(|i| {
+                let mut h = 1.4901161193847656e-08;
+                if (base[i] + h) - base[i] == 0.0 {
+                    let s = if base[i] >= 0.0 { 1.0 } else { -1.0 };
+                    h = 1.49011611938e-08 * s * base[i].abs().max(1.0);
+                }
+                let mut xp = base.clone();
+                xp[i] = base[i] + h;
+                xp
+            }))
+            .collect();
+        let refs: Vec<&[f64]> = points.iter().map(|p| &p[..]).collect();
+        let mut values = vec![0.0; points.len()];
+        self.evals += points.len();
+        (self.f)(&refs, &mut values);
+        if need_f {
+            self.fx = Some(values[0]);
         }
+        let f0 = self.fx.unwrap_or(f64::NAN);
+        let (points, values) = (
+            &points[usize::from(need_f)..],
+            &values[usize::from(need_f)..],
+        );
+        let g: Vec<f64> = (0..n)
+            .map(|i| (values[i] - f0) / (points[i][i] - base[i]))
+            .collect();
         self.g = Some(g.clone());
         g
     }
@@ -549,7 +573,7 @@ fn along(xk: &[f64], pk: &[f64], s: f64) -> Vec<f64> {
 
 /// scipy's `line_search_wolfe1` (MINPACK-2 `dcsrch`): the step, f there and the last
 /// gradient taken, or `None`.
-fn wolfe1<F: FnMut(&[f64]) -> f64>(
+fn wolfe1<F: FnMut(&[&[f64]], &mut [f64])>(
     c: &mut Cached<F>,
     xk: &[f64],
     pk: &[f64],
@@ -561,8 +585,9 @@ fn wolfe1<F: FnMut(&[f64]) -> f64>(
     let mut last_g: Option<Vec<f64>> = None;
     let phi = |c: &mut Cached<F>, s: f64, last_g: &mut Option<Vec<f64>>| -> (f64, f64) {
         let x = along(xk, pk, s);
-        let f = c.fun(&x);
+        // (The gradient first: it takes the value with it, in the same order.)
         let g = c.grad(&x);
+        let f = c.fun(&x);
         let d = dot(&g, pk);
         *last_g = Some(g);
         (f, d)
@@ -700,7 +725,7 @@ fn quadmin(a: f64, fa: f64, fpa: f64, b: f64, fb: f64) -> Option<f64> {
 /// c2 = 0.9, amax = 1e100, ten rounds): BFGS's fallback when [`wolfe1`] fails. The
 /// step, f there and the last gradient taken (empty when the search ran out of rounds
 /// and returns its last step without one), or `None`.
-fn wolfe2<F: FnMut(&[f64]) -> f64>(
+fn wolfe2<F: FnMut(&[&[f64]], &mut [f64])>(
     c: &mut Cached<F>,
     xk: &[f64],
     pk: &[f64],
@@ -808,7 +833,33 @@ fn wolfe2<F: FnMut(&[f64]) -> f64>(
 /// scipy's BFGS (`minimize(method="BFGS", tol=gtol)`) with forward-difference
 /// gradients, its `line_search_wolfe1` and, where that fails, `line_search_wolfe2`;
 /// when both fail the search stops, status 2.
-pub fn bfgs<F: FnMut(&[f64]) -> f64>(f: F, x0: &[f64], gtol: f64, maxiter: usize) -> BfgsResult {
+pub fn bfgs<F: FnMut(&[f64]) -> f64>(
+    mut f: F,
+    x0: &[f64],
+    gtol: f64,
+    maxiter: usize,
+) -> BfgsResult {
+    bfgs_batched(
+        |xs: &[&[f64]], out: &mut [f64]| {
+            for (x, v) in xs.iter().zip(out.iter_mut()) {
+                *v = f(x);
+            }
+        },
+        x0,
+        gtol,
+        maxiter,
+    )
+}
+
+/// [`bfgs`] with an objective that takes a batch of points and writes their values in
+/// order (`f(points, values)`), as if called on each in turn: a gradient's perturbed
+/// points come in one batch, so the objective can evaluate them side by side.
+pub fn bfgs_batched<F: FnMut(&[&[f64]], &mut [f64])>(
+    f: F,
+    x0: &[f64],
+    gtol: f64,
+    maxiter: usize,
+) -> BfgsResult {
     let n = x0.len();
     let mut c = Cached {
         f,
@@ -818,8 +869,8 @@ pub fn bfgs<F: FnMut(&[f64]) -> f64>(f: F, x0: &[f64], gtol: f64, maxiter: usize
         evals: 0,
     };
     let mut xk = x0.to_vec();
-    let mut old_f = c.fun(&xk);
     let mut g = c.grad(&xk);
+    let mut old_f = c.fun(&xk);
     let mut hk = vec![0.0; n * n];
     for i in 0..n {
         hk[i * n + i] = 1.0;

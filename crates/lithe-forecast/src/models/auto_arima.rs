@@ -22,11 +22,11 @@
 
 use super::{Exog, Output, Unfit};
 use crate::arima::{
-    Order, StateSpace, css_in_place, delta, diff, expand, invpartrans, is_constant, ndiffs,
-    nsdiffs, partrans, q0,
+    Order, StateSpace, coefficient_lanes, css_in_place, css_lanes, delta, diff, expand,
+    finish_passes, invpartrans, is_constant, ndiffs, nsdiffs, partrans, q0,
 };
 use crate::interval::Intervals;
-use crate::optim::bfgs;
+use crate::optim::{LANES, bfgs_batched};
 
 /// How the likelihood objective treats the filter state between calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -251,13 +251,11 @@ pub fn fit(x: &[f64], o: Order, constant: bool, how: Likelihood, xreg: &[&[f64]]
         resid_into(par, &mut buf);
         buf
     };
-    // Conditional sum of squares.
+    // Conditional sum of squares; a gradient's points side by side ([`css_lanes`]).
     if npar > 0 {
         let (mut w, mut resid) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        let css_obj = |par: &[f64]| {
-            let (phi, theta) = expand(par, &o);
-            resid_into(par, &mut w);
-            let s = css_in_place(&mut w, &o, &phi, &theta, &mut resid);
+        let (mut w4, mut resid4) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        let objective = |s: f64| {
             if s == f64::INFINITY {
                 f64::MAX
             } else if s <= 0.0 {
@@ -266,7 +264,32 @@ pub fn fit(x: &[f64], o: Order, constant: bool, how: Likelihood, xreg: &[&[f64]]
                 0.5 * s.ln()
             }
         };
-        let r = bfgs(css_obj, &init, 1e-8, 100);
+        let css_obj = |xs: &[&[f64]], out: &mut [f64]| {
+            if let [x] = xs {
+                let (phi, theta) = expand(x, &o);
+                resid_into(x, &mut w);
+                out[0] = objective(css_in_place(&mut w, &o, &phi, &theta, &mut resid));
+                return;
+            }
+            for (chunk, values) in xs.chunks(LANES).zip(out.chunks_mut(LANES)) {
+                // Lanes past the chunk repeat its last point.
+                let lane = |k: usize| chunk[k.min(chunk.len() - 1)];
+                let (phi, theta) = coefficient_lanes(&std::array::from_fn(|k| expand(lane(k), &o)));
+                w4.clear();
+                w4.resize(n, [0.0; LANES]);
+                for k in 0..LANES {
+                    resid_into(lane(k), &mut w);
+                    for (v, x) in w4.iter_mut().zip(&w) {
+                        v[k] = *x;
+                    }
+                }
+                let s = css_lanes(&mut w4, &o, &phi, &theta, &mut resid4);
+                for (v, s) in values.iter_mut().zip(s) {
+                    *v = objective(s);
+                }
+            }
+        };
+        let r = bfgs_batched(css_obj, &init, 1e-8, 100);
         if r.status != 1 {
             init = r.x;
         }
@@ -279,11 +302,12 @@ pub fn fit(x: &[f64], o: Order, constant: bool, how: Likelihood, xreg: &[&[f64]]
     let (phi0, theta0) = expand(&map_ar(&start, &o, partrans), &o);
     let mut ss = StateSpace::new(&phi0, &theta0, &dlt);
     let r_arma = ss.r;
-    let mut w = Vec::with_capacity(n);
-    let ml_obj = |par: &[f64]| {
+    let mut ws: Vec<Vec<f64>> = vec![Vec::with_capacity(n)];
+    // The model at `par`, into `ss`.
+    let set = |ss: &mut StateSpace, par: &[f64]| {
         let (phi, theta) = expand(&map_ar(par, &o, partrans), &o);
         match how {
-            Likelihood::Fresh => ss = StateSpace::new(&phi, &theta, &dlt),
+            Likelihood::Fresh => *ss = StateSpace::new(&phi, &theta, &dlt),
             Likelihood::AsStatsForecast => {
                 // Only the ARMA block of the prior and the state mean are reset.
                 let rd = ss.a.len();
@@ -298,8 +322,8 @@ pub fn fit(x: &[f64], o: Order, constant: bool, how: Likelihood, xreg: &[&[f64]]
                 ss.a.iter_mut().for_each(|v| *v = 0.0);
             }
         }
-        resid_into(par, &mut w);
-        let (ssq, sumlog, nu) = ss.likelihood(&w, None);
+    };
+    let objective = |(ssq, sumlog, nu): (f64, f64, usize)| {
         if nu == 0 {
             return f64::INFINITY;
         }
@@ -309,13 +333,38 @@ pub fn fit(x: &[f64], o: Order, constant: bool, how: Likelihood, xreg: &[&[f64]]
         }
         0.5 * (s2.ln() + sumlog / nu as f64)
     };
+    // A gradient's points in turn (each pass's prior can follow from the one before),
+    // each up to where its covariance is held; the rests side by side.
+    let ml_obj = |xs: &[&[f64]], out: &mut [f64]| {
+        if let [x] = xs {
+            set(&mut ss, x);
+            resid_into(x, &mut ws[0]);
+            out[0] = objective(ss.likelihood(&ws[0], None));
+            return;
+        }
+        if ws.len() < xs.len() {
+            ws.resize(xs.len(), Vec::with_capacity(n));
+        }
+        let mut passes = Vec::with_capacity(xs.len());
+        for (par, w) in xs.iter().zip(ws.iter_mut()) {
+            set(&mut ss, par);
+            resid_into(par, w);
+            passes.push(ss.likelihood_deferred(w));
+        }
+        let ys: Vec<&[f64]> = ws.iter().map(|w| &w[..]).collect();
+        for (v, s) in out.iter_mut().zip(finish_passes(passes, &ys)) {
+            *v = objective(s);
+        }
+    };
     let (fun, hess_inv) = if npar > 0 {
-        let r = bfgs(ml_obj, &start, 1e-8, 100);
+        let r = bfgs_batched(ml_obj, &start, 1e-8, 100);
         start = r.x;
         (r.value, r.hess_inv)
     } else {
         let mut f = ml_obj;
-        (f(&start), Vec::new())
+        let mut v = [0.0];
+        f(&[&start], &mut v);
+        (v[0], Vec::new())
     };
     // Coefficient variances: reject a model whose approximate covariance has a
     // negative diagonal (StatsForecast's checkarima).
