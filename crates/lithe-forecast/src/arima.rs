@@ -910,40 +910,42 @@ impl StateSpace {
     }
 
     /// One filter pass; with `defer`, a held covariance ends it early with `(the index
-    /// of the next observation, m, F)` in `defer`.
+    /// of the next observation, m, F)` in `defer`. On processors with AVX2 the pass is
+    /// compiled four lanes wide (no fused multiply-add: the same bits either way).
     fn pass(&mut self, y: &[f64], resid: Option<&mut Vec<f64>>, defer: Defer) -> (f64, f64, usize) {
-        if self.rd() > 8 {
-            return self.likelihood_in_place(y, resid, defer);
-        }
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor has AVX2.
-            return unsafe { self.pass_small_avx2(y, resid, defer) };
+            return unsafe { self.pass_avx2(y, resid, defer) };
         }
-        self.pass_small(y, resid, defer)
+        self.pass_any(y, resid, defer)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn pass_small_avx2(
+    fn pass_avx2(
         &mut self,
         y: &[f64],
         resid: Option<&mut Vec<f64>>,
         defer: Defer,
     ) -> (f64, f64, usize) {
-        self.pass_small(y, resid, defer)
+        self.pass_any(y, resid, defer)
     }
 
-    /// Small states (every non-seasonal model: at most 8) get a copy of the pass with
-    /// the sizes fixed, which the compiler unrolls: the state and, for up to two
-    /// differences, the ARMA block.
+    /// Large states (seasonal models) update the covariance in place
+    /// ([`Self::likelihood_in_place`]). Small ones (every non-seasonal model: at most
+    /// 8) get a copy of the structured pass with the sizes fixed, which the compiler
+    /// unrolls: the state and, for up to two differences, the ARMA block.
     #[inline(always)]
-    fn pass_small(
+    fn pass_any(
         &mut self,
         y: &[f64],
         resid: Option<&mut Vec<f64>>,
         defer: Defer,
     ) -> (f64, f64, usize) {
+        if self.rd() > 8 {
+            return self.likelihood_in_place(y, resid, defer);
+        }
         macro_rules! sized {
             ($(($rd:literal, $r:literal)),*; $($rd_only:literal),*) => {
                 match (self.rd(), self.r) {
@@ -958,33 +960,6 @@ impl StateSpace {
             (5, 4), (5, 5), (6, 4), (6, 5), (6, 6), (7, 5), (7, 6), (7, 7), (8, 6), (8, 7),
             (8, 8); 2, 3, 4, 5, 6, 7, 8
         )
-    }
-
-    /// [`Self::likelihood`] for large states (seasonal models), on processors with
-    /// AVX2 four lanes wide (no fused multiply-add: the same bits either way).
-    fn likelihood_in_place(
-        &mut self,
-        y: &[f64],
-        resid: Option<&mut Vec<f64>>,
-        defer: Defer,
-    ) -> (f64, f64, usize) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor has AVX2.
-            return unsafe { self.likelihood_in_place_avx2(y, resid, defer) };
-        }
-        self.likelihood_in_place_any(y, resid, defer)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn likelihood_in_place_avx2(
-        &mut self,
-        y: &[f64],
-        resid: Option<&mut Vec<f64>>,
-        defer: Defer,
-    ) -> (f64, f64, usize) {
-        self.likelihood_in_place_any(y, resid, defer)
     }
 
     /// The filter of [`Self::likelihood_sized`] with the prediction covariance kept in
@@ -1003,7 +978,7 @@ impl StateSpace {
     /// and one dense rank-one update, where the structured pass reads one matrix and
     /// writes another with three operations an entry.
     #[inline(always)]
-    fn likelihood_in_place_any(
+    fn likelihood_in_place(
         &mut self,
         y: &[f64],
         mut resid: Option<&mut Vec<f64>>,
