@@ -230,40 +230,74 @@ pub fn css_in_place(
     theta: &[f64],
     resid: &mut Vec<f64>,
 ) -> f64 {
+    resid.clear();
+    resid.resize(w.len(), 0.0);
+    let [s] = css_steps(
+        w.as_chunks_mut().0,
+        o,
+        phi.as_chunks().0,
+        theta.as_chunks().0,
+        resid.as_chunks_mut().0,
+    );
+    s
+}
+
+/// The conditional sum of squares of `W` parameter sets side by side (one is
+/// [`css_in_place`], [`LANES`] are [`css_lanes`]): lane `k` of `w[l]` is lane `k`'s
+/// series (differenced in place) and of `phi[j]`, `theta[j]` its coefficients, the same
+/// number in every lane; `resid` (zeros, as long as `w`) takes the residuals. Every
+/// lane does the same operations in the same order, so `W` lanes give the bits of one
+/// at a time, and side by side they hide the latency of the residual recursion.
+#[inline(always)]
+fn css_steps<const W: usize>(
+    w: &mut [[f64; W]],
+    o: &Order,
+    phi: &[[f64; W]],
+    theta: &[[f64; W]],
+    resid: &mut [[f64; W]],
+) -> [f64; W] {
     let n = w.len();
     let ncond = o.p + o.d + o.m * (o.sp + o.sd);
-    resid.clear();
-    resid.resize(n, 0.0);
     if ncond > n {
-        return f64::NAN;
+        return [f64::NAN; W];
     }
-    for _ in 0..o.d {
-        for l in (1..n).rev() {
-            w[l] -= w[l - 1];
+    let mut difference = |lag: usize| {
+        for l in (lag..n).rev() {
+            let prev = w[l - lag];
+            for (v, p) in w[l].iter_mut().zip(prev) {
+                *v -= p;
+            }
         }
+    };
+    for _ in 0..o.d {
+        difference(1);
     }
     for _ in 0..o.sd {
-        for l in (o.m..n).rev() {
-            w[l] -= w[l - o.m];
-        }
+        difference(o.m);
     }
-    let (mut ssq, mut nu) = (0.0, 0usize);
+    let (mut ssq, mut nu) = ([0.0; W], [0usize; W]);
     for l in ncond..n {
         let mut t = w[l];
         for (ph, wv) in phi.iter().zip(w[..l].iter().rev()) {
-            t -= ph * wv;
+            for k in 0..W {
+                t[k] -= ph[k] * wv[k];
+            }
         }
         let nq = (l - ncond).min(theta.len());
         for (th, rv) in theta[..nq].iter().zip(resid[..l].iter().rev()) {
-            t -= th * rv;
+            for k in 0..W {
+                t[k] -= th[k] * rv[k];
+            }
         }
         resid[l] = t;
-        if !t.is_nan() {
-            nu += 1;
-            ssq += t * t;
+        for k in 0..W {
+            if !t[k].is_nan() {
+                nu[k] += 1;
+                ssq[k] += t[k] * t[k];
+            }
         }
     }
-    ssq / nu as f64
+    std::array::from_fn(|k| ssq[k] / nu[k] as f64)
 }
 
 /// The AR and MA coefficients of [`LANES`] models of one order (`(φ, θ)` each, as
@@ -282,10 +316,8 @@ pub fn coefficient_lanes(
 }
 
 /// [`css_in_place`] for [`LANES`] parameter sets side by side (the points of one
-/// numerical gradient): `w[l][k]` is lane `k`'s series at `l` (differenced in place),
-/// `phi[j][k]` and `theta[j][k]` its coefficients, the same number in every lane.
-/// Each lane does the scalar function's arithmetic in the same order, so it returns the
-/// same bits; side by side, the lanes hide the latency of the residual recursion.
+/// numerical gradient; [`css_steps`]), the same bits per lane, compiled for AVX2
+/// where the processor has it.
 pub fn css_lanes(
     w: &mut [[f64; LANES]],
     o: &Order,
@@ -321,50 +353,9 @@ fn css_lanes_any(
     theta: &[[f64; LANES]],
     resid: &mut Vec<[f64; LANES]>,
 ) -> [f64; LANES] {
-    let n = w.len();
-    let ncond = o.p + o.d + o.m * (o.sp + o.sd);
     resid.clear();
-    resid.resize(n, [0.0; LANES]);
-    if ncond > n {
-        return [f64::NAN; LANES];
-    }
-    let mut difference = |lag: usize| {
-        for l in (lag..n).rev() {
-            let prev = w[l - lag];
-            for (v, p) in w[l].iter_mut().zip(prev) {
-                *v -= p;
-            }
-        }
-    };
-    for _ in 0..o.d {
-        difference(1);
-    }
-    for _ in 0..o.sd {
-        difference(o.m);
-    }
-    let (mut ssq, mut nu) = ([0.0; LANES], [0usize; LANES]);
-    for l in ncond..n {
-        let mut t = w[l];
-        for (ph, wv) in phi.iter().zip(w[..l].iter().rev()) {
-            for k in 0..LANES {
-                t[k] -= ph[k] * wv[k];
-            }
-        }
-        let nq = (l - ncond).min(theta.len());
-        for (th, rv) in theta[..nq].iter().zip(resid[..l].iter().rev()) {
-            for k in 0..LANES {
-                t[k] -= th[k] * rv[k];
-            }
-        }
-        resid[l] = t;
-        for k in 0..LANES {
-            if !t[k].is_nan() {
-                nu[k] += 1;
-                ssq[k] += t[k] * t[k];
-            }
-        }
-    }
-    std::array::from_fn(|k| ssq[k] / nu[k] as f64)
+    resid.resize(w.len(), [0.0; LANES]);
+    css_steps(w, o, phi, theta, resid)
 }
 
 /// The stationary covariance of the ARMA state (`r = max(p, q + 1)`): the solution of
@@ -623,67 +614,32 @@ fn finish_passes_avx2(passes: Vec<Deferred>, ys: &[&[f64]]) -> Vec<(f64, f64, us
 #[inline(always)]
 fn finish_passes_any(passes: Vec<Deferred>, ys: &[&[f64]]) -> Vec<(f64, f64, usize)> {
     let mut sums: Vec<(f64, f64, usize)> = passes.iter().map(|p| p.sums).collect();
-    let open: Vec<(usize, Rest)> = (passes.into_iter().enumerate())
+    let mut open: Vec<(usize, Rest)> = (passes.into_iter().enumerate())
         .filter_map(|(i, p)| p.rest.map(|r| (i, r)))
         .collect();
-    let mut open = open.into_iter().peekable();
-    while open.peek().is_some() {
-        let group: Vec<(usize, Rest)> = open.by_ref().take(LANES).collect();
-        let rd = group[0].1.a.len();
-        let lane = |j: usize| &group[j.min(group.len() - 1)];
-        // Each pass alone up to the common start (one lane), then all together; the
-        // lanes past the group's size repeat its last pass and are dropped. A group of
-        // one runs alone to the end.
-        let start = if group.len() == 1 {
-            ys[group[0].0].len()
-        } else {
-            group.iter().map(|(_, r)| r.from).max().unwrap_or(0)
+    for group in open.chunks_mut(LANES) {
+        // Each pass alone up to the latest start in the group (to the end when it is
+        // alone), then all together; the lanes past the group's size repeat its last
+        // pass and are dropped.
+        let start = match group {
+            [(i, _)] => ys[*i].len(),
+            _ => group.iter().map(|(_, r)| r.from).max().unwrap_or(0),
         };
-        let mut state: Vec<[f64; LANES]> = vec![[0.0; LANES]; rd];
-        let mut group_sums = [(0.0, 0.0, 0usize); LANES];
-        for (j, (i, rest)) in group.iter().enumerate() {
-            let mut one = [sums[*i]];
-            let mut a: Vec<[f64; 1]> = rest.a.iter().map(|&v| [v]).collect();
-            if rest.from < start {
-                let phi: Vec<[f64; 1]> = rest.phi.iter().map(|&v| [v]).collect();
-                let k: Vec<[f64; 1]> = rest.k.iter().map(|&v| [v]).collect();
-                let lanes = Lanes {
-                    r: rest.r,
-                    dnz: &rest.dnz,
-                    phi: &phi,
-                    k: &k,
-                    gain: [rest.gain],
-                };
-                tail_steps(
-                    rd,
-                    &lanes,
-                    &mut a,
-                    [&ys[*i][rest.from..start]],
-                    &mut one,
-                    None,
-                );
-            }
-            for (s, v) in state.iter_mut().zip(&a) {
-                s[j] = v[0];
-            }
-            group_sums[j] = one[0];
+        for (i, rest) in group.iter_mut() {
+            let y = &ys[*i][rest.from..start];
+            sums[*i] = rest.steps(y, sums[*i], None);
         }
         if group.len() == 1 {
-            sums[group[0].0] = group_sums[0];
             continue;
         }
-        for j in group.len()..LANES {
-            for s in state.iter_mut() {
-                s[j] = s[group.len() - 1];
-            }
-        }
+        let lane = |j: usize| &group[j.min(group.len() - 1)];
         let gather = |f: &dyn Fn(&Rest) -> &[f64]| -> Vec<[f64; LANES]> {
             (0..f(&group[0].1).len())
                 .map(|t| std::array::from_fn(|j| f(&lane(j).1)[t]))
                 .collect()
         };
-        let phi = gather(&|r| &r.phi);
-        let k = gather(&|r| &r.k);
+        let (phi, k, mut state) = (gather(&|r| &r.phi), gather(&|r| &r.k), gather(&|r| &r.a));
+        let mut group_sums = std::array::from_fn(|j| sums[lane(j).0]);
         let lanes = Lanes {
             r: group[0].1.r,
             dnz: &group[0].1.dnz,
@@ -693,7 +649,7 @@ fn finish_passes_any(passes: Vec<Deferred>, ys: &[&[f64]]) -> Vec<(f64, f64, usi
         };
         let y = std::array::from_fn(|j| &ys[lane(j).0][start..]);
         // Sized copies for the non-seasonal states, as in the pass itself.
-        match rd {
+        match state.len() {
             2 => tail_steps(2, &lanes, &mut state, y, &mut group_sums, None),
             3 => tail_steps(3, &lanes, &mut state, y, &mut group_sums, None),
             4 => tail_steps(4, &lanes, &mut state, y, &mut group_sums, None),
@@ -701,13 +657,67 @@ fn finish_passes_any(passes: Vec<Deferred>, ys: &[&[f64]]) -> Vec<(f64, f64, usi
             6 => tail_steps(6, &lanes, &mut state, y, &mut group_sums, None),
             7 => tail_steps(7, &lanes, &mut state, y, &mut group_sums, None),
             8 => tail_steps(8, &lanes, &mut state, y, &mut group_sums, None),
-            _ => tail_steps(rd, &lanes, &mut state, y, &mut group_sums, None),
+            rd => tail_steps(rd, &lanes, &mut state, y, &mut group_sums, None),
         }
         for (j, (i, _)) in group.iter().enumerate() {
             sums[*i] = group_sums[j];
         }
     }
     sums
+}
+
+impl Rest {
+    /// This pass's held-covariance steps over `y` on its own, from and into its state.
+    fn steps(
+        &mut self,
+        y: &[f64],
+        sums: (f64, f64, usize),
+        resid: Option<&mut Vec<f64>>,
+    ) -> (f64, f64, usize) {
+        let rd = self.a.len();
+        let (r, dnz) = (self.r, &self.dnz[..]);
+        tail_one(
+            rd,
+            r,
+            dnz,
+            &self.phi,
+            &self.k,
+            self.gain,
+            &mut self.a,
+            y,
+            sums,
+            resid,
+        )
+    }
+}
+
+/// One pass's held-covariance steps over `y` (one lane of [`tail_steps`]): from and
+/// into the state `a` (`rd` entries), with the AR coefficients `phi`, the gain vector
+/// `k = m / F` and `F`, continuing `sums`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn tail_one(
+    rd: usize,
+    r: usize,
+    dnz: &[(usize, f64)],
+    phi: &[f64],
+    k: &[f64],
+    gain: f64,
+    a: &mut [f64],
+    y: &[f64],
+    sums: (f64, f64, usize),
+    resid: Option<&mut Vec<f64>>,
+) -> (f64, f64, usize) {
+    let lanes = Lanes {
+        r,
+        dnz,
+        phi: phi.as_chunks().0,
+        k: k.as_chunks().0,
+        gain: [gain],
+    };
+    let mut sums = [sums];
+    tail_steps(rd, &lanes, a.as_chunks_mut().0, [y], &mut sums, resid);
+    sums[0]
 }
 
 /// What `W` filter passes of one model order share once each one's covariance is held
@@ -1158,12 +1168,8 @@ impl StateSpace {
                 top(change) <= 1e-12 * top(size)
             };
             if steady {
-                match defer {
-                    Some(slot) => *slot = Some((l + 1, m.clone(), gain)),
-                    None => {
-                        sums = self.steady_tail(rd, r, &y[l + 1..], &m, gain, &dnz, sums, resid)
-                    }
-                }
+                let held = (l + 1, &m[..], gain);
+                sums = self.steady_tail(rd, r, y, held, &dnz, sums, resid, defer);
                 let p = to_standard(&cm, o);
                 self.finish(&p, Some((&m[..], gain)));
                 self.pn = p;
@@ -1257,12 +1263,8 @@ impl StateSpace {
             std::mem::swap(&mut cur, &mut next);
             if steady {
                 // The rest of the pass updates the mean only, with this step's gain.
-                match defer {
-                    Some(slot) => *slot = Some((l + 1, m.clone(), gain)),
-                    None => {
-                        sums = self.steady_tail(rd, r, &y[l + 1..], &m, gain, &dnz, sums, resid)
-                    }
-                }
+                let held = (l + 1, &m[..], gain);
+                sums = self.steady_tail(rd, r, y, held, &dnz, sums, resid, defer);
                 self.finish(&cur, Some((&m[..], gain)));
                 break;
             }
@@ -1286,9 +1288,10 @@ impl StateSpace {
         }
     }
 
-    /// The filter's mean updates over `y` (no missing values) once the covariance is
-    /// held, so `m = P z` and `F` are fixed ([`tail_steps`] for one pass), continuing
-    /// the sums `(Σ e²/F, Σ log F, n)`.
+    /// The filter's mean updates over `y[from..]` (no missing values) once the
+    /// covariance is held (`held = (from, m, F)`: `m = P z` and `F` are fixed;
+    /// [`tail_steps`] for one pass), continuing the sums `(Σ e²/F, Σ log F, n)`. With
+    /// `defer`, they are left to [`finish_passes`]: `held` goes into it instead.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn steady_tail(
@@ -1296,38 +1299,20 @@ impl StateSpace {
         rd: usize,
         r: usize,
         y: &[f64],
-        m: &[f64],
-        gain: f64,
+        (from, m, gain): (usize, &[f64], f64),
         dnz: &[(usize, f64)],
         sums: (f64, f64, usize),
         resid: Option<&mut Vec<f64>>,
+        defer: Defer,
     ) -> (f64, f64, usize) {
-        let mut sums = [sums];
-        let mut state_buf = [[0.0; 1]; 16];
-        let mut state_vec;
-        let state: &mut [[f64; 1]] = if rd <= 16 {
-            &mut state_buf[..rd]
-        } else {
-            state_vec = vec![[0.0; 1]; rd];
-            &mut state_vec
-        };
-        for (s, v) in state.iter_mut().zip(&self.a[..rd]) {
-            *s = [*v];
+        if let Some(slot) = defer {
+            *slot = Some((from, m.to_vec(), gain));
+            return sums;
         }
-        let phi: Vec<[f64; 1]> = self.phi.iter().map(|&v| [v]).collect();
-        let k: Vec<[f64; 1]> = m[..rd].iter().map(|v| [v / gain]).collect();
-        let lanes = Lanes {
-            r,
-            dnz,
-            phi: &phi,
-            k: &k,
-            gain: [gain],
-        };
-        tail_steps(rd, &lanes, state, [y], &mut sums, resid);
-        for (v, s) in self.a[..rd].iter_mut().zip(state.iter()) {
-            *v = s[0];
-        }
-        sums[0]
+        let y = &y[from..];
+        let k: Vec<f64> = m[..rd].iter().map(|v| v / gain).collect();
+        let (phi, a) = (&self.phi, &mut self.a[..rd]);
+        tail_one(rd, r, dnz, phi, &k, gain, a, y, sums, resid)
     }
 
     /// `out = T x` for a state vector `x` (`dnz`: the differencing weights' non-zero
