@@ -325,12 +325,14 @@ pub fn css_lanes(
     theta: &[[f64; LANES]],
     resid: &mut Vec<[f64; LANES]>,
 ) -> [f64; LANES] {
+    resid.clear();
+    resid.resize(w.len(), [0.0; LANES]);
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the processor has AVX2.
         return unsafe { css_lanes_avx2(w, o, phi, theta, resid) };
     }
-    css_lanes_any(w, o, phi, theta, resid)
+    css_steps(w, o, phi, theta, resid)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -340,21 +342,8 @@ fn css_lanes_avx2(
     o: &Order,
     phi: &[[f64; LANES]],
     theta: &[[f64; LANES]],
-    resid: &mut Vec<[f64; LANES]>,
+    resid: &mut [[f64; LANES]],
 ) -> [f64; LANES] {
-    css_lanes_any(w, o, phi, theta, resid)
-}
-
-#[inline(always)]
-fn css_lanes_any(
-    w: &mut [[f64; LANES]],
-    o: &Order,
-    phi: &[[f64; LANES]],
-    theta: &[[f64; LANES]],
-    resid: &mut Vec<[f64; LANES]>,
-) -> [f64; LANES] {
-    resid.clear();
-    resid.resize(w.len(), [0.0; LANES]);
     css_steps(w, o, phi, theta, resid)
 }
 
