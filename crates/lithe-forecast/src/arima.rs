@@ -492,6 +492,48 @@ pub struct StateSpace {
     pub pn: Vec<f64>,
 }
 
+/// The differencing weights of `1 − B`, `(1 − B)²` and none.
+const ONE_DIFF: [f64; 1] = [1.0];
+const TWO_DIFFS: [f64; 2] = [2.0, -1.0];
+const NO_DIFF: [f64; 0] = [];
+
+/// `$go!(rd, r, dnz)` for a model with `rd` states, an ARMA block of `r`, the
+/// differencing weights `delta` and their non-zero entries `dnz` (by state index),
+/// with what it can fixed at compile time, so that the compiler unrolls the loops:
+/// for a non-seasonal model with up to 8 states and up to two differences, all three
+/// (the products by the weights 1 and −1 then compile to nothing and a subtraction:
+/// the same bits); for other states of up to 8, the state size.
+macro_rules! sized {
+    ($rd:expr, $r:expr, $delta:expr, $dnz:expr, $go:ident) => {
+        sized!(@table $rd, $r, $delta, $go, match $rd {
+            2 => $go!(2, $r, $dnz),
+            3 => $go!(3, $r, $dnz),
+            4 => $go!(4, $r, $dnz),
+            5 => $go!(5, $r, $dnz),
+            6 => $go!(6, $r, $dnz),
+            7 => $go!(7, $r, $dnz),
+            8 => $go!(8, $r, $dnz),
+            rd => $go!(rd, $r, $dnz),
+        };
+            (1, 1, NO_DIFF), (2, 2, NO_DIFF), (3, 3, NO_DIFF), (4, 4, NO_DIFF),
+            (5, 5, NO_DIFF), (6, 6, NO_DIFF), (7, 7, NO_DIFF), (8, 8, NO_DIFF),
+            (2, 1, ONE_DIFF), (3, 2, ONE_DIFF), (4, 3, ONE_DIFF), (5, 4, ONE_DIFF),
+            (6, 5, ONE_DIFF), (7, 6, ONE_DIFF), (8, 7, ONE_DIFF), (3, 1, TWO_DIFFS),
+            (4, 2, TWO_DIFFS), (5, 3, TWO_DIFFS), (6, 4, TWO_DIFFS), (7, 5, TWO_DIFFS),
+            (8, 6, TWO_DIFFS))
+    };
+    (@table $rd:expr, $r:expr, $delta:expr, $go:ident, $other:expr;
+        $(($a:literal, $b:literal, $d:ident)),*) => {
+        match ($rd, $r) {
+            $(($a, $b) if $delta[..] == $d => {
+                let dnz: [(usize, f64); $d.len()] = std::array::from_fn(|k| ($b + k, $d[k]));
+                $go!($a, $b, &dnz)
+            })*
+            _ => $other,
+        }
+    };
+}
+
 /// `z·x`: the observation of a state `x`, its ARMA level plus the differencing
 /// weights' non-zero entries `dnz` (by state index) times their states.
 #[inline(always)]
@@ -580,6 +622,7 @@ struct Rest {
     phi: Vec<f64>,
     r: usize,
     dnz: Vec<(usize, f64)>,
+    delta: Vec<f64>,
 }
 
 /// Completes deferred passes of one model order over their series (`ys[i]` is pass
@@ -637,17 +680,19 @@ fn finish_passes_any(passes: Vec<Deferred>, ys: &[&[f64]]) -> Vec<(f64, f64, usi
             gain: std::array::from_fn(|j| lane(j).1.gain),
         };
         let y = std::array::from_fn(|j| &ys[lane(j).0][start..]);
-        // Sized copies for the non-seasonal states, as in the pass itself.
-        match state.len() {
-            2 => tail_steps(2, &lanes, &mut state, y, &mut group_sums, None),
-            3 => tail_steps(3, &lanes, &mut state, y, &mut group_sums, None),
-            4 => tail_steps(4, &lanes, &mut state, y, &mut group_sums, None),
-            5 => tail_steps(5, &lanes, &mut state, y, &mut group_sums, None),
-            6 => tail_steps(6, &lanes, &mut state, y, &mut group_sums, None),
-            7 => tail_steps(7, &lanes, &mut state, y, &mut group_sums, None),
-            8 => tail_steps(8, &lanes, &mut state, y, &mut group_sums, None),
-            rd => tail_steps(rd, &lanes, &mut state, y, &mut group_sums, None),
+        // Sized copies for the non-seasonal models, as in the pass itself.
+        macro_rules! go {
+            ($rd:expr, $r:expr, $dnz:expr) => {{
+                let lanes = Lanes {
+                    r: $r,
+                    dnz: $dnz,
+                    ..lanes
+                };
+                tail_steps($rd, &lanes, &mut state, y, &mut group_sums, None)
+            }};
         }
+        let (r, delta) = (group[0].1.r, &group[0].1.delta);
+        sized!(state.len(), r, delta, lanes.dnz, go);
         for (j, (i, _)) in group.iter().enumerate() {
             sums[*i] = group_sums[j];
         }
@@ -904,6 +949,7 @@ impl StateSpace {
                 phi: self.phi.clone(),
                 r: self.r,
                 dnz,
+                delta: self.delta.clone(),
             }),
         }
     }
@@ -934,7 +980,9 @@ impl StateSpace {
     /// Large states (seasonal models) update the covariance in place
     /// ([`Self::likelihood_in_place`]). Small ones (every non-seasonal model: at most
     /// 8) get a copy of the structured pass with the sizes fixed, which the compiler
-    /// unrolls: the state and, for up to two differences, the ARMA block.
+    /// unrolls: the state and, for up to two differences, the ARMA block and the
+    /// differencing weights (`1 − B` or `(1 − B)²`, whose products by 1 and −1 then
+    /// compile to nothing and a subtraction: the same bits).
     #[inline(always)]
     fn pass_any(
         &mut self,
@@ -945,20 +993,13 @@ impl StateSpace {
         if self.rd() > 8 {
             return self.likelihood_in_place(y, resid, defer);
         }
-        macro_rules! sized {
-            ($(($rd:literal, $r:literal)),*; $($rd_only:literal),*) => {
-                match (self.rd(), self.r) {
-                    $(($rd, $r) => self.likelihood_sized($rd, $r, y, resid, defer),)*
-                    $(($rd_only, r) => self.likelihood_sized($rd_only, r, y, resid, defer),)*
-                    (rd, r) => self.likelihood_sized(rd, r, y, resid, defer),
-                }
+        macro_rules! go {
+            ($rd:expr, $r:expr, $dnz:expr) => {
+                self.likelihood_sized($rd, $r, $dnz, y, resid, defer)
             };
         }
-        sized!(
-            (1, 1), (2, 1), (2, 2), (3, 1), (3, 2), (3, 3), (4, 2), (4, 3), (4, 4), (5, 3),
-            (5, 4), (5, 5), (6, 4), (6, 5), (6, 6), (7, 5), (7, 6), (7, 7), (8, 6), (8, 7),
-            (8, 8); 2, 3, 4, 5, 6, 7, 8
-        )
+        let dnz = self.delta_nonzeros();
+        sized!(self.rd(), self.r, self.delta, &dnz, go)
     }
 
     /// The filter of [`Self::likelihood_sized`] with the prediction covariance kept in
@@ -1174,20 +1215,23 @@ impl StateSpace {
         &mut self,
         rd: usize,
         r: usize,
+        dnz: &[(usize, f64)],
         y: &[f64],
         mut resid: Option<&mut Vec<f64>>,
         defer: Defer,
     ) -> (f64, f64, usize) {
-        // The observation reads the ARMA level and the differencing states.
-        let dnz = self.delta_nonzeros();
-        let zdot = |x: &[f64]| z_dot(x, &dnz);
-        let mut anew = vec![0.0; rd];
-        let mut m = vec![0.0; rd];
-        let mut u = vec![0.0; rd];
+        // The observation reads the ARMA level and the differencing states
+        // (`dnz`: the differencing weights' non-zero entries, by state index).
+        let zdot = |x: &[f64]| z_dot(x, dnz);
+        // (Every buffer is sliced to its size, so with the sizes fixed the loops over
+        // them have known trip counts.)
+        let (mut anew, mut m, mut u) = (vec![0.0; rd], vec![0.0; rd], vec![0.0; rd]);
+        let (anew, m, u) = (&mut anew[..rd], &mut m[..rd], &mut u[..rd]);
         let mut cur = std::mem::take(&mut self.pn);
         let mut next = vec![0.0; rd * rd];
         let mut row = vec![0.0; rd];
         let phi_pad = self.phi_padded();
+        let rr = self.noise_block(r);
         let mut sums = (0.0, 0.0, 0usize);
         // Once the prediction covariance stops changing (to 1e-12 of its largest entry)
         // and no missing value lies ahead, it stays: the rest of the pass updates the
@@ -1195,30 +1239,30 @@ impl StateSpace {
         let after_gaps = y.iter().rposition(|v| v.is_nan()).map_or(0, |i| i + 1);
         let mut gain = 0.0;
         for (l, &yl) in y.iter().enumerate() {
-            self.apply_t_sized(rd, r, &self.a, &mut anew, &dnz);
+            self.apply_t_sized(rd, r, &self.a, anew, dnz);
             let last = l + 1 == y.len();
             let observed = !yl.is_nan();
             if observed {
                 // m = P z, by rows (P is symmetric).
                 m.copy_from_slice(&cur[..rd]);
-                for &(k, d) in &dnz {
+                for &(k, d) in dnz {
                     for (mi, c) in m.iter_mut().zip(&cur[k * rd..(k + 1) * rd]) {
                         *mi += d * c;
                     }
                 }
-                gain = zdot(&m);
-                let e = yl - zdot(&anew);
+                gain = zdot(m);
+                let e = yl - zdot(anew);
                 absorb(
-                    &mut self.a,
-                    &anew,
-                    &m,
+                    &mut self.a[..rd],
+                    anew,
+                    m,
                     e,
                     gain,
                     &mut sums,
                     resid.as_deref_mut(),
                 );
             } else {
-                self.a.copy_from_slice(&anew);
+                self.a.copy_from_slice(anew);
                 if let Some(rs) = resid.as_deref_mut() {
                     rs.push(f64::NAN);
                 }
@@ -1228,7 +1272,7 @@ impl StateSpace {
                 break;
             }
             if observed {
-                self.apply_t_sized(rd, r, &m, &mut u, &dnz);
+                self.apply_t_sized(rd, r, m, u, dnz);
             }
             self.next_cov_sized(
                 rd,
@@ -1237,12 +1281,13 @@ impl StateSpace {
                 &cur,
                 &mut next,
                 &mut row,
-                &dnz,
+                dnz,
                 observed.then_some((&u[..], gain)),
+                (rr.0, &rr.1),
             );
             let steady = observed && l >= after_gaps && l % 8 == 7 && {
                 let (mut change, mut size) = (0.0f64, 0.0f64);
-                for (a, b) in cur.iter().zip(&next) {
+                for (a, b) in cur[..rd * rd].iter().zip(&next[..rd * rd]) {
                     let d = (a - b).abs();
                     change = if d > change { d } else { change };
                     size = if b.abs() > size { b.abs() } else { size };
@@ -1253,7 +1298,7 @@ impl StateSpace {
             if steady {
                 // The rest of the pass updates the mean only, with this step's gain.
                 let held = (l + 1, &m[..], gain);
-                sums = self.steady_tail(rd, r, y, held, &dnz, sums, resid, defer);
+                sums = self.steady_tail(rd, r, y, held, dnz, sums, resid, defer);
                 self.finish(&cur, Some((&m[..], gain)));
                 break;
             }
@@ -1378,15 +1423,17 @@ impl StateSpace {
     ) {
         // Small states (non-seasonal models have at most 8) get a copy of the pass
         // with the size fixed, which the compiler unrolls.
+        let (nq, rr) = self.noise_block(self.r);
+        let rr = (nq, &rr[..]);
         match self.rd() {
-            2 => self.next_cov_sized(2, self.r, phi, cur, next, row, dnz, update),
-            3 => self.next_cov_sized(3, self.r, phi, cur, next, row, dnz, update),
-            4 => self.next_cov_sized(4, self.r, phi, cur, next, row, dnz, update),
-            5 => self.next_cov_sized(5, self.r, phi, cur, next, row, dnz, update),
-            6 => self.next_cov_sized(6, self.r, phi, cur, next, row, dnz, update),
-            7 => self.next_cov_sized(7, self.r, phi, cur, next, row, dnz, update),
-            8 => self.next_cov_sized(8, self.r, phi, cur, next, row, dnz, update),
-            rd => self.next_cov_sized(rd, self.r, phi, cur, next, row, dnz, update),
+            2 => self.next_cov_sized(2, self.r, phi, cur, next, row, dnz, update, rr),
+            3 => self.next_cov_sized(3, self.r, phi, cur, next, row, dnz, update, rr),
+            4 => self.next_cov_sized(4, self.r, phi, cur, next, row, dnz, update, rr),
+            5 => self.next_cov_sized(5, self.r, phi, cur, next, row, dnz, update, rr),
+            6 => self.next_cov_sized(6, self.r, phi, cur, next, row, dnz, update, rr),
+            7 => self.next_cov_sized(7, self.r, phi, cur, next, row, dnz, update, rr),
+            8 => self.next_cov_sized(8, self.r, phi, cur, next, row, dnz, update, rr),
+            rd => self.next_cov_sized(rd, self.r, phi, cur, next, row, dnz, update, rr),
         }
     }
 
@@ -1402,6 +1449,7 @@ impl StateSpace {
         row: &mut [f64],
         dnz: &[(usize, f64)],
         update: Option<(&[f64], f64)>,
+        (nq, rr): (usize, &[f64]),
     ) {
         let (cur, next, row) = (&cur[..rd * rd], &mut next[..rd * rd], &mut row[..rd]);
         let cur_row = |i: usize| &cur[i * rd..(i + 1) * rd];
@@ -1416,6 +1464,7 @@ impl StateSpace {
                 (&zeros[..], 1.0)
             }
         };
+        let u = &u[..rd];
         for i in 0..rd {
             // Row i of T cur.
             let src: &[f64] = if i < r {
@@ -1474,13 +1523,23 @@ impl StateSpace {
                 }
             }
         }
-        let q = self.theta.len();
-        let vk = |k: usize| if k == 0 { 1.0 } else { self.theta[k - 1] };
-        for i in 0..=q.min(r - 1) {
-            for j in 0..=q.min(r - 1) {
-                next[i * rd + j] += vk(i) * vk(j);
+        // Plus R Rᵀ, its block of products computed once ([`Self::noise_block`]).
+        for (i, rr_row) in rr.chunks_exact(nq).enumerate() {
+            for (v, p) in next[i * rd..i * rd + nq].iter_mut().zip(rr_row) {
+                *v += p;
             }
         }
+    }
+
+    /// The non-zero block of `R Rᵀ` (`R = (1, θ₁, …, θ_q)ᵀ`, cut to the ARMA block of
+    /// `r` states): its size `q + 1` and its `(q + 1)²` products, row-major.
+    fn noise_block(&self, r: usize) -> (usize, Vec<f64>) {
+        let nq = self.theta.len().min(r - 1) + 1;
+        let vk = |k: usize| if k == 0 { 1.0 } else { self.theta[k - 1] };
+        (
+            nq,
+            (0..nq * nq).map(|ij| vk(ij / nq) * vk(ij % nq)).collect(),
+        )
     }
 }
 
@@ -2115,7 +2174,7 @@ mod tests {
                 let (mut a, mut b) = (ss0.clone(), ss0.clone());
                 let (mut ra, mut rb) = (Vec::new(), Vec::new());
                 let sa = a.likelihood_in_place(&yg, Some(&mut ra), None);
-                let sb = b.likelihood_sized(rd, b.r, &yg, Some(&mut rb), None);
+                let sb = b.likelihood_sized(rd, b.r, &b.delta_nonzeros(), &yg, Some(&mut rb), None);
                 // (The diffuse start's 1e6 variances leave rounding of up to about 1e-8
                 // here; a wrong term would be off in the first digits.)
                 let close = |x: f64, y: f64| (x - y).abs() <= 1e-7 * x.abs().max(1.0);

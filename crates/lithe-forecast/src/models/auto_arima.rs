@@ -275,12 +275,22 @@ pub fn fit(x: &[f64], o: Order, constant: bool, how: Likelihood, xreg: &[&[f64]]
                 // Lanes past the chunk repeat its last point.
                 let lane = |k: usize| chunk[k.min(chunk.len() - 1)];
                 let (phi, theta) = coefficient_lanes(&std::array::from_fn(|k| expand(lane(k), &o)));
+                // The lanes' series less their regressions (`resid_into`'s values).
                 w4.clear();
-                w4.resize(n, [0.0; LANES]);
-                for k in 0..LANES {
-                    resid_into(lane(k), &mut w);
-                    for (v, x) in w4.iter_mut().zip(&w) {
-                        v[k] = *x;
+                match &cols[..] {
+                    [] => w4.extend(x.iter().map(|&v| [v; LANES])),
+                    [c] => {
+                        let b: [f64; LANES] = std::array::from_fn(|k| lane(k)[na]);
+                        w4.extend(x.iter().zip(c).map(|(v, c)| b.map(|b| v - c * b)));
+                    }
+                    _ => {
+                        w4.resize(n, [0.0; LANES]);
+                        for k in 0..LANES {
+                            resid_into(lane(k), &mut w);
+                            for (v, x) in w4.iter_mut().zip(&w) {
+                                v[k] = *x;
+                            }
+                        }
                     }
                 }
                 let s = css_lanes(&mut w4, &o, &phi, &theta, &mut resid4);
