@@ -275,16 +275,67 @@ fn css_steps<const W: usize>(
     for _ in 0..o.sd {
         difference(o.m);
     }
-    let (mut ssq, mut nu) = ([0.0; W], [0usize; W]);
-    for l in ncond..n {
+    let mut sums = ([0.0; W], [0usize; W]);
+    // The first `q` residuals have fewer before them; from there on, every step reads
+    // `p` values and `q` residuals, and the non-seasonal orders (up to 5 each) get a
+    // copy with both fixed, which the compiler unrolls.
+    let split = (ncond + theta.len()).min(n);
+    css_residuals::<W, false>(w, phi, theta, resid, ncond..split, ncond, &mut sums);
+    macro_rules! go {
+        ($p:expr, $q:expr) => {
+            css_residuals::<W, true>(
+                w,
+                &phi[..$p],
+                &theta[..$q],
+                resid,
+                split..n,
+                ncond,
+                &mut sums,
+            )
+        };
+    }
+    macro_rules! orders {
+        ($($p:literal),*) => {
+            match phi.len() {
+                $($p => orders!(@q $p; 0, 1, 2, 3, 4, 5),)*
+                p => go!(p, theta.len()),
+            }
+        };
+        (@q $p:literal; $($q:literal),*) => {
+            match theta.len() {
+                $($q => go!($p, $q),)*
+                q => go!($p, q),
+            }
+        };
+    }
+    orders!(0, 1, 2, 3, 4, 5);
+    let (ssq, nu) = sums;
+    std::array::from_fn(|k| ssq[k] / nu[k] as f64)
+}
+
+/// The CSS residuals at `ls` (`w` differenced, `ncond` the first one), into `resid` and
+/// the running sums `(Σ e², n)` of each lane; with `FULL`, every step has all `q`
+/// residuals before it.
+#[inline(always)]
+fn css_residuals<const W: usize, const FULL: bool>(
+    w: &[[f64; W]],
+    phi: &[[f64; W]],
+    theta: &[[f64; W]],
+    resid: &mut [[f64; W]],
+    ls: std::ops::Range<usize>,
+    ncond: usize,
+    (ssq, nu): &mut ([f64; W], [usize; W]),
+) {
+    let (p, q) = (phi.len(), theta.len());
+    for l in ls {
         let mut t = w[l];
-        for (ph, wv) in phi.iter().zip(w[..l].iter().rev()) {
+        for (ph, wv) in phi.iter().zip(w[l - p..l].iter().rev()) {
             for k in 0..W {
                 t[k] -= ph[k] * wv[k];
             }
         }
-        let nq = (l - ncond).min(theta.len());
-        for (th, rv) in theta[..nq].iter().zip(resid[..l].iter().rev()) {
+        let nq = if FULL { q } else { (l - ncond).min(q) };
+        for (th, rv) in theta[..nq].iter().zip(resid[l - nq..l].iter().rev()) {
             for k in 0..W {
                 t[k] -= th[k] * rv[k];
             }
@@ -297,7 +348,6 @@ fn css_steps<const W: usize>(
             }
         }
     }
-    std::array::from_fn(|k| ssq[k] / nu[k] as f64)
 }
 
 /// The AR and MA coefficients of [`LANES`] models of one order (`(φ, θ)` each, as
