@@ -1427,8 +1427,8 @@ impl StateSpace {
     }
 
     /// `next = T cur Tᵀ + R Rᵀ`, less `u uᵀ / F` for `update = Some((u, F))`; `row` is
-    /// scratch for one row of `T cur`. On processors with AVX2 the same operations run
-    /// four lanes wide (no fused multiply-add: the results are the same bits).
+    /// scratch for one row of `T cur`. (For the forecasts' steps; the filter's passes
+    /// have their own sized copies.)
     fn next_cov(
         &self,
         phi: &[f64],
@@ -1438,53 +1438,9 @@ impl StateSpace {
         dnz: &[(usize, f64)],
         update: Option<(&[f64], f64)>,
     ) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor has AVX2.
-            unsafe { self.next_cov_avx2(phi, cur, next, row, dnz, update) };
-            return;
-        }
-        self.next_cov_any(phi, cur, next, row, dnz, update);
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn next_cov_avx2(
-        &self,
-        phi: &[f64],
-        cur: &[f64],
-        next: &mut [f64],
-        row: &mut [f64],
-        dnz: &[(usize, f64)],
-        update: Option<(&[f64], f64)>,
-    ) {
-        self.next_cov_any(phi, cur, next, row, dnz, update);
-    }
-
-    #[inline(always)]
-    fn next_cov_any(
-        &self,
-        phi: &[f64],
-        cur: &[f64],
-        next: &mut [f64],
-        row: &mut [f64],
-        dnz: &[(usize, f64)],
-        update: Option<(&[f64], f64)>,
-    ) {
-        // Small states (non-seasonal models have at most 8) get a copy of the pass
-        // with the size fixed, which the compiler unrolls.
         let (nq, rr) = self.noise_block(self.r);
-        let rr = (nq, &rr[..]);
-        match self.rd() {
-            2 => self.next_cov_sized(2, self.r, phi, cur, next, row, dnz, update, rr),
-            3 => self.next_cov_sized(3, self.r, phi, cur, next, row, dnz, update, rr),
-            4 => self.next_cov_sized(4, self.r, phi, cur, next, row, dnz, update, rr),
-            5 => self.next_cov_sized(5, self.r, phi, cur, next, row, dnz, update, rr),
-            6 => self.next_cov_sized(6, self.r, phi, cur, next, row, dnz, update, rr),
-            7 => self.next_cov_sized(7, self.r, phi, cur, next, row, dnz, update, rr),
-            8 => self.next_cov_sized(8, self.r, phi, cur, next, row, dnz, update, rr),
-            rd => self.next_cov_sized(rd, self.r, phi, cur, next, row, dnz, update, rr),
-        }
+        let (rd, r) = (self.rd(), self.r);
+        self.next_cov_sized(rd, r, phi, cur, next, row, dnz, update, (nq, &rr));
     }
 
     #[inline(always)]
