@@ -547,15 +547,27 @@ const ONE_DIFF: [f64; 1] = [1.0];
 const TWO_DIFFS: [f64; 2] = [2.0, -1.0];
 const NO_DIFF: [f64; 0] = [];
 
-/// `$go!(rd, r, dnz)` for a model with `rd` states, an ARMA block of `r`, the
-/// differencing weights `delta` and their non-zero entries `dnz` (by state index),
-/// with what it can fixed at compile time, so that the compiler unrolls the loops:
-/// for a non-seasonal model with up to 8 states and up to two differences, all three
-/// (the products by the weights 1 and −1 then compile to nothing and a subtraction:
-/// the same bits); for other states of up to 8, the state size.
+/// The non-zero entries, by state index, of differencing weights `d` (none zero) after
+/// an ARMA block of `r` states.
+const fn weights_at<const N: usize>(r: usize, d: [f64; N]) -> [(usize, f64); N] {
+    let mut out = [(0, 0.0); N];
+    let mut k = 0;
+    while k < N {
+        out[k] = (r + k, d[k]);
+        k += 1;
+    }
+    out
+}
+
+/// `$go!(rd, r, dnz)` for a model with `rd` states, an ARMA block of `r` and the
+/// differencing weights' non-zero entries `dnz` (by state index), with what it can
+/// fixed at compile time, so that the compiler unrolls the loops: for a non-seasonal
+/// model with up to 8 states and up to two differences, all three (the products by the
+/// weights 1 and −1 then compile to nothing and a subtraction: the same bits); for
+/// other states of up to 8, the state size.
 macro_rules! sized {
-    ($rd:expr, $r:expr, $delta:expr, $dnz:expr, $go:ident) => {
-        sized!(@table $rd, $r, $delta, $go, match $rd {
+    ($rd:expr, $r:expr, $dnz:expr, $go:ident) => {
+        sized!(@table $rd, $r, $dnz, $go, match $rd {
             2 => $go!(2, $r, $dnz),
             3 => $go!(3, $r, $dnz),
             4 => $go!(4, $r, $dnz),
@@ -572,12 +584,11 @@ macro_rules! sized {
             (4, 2, TWO_DIFFS), (5, 3, TWO_DIFFS), (6, 4, TWO_DIFFS), (7, 5, TWO_DIFFS),
             (8, 6, TWO_DIFFS))
     };
-    (@table $rd:expr, $r:expr, $delta:expr, $go:ident, $other:expr;
+    (@table $rd:expr, $r:expr, $dnz:expr, $go:ident, $other:expr;
         $(($a:literal, $b:literal, $d:ident)),*) => {
         match ($rd, $r) {
-            $(($a, $b) if $delta[..] == $d => {
-                let dnz: [(usize, f64); $d.len()] = std::array::from_fn(|k| ($b + k, $d[k]));
-                $go!($a, $b, &dnz)
+            $(($a, $b) if $dnz[..] == weights_at($b, $d)[..] => {
+                $go!($a, $b, &weights_at($b, $d))
             })*
             _ => $other,
         }
@@ -672,7 +683,6 @@ struct Rest {
     phi: Vec<f64>,
     r: usize,
     dnz: Vec<(usize, f64)>,
-    delta: Vec<f64>,
 }
 
 /// Completes deferred passes of one model order over their series (`ys[i]` is pass
@@ -741,8 +751,7 @@ fn finish_passes_any(passes: Vec<Deferred>, ys: &[&[f64]]) -> Vec<(f64, f64, usi
                 tail_steps($rd, &lanes, &mut state, y, &mut group_sums, None)
             }};
         }
-        let (r, delta) = (group[0].1.r, &group[0].1.delta);
-        sized!(state.len(), r, delta, lanes.dnz, go);
+        sized!(state.len(), group[0].1.r, lanes.dnz, go);
         for (j, (i, _)) in group.iter().enumerate() {
             sums[*i] = group_sums[j];
         }
@@ -999,7 +1008,6 @@ impl StateSpace {
                 phi: self.phi.clone(),
                 r: self.r,
                 dnz,
-                delta: self.delta.clone(),
             }),
         }
     }
@@ -1049,7 +1057,7 @@ impl StateSpace {
             };
         }
         let dnz = self.delta_nonzeros();
-        sized!(self.rd(), self.r, self.delta, &dnz, go)
+        sized!(self.rd(), self.r, &dnz[..], go)
     }
 
     /// The filter of [`Self::likelihood_sized`] with the prediction covariance kept in
