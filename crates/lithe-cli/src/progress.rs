@@ -62,3 +62,33 @@ pub fn with_count_bar<T>(
     }
     out
 }
+
+/// Run `work` with a spinner whose message `work` sets through the callback it is
+/// given (for work whose length is not known ahead); on a terminal only. The spinner
+/// is cleared when `work` returns.
+pub fn with_message_bar<T>(
+    g: &GlobalArgs,
+    what: &str,
+    work: impl FnOnce(&(dyn Fn(&str) + Sync)) -> T,
+) -> T {
+    let bar = (!g.quiet && std::io::stderr().is_terminal()).then(|| {
+        let pb = ProgressBar::new_spinner();
+        pb.set_style(
+            ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        pb.set_message(what.to_string());
+        pb.enable_steady_tick(std::time::Duration::from_millis(120));
+        pb
+    });
+    let say = |msg: &str| {
+        if let Some(b) = &bar {
+            b.set_message(msg.to_string());
+        }
+    };
+    let out = work(&say);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    out
+}

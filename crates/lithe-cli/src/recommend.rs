@@ -6,7 +6,10 @@ use std::time::Instant;
 use clap::{Args, Subcommand};
 use lithe_core::{Column, Error, Table};
 use lithe_recsys::data::{ITEM_COL, USER_COL, id_strings, read_options};
-use lithe_recsys::{Answer, Interactions, TwoTowerModel, TwoTowerParams, evaluate};
+use lithe_recsys::{
+    Answer, Free, IndexParams, Interactions, Stage, TuneOptions, TwoTowerModel, TwoTowerParams,
+    evaluate,
+};
 use serde_json::json;
 
 use crate::{GlobalArgs, UsageError, emit};
@@ -14,7 +17,7 @@ use crate::{GlobalArgs, UsageError, emit};
 #[derive(Subcommand, Debug)]
 pub enum RecommendCommand {
     /// Train a two-tower model on interactions (user_id, item_id[, weight, timestamp])
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Recommend items for one user or a file of users
     Query(QueryArgs),
     /// Recall@k, NDCG@k and catalogue coverage on held-out interactions (JSON)
@@ -47,22 +50,35 @@ pub struct TrainArgs {
     /// Item side features: item_id plus feature columns (numbers, categories, text)
     #[arg(long, value_name = "FILE")]
     item_features: Option<PathBuf>,
-    /// Embedding and output dimension of both towers
+    /// Validation interactions (same columns) for tuning and early stopping, instead of
+    /// a slice cut from --interactions; the final model is fitted on both files
+    #[arg(long, value_name = "FILE", conflicts_with = "no_tune")]
+    valid: Option<PathBuf>,
+    /// No validation slice and no search: train the given (or default) settings for
+    /// --epochs epochs on every interaction
+    #[arg(long)]
+    no_tune: bool,
+    /// Settings to try on the validation slice (fits, the first being the given
+    /// settings); flags given explicitly stay fixed
+    #[arg(long, default_value_t = TuneOptions::default().trials, value_name = "N")]
+    trials: usize,
+    /// Embedding and output dimension of both towers [default: 64; tuned]
     #[arg(long)]
     dim: Option<usize>,
-    /// Passes over the interactions
+    /// Passes over the interactions [default: chosen on validation, up to 40; 12 with
+    /// --no-tune]
     #[arg(long)]
     epochs: Option<usize>,
     /// Interactions per batch (each one's negatives are the batch's other items)
     #[arg(long)]
     batch: Option<usize>,
-    /// Adam's step size
+    /// Adam's step size [default: 0.005; tuned]
     #[arg(long)]
     learning_rate: Option<f64>,
-    /// Softmax temperature over cosine scores
+    /// Softmax temperature over cosine scores [default: 0.12; tuned]
     #[arg(long)]
     temperature: Option<f64>,
-    /// L2 penalty on the embedding rows each batch touches
+    /// L2 penalty on the embedding rows each batch touches [default: 0.001; tuned]
     #[arg(long)]
     l2: Option<f64>,
     /// Share of the sampling-bias (logQ) correction, 0 to 1
@@ -72,7 +88,26 @@ pub struct TrainArgs {
     /// in the user tower; 0 weighs them all the same
     #[arg(long)]
     half_life: Option<f64>,
-    /// Random seed (initial weights, batch order)
+    /// Latest items (before the one predicted, by timestamp) the user tower reads
+    /// through a channel of its own; 0 switches it off [default: 10 with a timestamp
+    /// column, else 0]
+    #[arg(long, value_name = "N")]
+    recent: Option<usize>,
+    /// Links per node of the item index's HNSW graph
+    #[arg(long, value_name = "N", default_value_t = IndexParams::default().connectivity)]
+    index_degree: usize,
+    /// Candidates kept while inserting an item into the index
+    #[arg(long, value_name = "N", default_value_t = IndexParams::default().expansion_add)]
+    index_build_width: usize,
+    /// Candidates kept while searching the index (the start: raised until the
+    /// self-check's recall reaches --index-target-recall)
+    #[arg(long, value_name = "N", default_value_t = IndexParams::default().expansion_search)]
+    index_search_width: usize,
+    /// Recall@10 of the index against exact search, on a sample of users, that training
+    /// widens the search to reach (0: no check)
+    #[arg(long, value_name = "R", default_value_t = IndexParams::default().target_recall)]
+    index_target_recall: f64,
+    /// Random seed (initial weights, batch order, validation slice)
     #[arg(long, default_value_t = 42)]
     seed: u64,
 }
@@ -95,6 +130,10 @@ pub struct QueryArgs {
     /// Leave out the items each user interacted with in training
     #[arg(long)]
     exclude_seen: bool,
+    /// Exact search over every item instead of the index (slower; for small
+    /// catalogues, or to check the index)
+    #[arg(long)]
+    exact: bool,
     /// Write the recommendations here (CSV, gzip CSV or Parquet) instead of stdout
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -115,7 +154,7 @@ pub struct EvalArgs {
 
 pub fn run(cmd: RecommendCommand, g: &GlobalArgs) -> anyhow::Result<()> {
     match cmd {
-        RecommendCommand::Train(a) => train(a, g),
+        RecommendCommand::Train(a) => train(*a, g),
         RecommendCommand::Query(a) => query(a, g),
         RecommendCommand::Eval(a) => eval(a),
         RecommendCommand::AddItems(a) => add_items(a, g),
@@ -141,28 +180,69 @@ fn train(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {
         dim: a.dim.unwrap_or(d.dim),
         epochs: a.epochs.unwrap_or(d.epochs),
         batch: a.batch.unwrap_or(d.batch),
+        negatives: d.negatives,
         learning_rate: a.learning_rate.unwrap_or(d.learning_rate),
         temperature: a.temperature.unwrap_or(d.temperature),
         l2: a.l2.unwrap_or(d.l2),
         logq: a.logq.unwrap_or(d.logq),
         half_life: a.half_life.unwrap_or(d.half_life),
+        recent: a.recent,
+        max_history: d.max_history,
+        index: IndexParams {
+            connectivity: a.index_degree,
+            expansion_add: a.index_build_width,
+            expansion_search: a.index_search_width,
+            target_recall: a.index_target_recall,
+        },
         seed: a.seed,
     };
     params.validate()?;
+    let opts = TuneOptions {
+        trials: if a.no_tune { 0 } else { a.trials },
+        free: Free {
+            learning_rate: a.learning_rate.is_none(),
+            temperature: a.temperature.is_none(),
+            l2: a.l2.is_none(),
+            dim: a.dim.is_none(),
+            epochs: a.epochs.is_none(),
+        },
+        ..TuneOptions::default()
+    };
+    if !a.no_tune && a.trials == 0 {
+        return Err(UsageError("--trials must be at least 1 (or give --no-tune)".into()).into());
+    }
+    opts.validate()?;
     let t0 = Instant::now();
     let table = read(&a.interactions)?;
-    let data = Interactions::from_table(&table, &a.interactions.display().to_string())?;
+    let name = a.interactions.display().to_string();
+    let valid = a.valid.as_deref().map(read).transpose()?;
+    let valid_name = a.valid.as_ref().map(|p| p.display().to_string());
+    let data = match (&valid, &valid_name) {
+        (Some(v), Some(vn)) => Interactions::from_tables(&[(&table, &name), (v, vn)])?,
+        _ => Interactions::from_table(&table, &name)?,
+    };
+    let valid_from = valid.as_ref().map(|_| table.n_rows());
     let user_features = a.user_features.as_deref().map(read).transpose()?;
     let item_features = a.item_features.as_deref().map(read).transpose()?;
     let read_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    let model = crate::progress::with_count_bar(g, params.epochs as u64, "training", |progress| {
-        TwoTowerModel::fit(
+    let model = crate::progress::with_message_bar(g, "training", |say| {
+        TwoTowerModel::train(
             &params,
+            &opts,
             &data,
+            valid_from,
             user_features.as_ref(),
             item_features.as_ref(),
-            |epoch, _| progress(epoch),
+            |stage| match stage {
+                Stage::Trial { trial, epoch } => say(&format!(
+                    "tuning: trial {trial} of {}, epoch {epoch}",
+                    opts.trials
+                )),
+                Stage::Final { epoch, epochs } => {
+                    say(&format!("final fit: epoch {epoch} of {epochs}"))
+                }
+            },
         )
     })?;
     for (n, what) in [
@@ -175,17 +255,51 @@ fn train(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {
     }
     let fit_s = t1.elapsed().as_secs_f64();
     model.save(&a.out)?;
-    let out = json!({
+    let p = &model.params;
+    let mut out = json!({
         "model": a.out.display().to_string(),
         "interactions": data.len(),
         "users": model.users.len(),
         "items": model.items.len(),
-        "dim": params.dim,
-        "epochs": params.epochs,
+        "dim": p.dim,
+        "epochs": p.epochs,
+        "learning_rate": p.learning_rate,
+        "temperature": p.temperature,
+        "l2": p.l2,
+        "recent": model.weights.window(),
         "final_loss": model.report.epoch_loss.last(),
         "read_seconds": read_s,
         "fit_seconds": fit_s,
     });
+    if let Some(c) = &model.report.index {
+        out["index"] = json!({
+            "recall@10": c.recall(),
+            "target": c.target,
+            "search_width": model.index_params.expansion_search,
+            "queries": c.queries,
+        });
+        if !c.reached && !g.quiet {
+            eprintln!(
+                "warning: the item index reached recall@10 {:.3} against exact search at its widest \
+                 search ({}), below the target {}; query --exact answers exactly",
+                c.recall(),
+                model.index_params.expansion_search,
+                c.target
+            );
+        }
+    }
+    if let Some(t) = &model.report.tuning {
+        let best = t.trials[t.chosen].best();
+        out["tuning"] = json!({
+            "validation": t.rule,
+            "valid_users": t.valid_users,
+            "trials": t.trials.len(),
+            "chosen": t.chosen + 1,
+            "valid_recall@10": best.recall,
+            "valid_ndcg@10": best.ndcg,
+            "seconds": t.seconds,
+        });
+    }
     emit(&format!("{}\n", serde_json::to_string_pretty(&out)?))
 }
 
@@ -200,7 +314,8 @@ fn query(a: QueryArgs, g: &GlobalArgs) -> anyhow::Result<()> {
     if a.user.is_none() && a.users.is_none() {
         return Err(UsageError("give --user ID or --users FILE".into()).into());
     }
-    let model = load(&a.model)?;
+    let mut model = load(&a.model)?;
+    model.exact = a.exact;
     let mut new_user_feats: Option<lithe_recsys::features::SparseRows> = None;
     let users: Vec<String> = match (&a.user, &a.users) {
         (Some(u), None) => vec![u.clone()],

@@ -441,3 +441,215 @@ fn features_cold_start_and_added_items() {
     ]);
     assert_bad_input(&o, "trained without item features");
 }
+
+/// The group data of [`write_interactions`] with a timestamp per row (each user's rows in
+/// file order, a step apart), and a second file with one more interaction per user.
+fn write_timed(dir: &Path) -> (PathBuf, PathBuf) {
+    let (plain, _) = write_interactions(dir);
+    let text = std::fs::read_to_string(&plain).unwrap();
+    let mut s = String::from("user_id,item_id,weight,timestamp\n");
+    for (t, line) in text.lines().skip(1).enumerate() {
+        s.push_str(&format!("{line},{t}\n"));
+    }
+    let timed = dir.join("timed.csv");
+    std::fs::write(&timed, s).unwrap();
+    let mut v = String::from("user_id,item_id,weight,timestamp\n");
+    for u in 0..80usize {
+        let g = u % 4;
+        v.push_str(&format!(
+            "u{u},it{},1,{}\n",
+            g * 10 + (u / 4 + 20) % 10,
+            1000 + u
+        ));
+    }
+    let valid = dir.join("valid.csv");
+    std::fs::write(&valid, v).unwrap();
+    (timed, valid)
+}
+
+fn header(model: &Path) -> serde_json::Value {
+    let o = lithe(&["inspect", p(model), "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["header"].clone()
+}
+
+#[test]
+fn self_tuning_and_the_index_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let (timed, valid) = write_timed(dir.path());
+    let model = dir.path().join("m.lithe");
+    let base = |extra: &[&str]| {
+        let mut args = vec![
+            "recommend",
+            "train",
+            "--interactions",
+            p(&timed),
+            "--out",
+            p(&model),
+            "--batch",
+            "64",
+            "--dim",
+            "16",
+        ];
+        args.extend_from_slice(extra);
+        lithe(&args)
+    };
+    // Defaults: a validation slice of each user's latest interaction, six fits, the
+    // recent-items channel on (there are timestamps), the index checked.
+    let o = base(&[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let info: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(info["tuning"]["validation"], "latest");
+    assert_eq!(info["tuning"]["valid_users"], 80);
+    assert_eq!(info["tuning"]["trials"], 6);
+    assert_eq!(info["recent"], 10);
+    assert_eq!(info["dim"], 16);
+    assert!(
+        info["index"]["recall@10"].as_f64().unwrap() >= 0.98,
+        "{info}"
+    );
+    // The model file holds every trial with its validation curve, the chosen one, and
+    // the index's check; the final fit ran the chosen trial's best epoch count.
+    let h = header(&model);
+    let t = &h["metrics"]["tuning"];
+    let trials = t["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 6);
+    let chosen = &trials[t["chosen"].as_u64().unwrap() as usize];
+    assert_eq!(info["epochs"], chosen["best_epoch"]);
+    assert_eq!(h["params"]["epochs"], chosen["best_epoch"]);
+    assert_eq!(h["params"]["temperature"], chosen["temperature"]);
+    let best = chosen["recall"][chosen["best_epoch"].as_u64().unwrap() as usize - 1].as_f64();
+    assert_eq!(info["tuning"]["valid_recall@10"].as_f64(), best);
+    for tr in trials {
+        let curve = tr["recall"].as_array().unwrap();
+        assert!(!curve.is_empty() && curve.len() <= 40);
+        assert!(
+            curve
+                .iter()
+                .all(|r| (0.0..=1.0).contains(&r.as_f64().unwrap()))
+        );
+        // The given dim is fixed.
+        assert_eq!(tr["dim"], 16);
+        assert!(
+            tr["recall"].as_array().unwrap()[tr["best_epoch"].as_u64().unwrap() as usize - 1]
+                .as_f64()
+                .unwrap()
+                <= best.unwrap()
+        );
+    }
+    let check = &h["metrics"]["index_check"];
+    assert_eq!(check["k"], 10);
+    assert_eq!(check["queries"], 80);
+    assert!(!check["widths"].as_array().unwrap().is_empty());
+    // `inspect` shows it in text too.
+    let o = lithe(&["inspect", p(&model)]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("tuning") && text.contains("index_check"),
+        "{text}"
+    );
+
+    // Exact search gives the lists the index gives on this small catalogue.
+    let q = |exact: bool| {
+        let mut args = vec![
+            "recommend",
+            "query",
+            "--model",
+            p(&model),
+            "--user",
+            "u7",
+            "--k",
+            "5",
+            "--exclude-seen",
+        ];
+        if exact {
+            args.push("--exact");
+        }
+        recs(&lithe(&args))
+    };
+    assert_eq!(q(true), q(false));
+
+    // Explicit flags stay fixed; explicit epochs are trained as given, with no early stop.
+    let o = base(&["--temperature", "0.2", "--epochs", "4", "--trials", "3"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let h = header(&model);
+    let trials = h["metrics"]["tuning"]["trials"].as_array().unwrap().clone();
+    assert_eq!(trials.len(), 3);
+    for tr in &trials {
+        assert_eq!(tr["temperature"], 0.2);
+        assert_eq!(tr["recall"].as_array().unwrap().len(), 4);
+        assert_eq!(tr["best_epoch"], 4);
+    }
+    assert_eq!(h["params"]["epochs"], 4);
+
+    // --no-tune: no slice, no search, the default 12 epochs; --recent 0 switches the
+    // channel off.
+    let o = base(&["--no-tune", "--recent", "0"]);
+    assert!(o.status.success());
+    let info: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(info.get("tuning").is_none());
+    assert_eq!(
+        (info["epochs"].as_u64(), info["recent"].as_u64()),
+        (Some(12), Some(0))
+    );
+    assert!(header(&model)["metrics"].get("tuning").is_none());
+
+    // A validation file: its users are scored, its items join the final model.
+    let o = base(&["--valid", p(&valid), "--trials", "2"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let info: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(info["tuning"]["validation"], "given");
+    assert_eq!(info["tuning"]["valid_users"], 80);
+    assert_eq!(info["interactions"], 80 * 6 + 20 + 80);
+}
+
+#[test]
+fn self_tuning_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let (timed, valid) = write_timed(dir.path());
+    let (plain, _) = write_interactions(dir.path());
+    let model = dir.path().join("m.lithe");
+    let train = |file: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "recommend",
+            "train",
+            "--interactions",
+            p(file),
+            "--out",
+            p(&model),
+        ];
+        args.extend_from_slice(extra);
+        lithe(&args)
+    };
+    assert_bad_input(
+        &train(&timed, &["--trials", "0"]),
+        "--trials must be at least 1",
+    );
+    assert_bad_input(
+        &train(&timed, &["--trials", "101"]),
+        "trials must be at most 100",
+    );
+    assert_bad_input(
+        &train(&timed, &["--index-target-recall", "1.5"]),
+        "index_target_recall must be between 0 and 1",
+    );
+    assert_bad_input(&train(&timed, &["--index-degree", "1"]), "index_degree");
+    assert_bad_input(&train(&timed, &["--recent", "5000"]), "--recent");
+    // A validation file without timestamps beside interactions with them, and one
+    // without the id columns.
+    assert_bad_input(
+        &train(&timed, &["--valid", p(&plain)]),
+        "'timestamp' must be in every interaction file or in none",
+    );
+    let noid = dir.path().join("noid.csv");
+    std::fs::write(&noid, "user,item_id,timestamp\nu1,it1,5\n").unwrap();
+    assert_bad_input(
+        &train(&timed, &["--valid", p(&noid)]),
+        "column 'user_id' not found",
+    );
+    // --valid and --no-tune contradict each other.
+    let o = train(&timed, &["--valid", p(&valid), "--no-tune"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!model.exists());
+}

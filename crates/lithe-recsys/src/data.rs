@@ -80,42 +80,57 @@ pub struct Interactions {
 
 impl Interactions {
     /// From a table with `user_id` and `item_id` columns and an optional `weight`
-    /// (positive numbers; default 1). A `timestamp` column is allowed and not used in
-    /// training. Missing ids and non-positive or non-numeric weights are errors.
+    /// (positive numbers; default 1) and `timestamp` (numbers, dates or datetimes).
+    /// Missing ids and non-positive or non-numeric weights are errors.
     pub fn from_table(t: &Table, name: &str) -> Result<Interactions> {
-        if t.n_rows() == 0 {
-            return Err(Error::input(format!(
-                "{name}: no interactions (the file has no rows)"
-            )));
-        }
-        let users_col = t
-            .require(USER_COL)
-            .map_err(|e| Error::input(format!("{name}: {e}")))?;
-        let items_col = t
-            .require(ITEM_COL)
-            .map_err(|e| Error::input(format!("{name}: {e}")))?;
-        let weight = match t.column(WEIGHT_COL) {
-            None => vec![1.0f32; t.n_rows()],
-            Some(c) => {
-                if !c.column_type().is_numeric() {
-                    return Err(Error::input(format!(
-                        "{name}: column '{WEIGHT_COL}' must be numeric, found {}",
-                        c.column_type().name()
-                    )));
-                }
-                let w = c.to_f64();
-                if let Some(r) = w.iter().position(|v| !(v.is_finite() && *v > 0.0)) {
-                    return Err(Error::input(format!(
-                        "{name}: row {}: '{WEIGHT_COL}' must be a positive number",
-                        r + 2
-                    )));
-                }
-                w.into_iter().map(|v| v as f32).collect()
+        Self::from_tables(&[(t, name)])
+    }
+
+    /// The rows of several tables in turn, as one set of interactions (ids mapped
+    /// across all of them). Either every table has a `timestamp` column or none has.
+    pub fn from_tables(tables: &[(&Table, &str)]) -> Result<Interactions> {
+        let mut users = IdMap::default();
+        let mut items = IdMap::default();
+        let (mut user, mut item, mut weight) = (Vec::new(), Vec::new(), Vec::new());
+        let mut time: Option<Vec<f64>> = None;
+        for (k, &(t, name)) in tables.iter().enumerate() {
+            if t.n_rows() == 0 {
+                return Err(Error::input(format!(
+                    "{name}: no interactions (the file has no rows)"
+                )));
             }
-        };
-        let time = match t.column(TIME_COL) {
-            None => None,
-            Some(c) => {
+            let users_col = t
+                .require(USER_COL)
+                .map_err(|e| Error::input(format!("{name}: {e}")))?;
+            let items_col = t
+                .require(ITEM_COL)
+                .map_err(|e| Error::input(format!("{name}: {e}")))?;
+            match t.column(WEIGHT_COL) {
+                None => weight.extend(std::iter::repeat_n(1.0f32, t.n_rows())),
+                Some(c) => {
+                    if !c.column_type().is_numeric() {
+                        return Err(Error::input(format!(
+                            "{name}: column '{WEIGHT_COL}' must be numeric, found {}",
+                            c.column_type().name()
+                        )));
+                    }
+                    let w = c.to_f64();
+                    if let Some(r) = w.iter().position(|v| !(v.is_finite() && *v > 0.0)) {
+                        return Err(Error::input(format!(
+                            "{name}: row {}: '{WEIGHT_COL}' must be a positive number",
+                            r + 2
+                        )));
+                    }
+                    weight.extend(w.into_iter().map(|v| v as f32));
+                }
+            }
+            let stamps = t.column(TIME_COL);
+            if k > 0 && stamps.is_some() != time.is_some() {
+                return Err(Error::input(format!(
+                    "{name}: column '{TIME_COL}' must be in every interaction file or in none"
+                )));
+            }
+            if let Some(c) = stamps {
                 let v = c.to_f64();
                 if let Some(r) = v.iter().position(|x| !x.is_finite()) {
                     return Err(Error::input(format!(
@@ -123,26 +138,22 @@ impl Interactions {
                         r + 2
                     )));
                 }
-                Some(v)
+                time.get_or_insert_with(Vec::new).extend(v);
             }
-        };
-        let mut users = IdMap::default();
-        let mut items = IdMap::default();
-        let mut user = Vec::with_capacity(t.n_rows());
-        let mut item = Vec::with_capacity(t.n_rows());
-        for (r, (u, i)) in id_strings(users_col)
-            .into_iter()
-            .zip(id_strings(items_col))
-            .enumerate()
-        {
-            let (Some(u), Some(i)) = (u, i) else {
-                return Err(Error::input(format!(
-                    "{name}: row {}: missing {USER_COL} or {ITEM_COL}",
-                    r + 2
-                )));
-            };
-            user.push(users.intern(&u));
-            item.push(items.intern(&i));
+            for (r, (u, i)) in id_strings(users_col)
+                .into_iter()
+                .zip(id_strings(items_col))
+                .enumerate()
+            {
+                let (Some(u), Some(i)) = (u, i) else {
+                    return Err(Error::input(format!(
+                        "{name}: row {}: missing {USER_COL} or {ITEM_COL}",
+                        r + 2
+                    )));
+                };
+                user.push(users.intern(&u));
+                item.push(items.intern(&i));
+            }
         }
         Ok(Interactions {
             users,

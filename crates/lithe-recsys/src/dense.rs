@@ -7,7 +7,7 @@
 use rayon::prelude::*;
 
 /// Output rows per parallel task.
-pub const BLOCK: usize = 64;
+pub const BLOCK: usize = 256;
 
 /// A row-major matrix view: `rows × cols`, or its transpose.
 #[derive(Clone, Copy)]
@@ -95,6 +95,43 @@ pub fn matmul(a: Mat, b: Mat, c: &mut [f32], beta: f32) {
                 );
             }
         });
+}
+
+/// `c = a · b` on the calling thread (for callers that parallelise around it).
+pub fn matmul_serial(a: Mat, b: Mat, c: &mut [f32]) {
+    let (m, k) = a.shape();
+    let (k2, n) = b.shape();
+    assert_eq!(k, k2, "inner dimensions");
+    assert_eq!(c.len(), m * n, "output size");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        c.fill(0.0);
+        return;
+    }
+    let (rsa, csa) = a.strides();
+    let (rsb, csb) = b.strides();
+    // SAFETY: the pointers and strides describe all of `a` (`m × k`), `b` (`k × n`) and
+    // `c` (`m × n`), in bounds as asserted.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.data.as_ptr(),
+            rsa,
+            csa,
+            b.data.as_ptr(),
+            rsb,
+            csb,
+            0.0,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
 }
 
 #[inline]

@@ -6,12 +6,21 @@ use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
 use crate::dense::dot;
 
-/// HNSW settings: graph degree and the candidate lists of insertion and search.
+/// HNSW settings: graph degree and the candidate lists of insertion and search, and
+/// the recall the index must reach against exact search (its self-check).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct IndexParams {
+    /// Links a node keeps per layer (the graph degree).
     pub connectivity: usize,
+    /// Candidates kept while inserting (build width).
     pub expansion_add: usize,
+    /// Candidates kept while searching (search width); after building, raised until
+    /// the self-check's recall reaches `target_recall`.
     pub expansion_search: usize,
+    /// Recall@10 of the index against exact search, on a sample of the model's users,
+    /// that the search width is raised to reach (0: no check).
+    #[serde(default)]
+    pub target_recall: f64,
 }
 
 impl Default for IndexParams {
@@ -20,7 +29,54 @@ impl Default for IndexParams {
             connectivity: 16,
             expansion_add: 128,
             expansion_search: 64,
+            target_recall: 0.98,
         }
+    }
+}
+
+/// The widest search the self-check tries.
+pub const MAX_EXPANSION: usize = 4096;
+
+impl IndexParams {
+    pub fn validate(&self) -> Result<()> {
+        let bad = |what: &str| Err(Error::input(what.to_string()));
+        if !(2..=256).contains(&self.connectivity) {
+            return bad("index_degree must be between 2 and 256");
+        }
+        if !(1..=MAX_EXPANSION).contains(&self.expansion_add) {
+            return bad(&format!(
+                "index_build_width must be between 1 and {MAX_EXPANSION}"
+            ));
+        }
+        if !(1..=MAX_EXPANSION).contains(&self.expansion_search) {
+            return bad(&format!(
+                "index_search_width must be between 1 and {MAX_EXPANSION}"
+            ));
+        }
+        if !(self.target_recall.is_finite() && (0.0..=1.0).contains(&self.target_recall)) {
+            return bad("index_target_recall must be between 0 and 1");
+        }
+        Ok(())
+    }
+}
+
+/// What the index's self-check measured: recall@`k` against exact search on
+/// `queries` sampled users, at each search width tried (the last is the one kept).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IndexCheck {
+    pub k: usize,
+    pub queries: usize,
+    pub target: f64,
+    /// `(search width, recall@k)`, in the order tried.
+    pub widths: Vec<(usize, f64)>,
+    /// Whether the last width reached the target.
+    pub reached: bool,
+}
+
+impl IndexCheck {
+    /// The recall at the width kept.
+    pub fn recall(&self) -> f64 {
+        self.widths.last().map_or(0.0, |w| w.1)
     }
 }
 
@@ -99,6 +155,73 @@ impl ItemIndex {
 
     pub fn set_expansion_search(&self, ef: usize) {
         self.index.change_expansion_search(ef);
+    }
+
+    /// The share of the exact top-`k` (over `items`, each query's `skip` items left out)
+    /// that the index returns for `queries`, at the current search width.
+    pub fn recall_against(
+        &self,
+        exact: &[Vec<(u32, f32)>],
+        queries: &[f32],
+        k: usize,
+        skip: &[Vec<u32>],
+    ) -> Result<f64> {
+        use rayon::prelude::*;
+        let found: Vec<(usize, usize)> = queries
+            .par_chunks(self.dim)
+            .zip(exact.par_iter())
+            .zip(skip.par_iter())
+            .map(|((q, want), seen)| {
+                let got = self.search(q, k, |key| seen.binary_search(&(key as u32)).is_err())?;
+                let hit = got
+                    .iter()
+                    .filter(|(key, _)| want.iter().any(|w| w.0 as u64 == *key))
+                    .count();
+                Ok((hit, want.len()))
+            })
+            .collect::<Result<_>>()?;
+        let (hit, all) = found.iter().fold((0, 0), |(h, a), &(x, y)| (h + x, a + y));
+        Ok(if all == 0 {
+            1.0
+        } else {
+            hit as f64 / all as f64
+        })
+    }
+
+    /// The self-check: recall@`k` against exact search over `items` for `queries`
+    /// (each with its `skip` items left out), doubling the search width from
+    /// `p.expansion_search` until it reaches `p.target_recall` or [`MAX_EXPANSION`];
+    /// the index keeps the last width. Returns what was measured.
+    pub fn calibrate(
+        &self,
+        items: &[f32],
+        queries: &[f32],
+        skip: &[Vec<u32>],
+        k: usize,
+        p: &IndexParams,
+    ) -> Result<IndexCheck> {
+        let exact = crate::exact::top_k_many(items, queries, self.dim, k, |q| &skip[q]);
+        let mut check = IndexCheck {
+            k,
+            queries: exact.len(),
+            target: p.target_recall,
+            ..IndexCheck::default()
+        };
+        let mut width = p.expansion_search;
+        loop {
+            self.set_expansion_search(width);
+            let r = self.recall_against(&exact, queries, k, skip)?;
+            check.widths.push((width, r));
+            if r >= p.target_recall {
+                check.reached = true;
+                break;
+            }
+            if width >= MAX_EXPANSION || width >= self.len() {
+                break;
+            }
+            width = (width * 2).min(MAX_EXPANSION);
+        }
+        Ok(check)
     }
 
     /// The `k` nearest keys to `query` with their inner products, best first, among
@@ -223,6 +346,36 @@ mod tests {
             back.search(q, 10, |_| true).unwrap(),
             ix.search(q, 10, |_| true).unwrap()
         );
+    }
+
+    #[test]
+    fn the_self_check_widens_the_search_until_the_target() {
+        // Vectors in many tight clusters of a 32-dimensional space are hard for a
+        // narrow search: the check must widen it.
+        let (n, dim) = (3000, 32);
+        let v = unit_vectors(n, dim, 11);
+        let p = IndexParams {
+            connectivity: 4,
+            expansion_add: 8,
+            expansion_search: 1,
+            target_recall: 0.99,
+        };
+        let ix = ItemIndex::build(&v, dim, &p).unwrap();
+        let queries = unit_vectors(100, dim, 12);
+        let skip: Vec<Vec<u32>> = (0..100u32).map(|q| vec![q * 7, q * 7 + 1]).collect();
+        let check = ix.calibrate(&v, &queries, &skip, 10, &p).unwrap();
+        assert!(check.widths.len() > 1, "{check:?}");
+        assert!(check.reached && check.recall() >= 0.99, "{check:?}");
+        // Widths double; the recall at the first is below the target.
+        assert_eq!(check.widths[0].0, 1);
+        assert!(check.widths[0].1 < 0.99);
+        for w in check.widths.windows(2) {
+            assert_eq!(w[1].0, w[0].0 * 2);
+        }
+        // The recall reported is what the index now gives, measured again here.
+        let exact = crate::exact::top_k_many(&v, &queries, dim, 10, |q| &skip[q]);
+        let again = ix.recall_against(&exact, &queries, 10, &skip).unwrap();
+        assert_eq!(again, check.recall());
     }
 
     #[test]

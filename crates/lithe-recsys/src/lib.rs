@@ -7,16 +7,21 @@
 
 pub mod data;
 pub mod dense;
+pub mod exact;
 pub mod features;
 pub mod index;
 pub mod model;
 pub mod params;
 pub mod tower;
+pub mod train;
+pub mod tune;
+pub mod valid;
 
 pub use data::Interactions;
-pub use index::{IndexParams, ItemIndex};
-pub use model::{Answer, EvalReport, FitReport, Rec, TwoTowerModel, evaluate};
+pub use index::{IndexCheck, IndexParams, ItemIndex};
+pub use model::{Answer, EvalReport, FitReport, Rec, Stage, TwoTowerModel, evaluate};
 pub use params::TwoTowerParams;
+pub use tune::{Free, TuneOptions, Tuning};
 
 /// The generator every random choice here uses (initial weights, batch order).
 pub use lithe_core::rng::SplitMix;

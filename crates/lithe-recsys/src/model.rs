@@ -7,14 +7,20 @@ use lithe_core::{Error, Result, Table, model_file};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
-use crate::SplitMix;
 use crate::data::{Groups, ITEM_COL, IdMap, Interactions, USER_COL};
 use crate::features::{FeatureSchema, SparseRows, align};
-use crate::index::{IndexParams, ItemIndex};
+use crate::index::{IndexCheck, IndexParams, ItemIndex, exact_top_k};
 use crate::params::TwoTowerParams;
-use crate::tower::{Batch, Features, Grads, Weights, add_features, loss};
+use crate::tower::{Features, Weights};
+use crate::train::{Trainer, histories_and_places, item_counts};
+use crate::tune::{TuneOptions, Tuning, max_dim, run_trial, search};
+use crate::valid::Split;
 
 pub const KIND: &str = "recommend.two_tower";
+
+/// The layout of the model file's payload (`Saved`), in the header as `extra.payload`;
+/// a file of another layout is refused with a message rather than misread.
+pub const PAYLOAD: u64 = 2;
 
 /// What training reports.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -27,6 +33,71 @@ pub struct FitReport {
     pub unused_user_features: usize,
     #[serde(default)]
     pub unused_item_features: usize,
+    /// What self-tuning did, when it ran.
+    #[serde(default)]
+    pub tuning: Option<Tuning>,
+    /// What the index's self-check measured, when it ran.
+    #[serde(default)]
+    pub index: Option<IndexCheck>,
+}
+
+/// Users the index's self-check queries (a seeded sample when there are more).
+pub const CHECK_USERS: usize = 1000;
+
+/// The index's self-check on a seeded sample of up to [`CHECK_USERS`] users with a
+/// history, each query leaving out the user's items, as `recommend --exclude-seen`
+/// does; widens the index's search until it reaches `params.index.target_recall`.
+fn self_check(
+    w: &Weights,
+    history: &Groups,
+    features: &Features,
+    item_vectors: &[f32],
+    index: &ItemIndex,
+    params: &TwoTowerParams,
+) -> Result<IndexCheck> {
+    use rayon::prelude::*;
+    let d = w.dim;
+    let mut users: Vec<u32> = (0..history.n_groups() as u32)
+        .filter(|&u| !history.of(u as usize).is_empty())
+        .collect();
+    if users.len() > CHECK_USERS {
+        let mut rng = crate::SplitMix::new(params.seed ^ 0x1DE7);
+        for k in 0..CHECK_USERS {
+            let j = k + (rng.next_u64() % (users.len() - k) as u64) as usize;
+            users.swap(k, j);
+        }
+        users.truncate(CHECK_USERS);
+        users.sort_unstable();
+    }
+    let mut queries = vec![0f32; users.len() * d];
+    let skip: Vec<Vec<u32>> = users
+        .par_iter()
+        .zip(queries.par_chunks_mut(d))
+        .map(|(&u, q)| {
+            let u = u as usize;
+            w.user_vector_of(Some(u), history.of(u), features.user.of(u), q);
+            let mut s = history.of(u).to_vec();
+            s.sort_unstable();
+            s.dedup();
+            s
+        })
+        .collect();
+    index.calibrate(
+        item_vectors,
+        &queries,
+        &skip,
+        crate::valid::VALID_K,
+        &params.index,
+    )
+}
+
+/// Where training is, for progress reports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stage {
+    /// Trial `trial` (from 1) on the validation slice, after `epoch` epochs.
+    Trial { trial: usize, epoch: usize },
+    /// The final fit on every interaction, after `epoch` of `epochs` epochs.
+    Final { epoch: usize, epochs: usize },
 }
 
 /// The parts of a model that are saved (the index is saved beside them as bytes).
@@ -69,6 +140,8 @@ pub struct TwoTowerModel {
     /// Every user's and item's side features.
     pub features: Features,
     pub added_items: usize,
+    /// Answer by exact search over every item vector instead of the index.
+    pub exact: bool,
 }
 
 /// One recommendation.
@@ -87,186 +160,196 @@ pub enum Answer {
     Popular,
 }
 
-/// Adam's moments for one parameter vector.
-struct Adam {
-    m: Vec<f32>,
-    v: Vec<f32>,
+/// Side features encoded and aligned to the data's ids, with their schemas.
+pub struct SideFeatures {
+    pub user_schema: FeatureSchema,
+    pub item_schema: FeatureSchema,
+    pub features: Features,
+    /// Rows of the feature tables whose id had no interactions (left out).
+    pub unused_user: usize,
+    pub unused_item: usize,
 }
 
-impl Adam {
-    fn new(n: usize) -> Adam {
-        Adam {
-            m: vec![0.0; n],
-            v: vec![0.0; n],
-        }
+impl SideFeatures {
+    /// Encode the feature tables of users (`user_id` plus feature columns) and items
+    /// (`item_id` plus feature columns), when given, in the order of `data`'s ids.
+    pub fn encode(
+        data: &Interactions,
+        user_features: Option<&Table>,
+        item_features: Option<&Table>,
+    ) -> Result<SideFeatures> {
+        let side = |t: Option<&Table>,
+                    key: &str,
+                    ids: &IdMap|
+         -> Result<(FeatureSchema, SparseRows, usize)> {
+            let Some(t) = t else {
+                return Ok((FeatureSchema::default(), SparseRows::empty(ids.len()), 0));
+            };
+            let schema = FeatureSchema::infer(t, key);
+            let (row_ids, rows) = schema.encode(t, key, &format!("{key} features"))?;
+            let (aligned, left_out) = align(ids, &row_ids, &rows);
+            Ok((schema, aligned, left_out))
+        };
+        let (user_schema, user, unused_user) = side(user_features, USER_COL, &data.users)?;
+        let (item_schema, item, unused_item) = side(item_features, ITEM_COL, &data.items)?;
+        Ok(SideFeatures {
+            user_schema,
+            item_schema,
+            features: Features { user, item },
+            unused_user,
+            unused_item,
+        })
     }
 
-    /// Update `w[range]` from `g[range]` at step `t` (lazy for embedding rows: a row's
-    /// moments move only on the steps that touch it).
-    #[allow(clippy::too_many_arguments)]
-    fn step(&mut self, w: &mut [f32], g: &[f32], from: usize, to: usize, t: i32, lr: f32, l2: f32) {
-        let (b1, b2, eps) = (0.9f32, 0.999f32, 1e-8f32);
-        let c1 = 1.0 - b1.powi(t);
-        let c2 = 1.0 - b2.powi(t);
-        let a = lr * c2.sqrt() / c1;
-        for k in from..to {
-            let gk = g[k] + l2 * w[k];
-            self.m[k] = b1 * self.m[k] + (1.0 - b1) * gk;
-            self.v[k] = b2 * self.v[k] + (1.0 - b2) * gk * gk;
-            w[k] -= a * self.m[k] / (self.v[k].sqrt() + eps);
-        }
+    /// Rows of the user and item feature tables.
+    pub fn rows(&self) -> (usize, usize) {
+        (self.user_schema.n_rows(), self.item_schema.n_rows())
     }
 }
 
 impl TwoTowerModel {
-    /// Train on `data`, with side features of users (`user_id` plus feature columns)
-    /// and items (`item_id` plus feature columns) when given. `progress` is called
-    /// after each epoch with (epoch, mean loss).
+    /// Train on `data` for `params.epochs` epochs, with side features of users
+    /// (`user_id` plus feature columns) and items (`item_id` plus feature columns) when
+    /// given. `progress` is called after each epoch with (epoch, mean loss).
     pub fn fit(
         params: &TwoTowerParams,
         data: &Interactions,
         user_features: Option<&Table>,
         item_features: Option<&Table>,
-        mut progress: impl FnMut(usize, f64),
+        progress: impl FnMut(usize, f64),
     ) -> Result<TwoTowerModel> {
         params.validate()?;
         if data.is_empty() {
             return Err(Error::input("no interactions to train on"));
         }
-        let start = std::time::Instant::now();
-        let (n_users, n_items, d) = (data.users.len(), data.items.len(), params.dim);
-        // Histories oldest first: by timestamp when there is one (ties in file order).
-        let history = match &data.time {
-            Some(time) => {
-                let mut rows: Vec<u32> = (0..data.len() as u32).collect();
-                rows.sort_by(|&a, &b| time[a as usize].total_cmp(&time[b as usize]));
-                let users: Vec<u32> = rows.iter().map(|&r| data.user[r as usize]).collect();
-                let items: Vec<u32> = rows.iter().map(|&r| data.item[r as usize]).collect();
-                Groups::new(&users, &items, n_users)
-            }
-            None => Groups::new(&data.user, &data.item, n_users),
-        };
-        let mut counts = vec![0u64; n_items];
-        for &i in &data.item {
-            counts[i as usize] += 1;
+        let side = SideFeatures::encode(data, user_features, item_features)?;
+        Self::fit_encoded(params, data, side, progress)
+    }
+
+    /// Train with self-tuning: hold out a validation slice (`valid_from`: rows from
+    /// there on are the caller's slice; else each user's latest interaction, or a
+    /// random share without timestamps), search the free settings with early stopping
+    /// on it (at most `opts.trials` fits), then fit the chosen settings for their best
+    /// epoch count on every interaction. With `opts.trials == 0`, or when no user has
+    /// two interactions, this is [`Self::fit`].
+    pub fn train(
+        params: &TwoTowerParams,
+        opts: &TuneOptions,
+        data: &Interactions,
+        valid_from: Option<usize>,
+        user_features: Option<&Table>,
+        item_features: Option<&Table>,
+        mut progress: impl FnMut(Stage),
+    ) -> Result<TwoTowerModel> {
+        params.validate()?;
+        opts.validate()?;
+        if data.is_empty() {
+            return Err(Error::input("no interactions to train on"));
         }
-        let log_q: Vec<f32> = counts
-            .iter()
-            .map(|&c| (params.logq * (c as f64 / data.len() as f64).ln()) as f32)
-            .collect();
-        let mut w = Weights::init(n_users, n_items, d, params.seed);
-        w.half_life = params.half_life as f32;
-        let mut report = FitReport::default();
-        let side = |t: Option<&Table>,
-                    key: &str,
-                    ids: &IdMap,
-                    unused: &mut usize|
-         -> Result<(FeatureSchema, SparseRows)> {
-            let Some(t) = t else {
-                return Ok((FeatureSchema::default(), SparseRows::empty(ids.len())));
-            };
-            let schema = FeatureSchema::infer(t, key);
-            let (row_ids, rows) = schema.encode(t, key, &format!("{key} features"))?;
-            let (aligned, left_out) = align(ids, &row_ids, &rows);
-            *unused = left_out;
-            Ok((schema, aligned))
+        let start = std::time::Instant::now();
+        let side = SideFeatures::encode(data, user_features, item_features)?;
+        let split = match (opts.trials, valid_from) {
+            (0, _) => None,
+            (_, Some(n)) => Some(Split::given(data, n)).filter(|s| !s.users.is_empty()),
+            (_, None) => Split::cut(data, opts.valid_share, params.seed),
         };
-        let (user_schema, user_rows) = side(
-            user_features,
-            USER_COL,
-            &data.users,
-            &mut report.unused_user_features,
-        )?;
-        let (item_schema, item_rows) = side(
-            item_features,
-            ITEM_COL,
-            &data.items,
-            &mut report.unused_item_features,
-        )?;
-        w.user_feat = vec![0.0; user_schema.n_rows() * d];
-        w.item_feat = vec![0.0; item_schema.n_rows() * d];
-        let features = Features {
-            user: user_rows,
-            item: item_rows,
+        let Some(split) = split else {
+            return Self::fit_encoded(params, data, side, |e, _| {
+                progress(Stage::Final {
+                    epoch: e,
+                    epochs: params.epochs,
+                })
+            });
         };
-        let mut grads = Grads::new(&w);
-        // One Adam per parameter table, in the order of `Weights::tables_mut`.
-        let mut opt: Vec<Adam> = w.tables_mut().iter().map(|t| Adam::new(t.len())).collect();
-        let mut order: Vec<u32> = (0..data.len() as u32).collect();
-        let mut rng = SplitMix::new(params.seed ^ 0x5EED);
-        let bsz = params.batch.min(data.len()).max(2.min(data.len()));
-        let (lr, l2, t) = (
-            params.learning_rate as f32,
-            params.l2 as f32,
-            params.temperature as f32,
-        );
-        let mut step = 0i32;
-        let (mut bu, mut bi, mut bw) = (Vec::new(), Vec::new(), Vec::new());
+        let (max_epochs, patience) = if opts.free.epochs {
+            (opts.max_epochs, opts.patience)
+        } else {
+            (params.epochs, 0)
+        };
+        let rows = side.rows();
+        let mut n = 0usize;
+        let (trials, chosen) = search(
+            params,
+            &opts.free,
+            opts.trials,
+            max_dim(data.users.len(), data.items.len()),
+            |p| {
+                n += 1;
+                let trial = n;
+                let mut epoch = 0;
+                let mut t = run_trial(
+                    p,
+                    &split,
+                    &side.features,
+                    rows,
+                    max_epochs,
+                    patience,
+                    || {
+                        epoch += 1;
+                        progress(Stage::Trial { trial, epoch });
+                    },
+                )?;
+                if !opts.free.epochs {
+                    t.best_epoch = params.epochs;
+                }
+                Ok(t)
+            },
+        )?;
+        let tuning = Tuning {
+            rule: split.rule,
+            valid_users: split.users.len(),
+            valid_items: split.n_held(),
+            chosen,
+            seconds: start.elapsed().as_secs_f64(),
+            trials,
+        };
+        let final_params = tuning.trials[chosen].apply(params);
+        let epochs = final_params.epochs;
+        drop(split);
+        let mut model = Self::fit_encoded(&final_params, data, side, |e, _| {
+            progress(Stage::Final { epoch: e, epochs })
+        })?;
+        model.report.tuning = Some(tuning);
+        model.report.seconds = start.elapsed().as_secs_f64();
+        Ok(model)
+    }
+
+    /// [`Self::fit`] with the side features already encoded.
+    pub fn fit_encoded(
+        params: &TwoTowerParams,
+        data: &Interactions,
+        side: SideFeatures,
+        mut progress: impl FnMut(usize, f64),
+    ) -> Result<TwoTowerModel> {
+        let start = std::time::Instant::now();
+        let n_items = data.items.len();
+        let (history, place) = histories_and_places(data);
+        let counts = item_counts(data);
+        let mut report = FitReport {
+            unused_user_features: side.unused_user,
+            unused_item_features: side.unused_item,
+            ..FitReport::default()
+        };
+        let mut trainer = Trainer::new(params, data, &history, &place, &side.features, side.rows());
         for epoch in 0..params.epochs {
-            // A fresh order each epoch (Fisher–Yates from the seed).
-            for k in (1..order.len()).rev() {
-                let j = (rng.next_u64() % (k as u64 + 1)) as usize;
-                order.swap(k, j);
-            }
-            let (mut sum, mut batches) = (0f64, 0usize);
-            for chunk in order.chunks(bsz) {
-                if chunk.len() < 2 {
-                    continue;
-                }
-                bu.clear();
-                bi.clear();
-                bw.clear();
-                for &r in chunk {
-                    bu.push(data.user[r as usize]);
-                    bi.push(data.item[r as usize]);
-                    bw.push(data.weight[r as usize]);
-                }
-                let batch = Batch {
-                    user: &bu,
-                    item: &bi,
-                    weight: &bw,
-                };
-                grads.clear();
-                sum += loss(&w, &history, &features, &batch, &log_q, t, Some(&mut grads));
-                batches += 1;
-                step += 1;
-                // Embedding tables step only their touched rows, with L2; the dense
-                // layers step whole, without.
-                let touched = grads.touched();
-                let gw = grads.w.tables();
-                for (((wt, gt), adam), rows) in w
-                    .tables_mut()
-                    .into_iter()
-                    .zip(gw)
-                    .zip(&mut opt)
-                    .zip(touched)
-                {
-                    match rows {
-                        Some(rows) => {
-                            for &r in rows {
-                                let r = r as usize;
-                                adam.step(wt, gt, r * d, (r + 1) * d, step, lr, l2);
-                            }
-                        }
-                        None => adam.step(wt, gt, 0, gt.len(), step, lr, 0.0),
-                    }
-                }
-            }
-            let mean = sum / batches.max(1) as f64;
-            if !mean.is_finite() {
-                return Err(Error::Runtime(format!(
-                    "training diverged in epoch {} (loss {mean}); try a smaller --learning-rate",
-                    epoch + 1
-                )));
-            }
+            let mean = trainer.run_epoch()?;
             report.epoch_loss.push(mean);
             progress(epoch + 1, mean);
         }
+        let w = trainer.weights;
         let mut popular: Vec<u32> = (0..n_items as u32).collect();
         popular.sort_by(|&a, &b| counts[b as usize].cmp(&counts[a as usize]).then(a.cmp(&b)));
-        let item_vectors = w.item_vectors(&features.item);
-        let index_params = IndexParams::default();
-        let index = ItemIndex::build(&item_vectors, d, &index_params)?;
+        let item_vectors = w.item_vectors(&side.features.item);
+        let mut index_params = params.index;
+        let index = ItemIndex::build(&item_vectors, params.dim, &index_params)?;
+        if index_params.target_recall > 0.0 {
+            let check = self_check(&w, &history, &side.features, &item_vectors, &index, params)?;
+            index_params.expansion_search = check
+                .widths
+                .last()
+                .map_or(index_params.expansion_search, |w| w.0);
+            report.index = Some(check);
+        }
         report.seconds = start.elapsed().as_secs_f64();
         Ok(TwoTowerModel {
             params: params.clone(),
@@ -279,30 +362,35 @@ impl TwoTowerModel {
             item_vectors,
             index,
             report,
-            user_schema,
-            item_schema,
-            features,
+            user_schema: side.user_schema,
+            item_schema: side.item_schema,
+            features: side.features,
             added_items: 0,
+            exact: false,
         })
     }
 
     /// The user tower's vector for a known user.
     pub fn user_vector(&self, u: usize) -> Vec<f32> {
-        let d = self.weights.dim;
-        let mut x = vec![0f32; d];
-        self.weights.user_input(u, self.history.of(u), None, &mut x);
-        add_features(&self.weights.user_feat, self.features.user.of(u), &mut x);
-        let mut out = vec![0f32; d];
-        self.weights.user_vector(&x, &mut out);
+        let mut out = vec![0f32; self.weights.dim];
+        self.weights.user_vector_of(
+            Some(u),
+            self.history.of(u),
+            self.features.user.of(u),
+            &mut out,
+        );
         out
     }
 
     /// The `k` items of the index nearest to the user vector `q`, among those `keep`
     /// accepts, best first.
     fn nearest(&self, q: &[f32], k: usize, keep: impl Fn(u64) -> bool) -> Result<Vec<Rec>> {
-        Ok(self
-            .index
-            .search(q, k, keep)?
+        let found = if self.exact {
+            exact_top_k(&self.item_vectors, self.weights.dim, q, k, keep)
+        } else {
+            self.index.search(q, k, keep)?
+        };
+        Ok(found
             .into_iter()
             .map(|(key, score)| Rec {
                 item: key as u32,
@@ -367,12 +455,35 @@ impl TwoTowerModel {
             "epoch_loss": self.report.epoch_loss,
             "fit_seconds": self.report.seconds,
         });
-        header.extra = serde_json::to_value(self.index_params).unwrap_or_default();
+        if let Some(t) = &self.report.tuning {
+            header.metrics["tuning"] = serde_json::to_value(t).unwrap_or_default();
+        }
+        if let Some(c) = &self.report.index {
+            header.metrics["index_check"] = serde_json::to_value(c).unwrap_or_default();
+        }
+        header.extra = serde_json::json!({
+            "payload": PAYLOAD,
+            "index": self.index_params,
+        });
         model_file::write(path, &header, &payload)
     }
 
     pub fn load(path: &Path) -> Result<TwoTowerModel> {
         let file = model_file::read_kind(path, KIND)?;
+        let payload = file
+            .header
+            .extra
+            .get("payload")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(1);
+        if payload != PAYLOAD {
+            return Err(Error::input(format!(
+                "{}: a {KIND} model of payload layout {payload}, which this lithe ({}) does not \
+                 read (it reads {PAYLOAD}); train the model again with this lithe",
+                path.display(),
+                lithe_core::VERSION
+            )));
+        }
         let bad = |what: &str| {
             Error::input(format!(
                 "{}: not a usable {KIND} model ({what})",
@@ -414,6 +525,8 @@ impl TwoTowerModel {
         let report = serde_json::from_value::<FitReport>(serde_json::json!({
             "epoch_loss": file.header.metrics.get("epoch_loss").cloned().unwrap_or_default(),
             "seconds": file.header.metrics.get("fit_seconds").cloned().unwrap_or_default(),
+            "tuning": file.header.metrics.get("tuning").cloned(),
+            "index": file.header.metrics.get("index_check").cloned(),
         }))
         .unwrap_or_default();
         Ok(TwoTowerModel {
@@ -431,6 +544,7 @@ impl TwoTowerModel {
             item_schema: s.item_schema,
             features: s.features,
             added_items: s.added_items,
+            exact: false,
         })
     }
 
@@ -444,11 +558,8 @@ impl TwoTowerModel {
         if feats.0.is_empty() {
             return Ok(None);
         }
-        let d = self.weights.dim;
-        let mut x = vec![0f32; d];
-        add_features(&self.weights.user_feat, feats, &mut x);
-        let mut q = vec![0f32; d];
-        self.weights.user_vector(&x, &mut q);
+        let mut q = vec![0f32; self.weights.dim];
+        self.weights.user_vector_of(None, &[], feats, &mut q);
         Ok(Some(self.nearest(&q, k, |_| true)?))
     }
 

@@ -1,0 +1,367 @@
+//! Self-tuning: train on the validation split, score every epoch, stop at the best
+//! one, and search the settings that move recall most.
+
+use lithe_core::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::data::Groups;
+use crate::params::TwoTowerParams;
+use crate::tower::Features;
+use crate::train::{Trainer, histories_and_places};
+use crate::valid::{Score, Split, score};
+
+/// One setting tried on the validation split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trial {
+    pub learning_rate: f64,
+    pub temperature: f64,
+    pub l2: f64,
+    pub dim: usize,
+    /// Validation recall@10 after each epoch.
+    pub recall: Vec<f64>,
+    /// Validation NDCG@10 after each epoch.
+    pub ndcg: Vec<f64>,
+    /// The epoch (from 1) with the best recall (ties: the earlier).
+    pub best_epoch: usize,
+}
+
+impl Trial {
+    pub fn best(&self) -> Score {
+        let e = self.best_epoch.max(1) - 1;
+        Score {
+            recall: self.recall.get(e).copied().unwrap_or(0.0),
+            ndcg: self.ndcg.get(e).copied().unwrap_or(0.0),
+        }
+    }
+
+    /// `params` with this trial's settings and its best epoch count.
+    pub fn apply(&self, params: &TwoTowerParams) -> TwoTowerParams {
+        TwoTowerParams {
+            learning_rate: self.learning_rate,
+            temperature: self.temperature,
+            l2: self.l2,
+            dim: self.dim,
+            epochs: self.best_epoch.max(1),
+            ..params.clone()
+        }
+    }
+}
+
+/// Better on validation: the higher recall, ties to the higher NDCG.
+pub fn better(a: Score, b: Score) -> bool {
+    a.recall > b.recall || (a.recall == b.recall && a.ndcg > b.ndcg)
+}
+
+/// Train `params` on `split.train` for up to `max_epochs` epochs, scoring after each;
+/// stop once `patience` epochs in a row have not beaten the best (0: run them all).
+/// `on_epoch` is called after each epoch.
+pub fn run_trial(
+    params: &TwoTowerParams,
+    split: &Split,
+    features: &Features,
+    feature_rows: (usize, usize),
+    max_epochs: usize,
+    patience: usize,
+    mut on_epoch: impl FnMut(),
+) -> Result<Trial> {
+    let (history, place): (Groups, Vec<u32>) = histories_and_places(&split.train);
+    let mut trainer = Trainer::new(
+        params,
+        &split.train,
+        &history,
+        &place,
+        features,
+        feature_rows,
+    );
+    let mut trial = Trial {
+        learning_rate: params.learning_rate,
+        temperature: params.temperature,
+        l2: params.l2,
+        dim: params.dim,
+        recall: Vec::new(),
+        ndcg: Vec::new(),
+        best_epoch: 0,
+    };
+    let mut best = Score {
+        recall: -1.0,
+        ndcg: -1.0,
+    };
+    for epoch in 1..=max_epochs {
+        trainer.run_epoch()?;
+        let s = score(&trainer.weights, &history, features, split);
+        trial.recall.push(s.recall);
+        trial.ndcg.push(s.ndcg);
+        on_epoch();
+        if better(s, best) {
+            best = s;
+            trial.best_epoch = epoch;
+        } else if patience > 0 && epoch - trial.best_epoch >= patience {
+            break;
+        }
+    }
+    Ok(trial)
+}
+
+/// Which settings the search may change; a setting the caller gave is fixed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Free {
+    pub learning_rate: bool,
+    pub temperature: bool,
+    pub l2: bool,
+    pub dim: bool,
+    /// Whether the number of epochs is chosen on validation (early stopping); when
+    /// fixed, every trial runs `epochs` epochs and is scored at the last.
+    pub epochs: bool,
+}
+
+impl Default for Free {
+    fn default() -> Self {
+        Free {
+            learning_rate: true,
+            temperature: true,
+            l2: true,
+            dim: true,
+            epochs: true,
+        }
+    }
+}
+
+/// How training tunes itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TuneOptions {
+    /// Settings tried on the validation slice, the first being the given parameters
+    /// (0: no validation slice and no tuning; `params.epochs` epochs on everything).
+    pub trials: usize,
+    /// The most epochs a trial runs when the epochs are chosen on validation.
+    pub max_epochs: usize,
+    /// Stop a trial after this many epochs without a better validation score.
+    pub patience: usize,
+    /// The share of each validation user's interactions held out when there are no
+    /// timestamps.
+    pub valid_share: f64,
+    pub free: Free,
+}
+
+impl Default for TuneOptions {
+    fn default() -> Self {
+        TuneOptions {
+            trials: 6,
+            max_epochs: 40,
+            patience: 3,
+            valid_share: 0.1,
+            free: Free::default(),
+        }
+    }
+}
+
+impl TuneOptions {
+    pub fn validate(&self) -> Result<()> {
+        let bad = |what: &str| Err(lithe_core::Error::input(what.to_string()));
+        if self.trials > 100 {
+            return bad("trials must be at most 100");
+        }
+        if self.max_epochs == 0 {
+            return bad("max_epochs must be at least 1");
+        }
+        if !(self.valid_share > 0.0 && self.valid_share < 1.0) {
+            return bad("valid_share must be between 0 and 1 (exclusive)");
+        }
+        Ok(())
+    }
+}
+
+/// What tuning did: the slice, every trial in the order run, the one chosen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tuning {
+    pub rule: crate::valid::Rule,
+    pub valid_users: usize,
+    pub valid_items: usize,
+    pub trials: Vec<Trial>,
+    /// Index of the chosen trial in `trials`.
+    pub chosen: usize,
+    pub seconds: f64,
+}
+
+/// The largest embedding dimension the search may try: embedding tables with Adam's
+/// two moments (three floats an entry) within 2 GiB, and at most 256.
+pub fn max_dim(n_users: usize, n_items: usize) -> usize {
+    let per_dim = 3 * 4 * (n_users + n_items).max(1);
+    ((2usize << 30) / per_dim).min(256)
+}
+
+/// One move of the search: a setting and the factor it is multiplied by.
+#[derive(Debug, Clone, Copy)]
+enum Move {
+    Temperature(f64),
+    L2(f64),
+    LearningRate(f64),
+    Dim(f64),
+}
+
+impl Move {
+    fn allowed(self, free: &Free) -> bool {
+        match self {
+            Move::Temperature(_) => free.temperature,
+            Move::L2(_) => free.l2,
+            Move::LearningRate(_) => free.learning_rate,
+            Move::Dim(_) => free.dim,
+        }
+    }
+
+    /// `p` moved, or `None` when the move leaves the allowed range.
+    fn apply(self, p: &TwoTowerParams, max_dim: usize) -> Option<TwoTowerParams> {
+        let mut q = p.clone();
+        match self {
+            Move::Temperature(f) => q.temperature = p.temperature * f,
+            Move::L2(f) => {
+                // From zero, the first step up is 1e-4.
+                q.l2 = if p.l2 == 0.0 && f > 1.0 {
+                    1e-4
+                } else {
+                    p.l2 * f
+                }
+            }
+            Move::LearningRate(f) => q.learning_rate = p.learning_rate * f,
+            Move::Dim(f) => q.dim = ((p.dim as f64 * f).round() as usize).max(8),
+        }
+        let ok = q.temperature >= 0.01
+            && q.temperature <= 2.0
+            && q.learning_rate <= 0.1
+            && q.learning_rate >= 1e-5
+            && q.dim <= max_dim
+            && q.validate().is_ok()
+            && q != *p;
+        ok.then_some(q)
+    }
+}
+
+/// The moves in the order they are tried: each setting's two directions in turn.
+/// A move that beats the best so far is repeated in the same direction.
+const MOVES: [[Move; 2]; 4] = [
+    [Move::Temperature(0.6), Move::Temperature(1.6)],
+    [Move::L2(10.0), Move::L2(0.1)],
+    [Move::LearningRate(2.0), Move::LearningRate(0.5)],
+    [Move::Dim(2.0), Move::Dim(0.5)],
+];
+
+/// Coordinate search from `base`: `run` trains and scores one setting; at most
+/// `budget` runs, the first on `base`. Returns every trial and the index of the best.
+pub fn search(
+    base: &TwoTowerParams,
+    free: &Free,
+    budget: usize,
+    max_dim: usize,
+    mut run: impl FnMut(&TwoTowerParams) -> Result<Trial>,
+) -> Result<(Vec<Trial>, usize)> {
+    let mut trials = vec![run(base)?];
+    let mut best = 0usize;
+    let mut at = base.clone();
+    'outer: for pair in MOVES {
+        for mv in pair {
+            if !mv.allowed(free) {
+                continue;
+            }
+            // Keep going in a direction that helped.
+            loop {
+                if trials.len() >= budget {
+                    break 'outer;
+                }
+                let Some(p) = mv.apply(&at, max_dim) else {
+                    break;
+                };
+                let t = run(&p)?;
+                let won = better(t.best(), trials[best].best());
+                trials.push(t);
+                if !won {
+                    break;
+                }
+                best = trials.len() - 1;
+                at = p;
+            }
+            // A setting that moved one way is not tried the other way.
+            if best != 0 && trials[best].differs_in(mv, base) {
+                break;
+            }
+        }
+    }
+    Ok((trials, best))
+}
+
+impl Trial {
+    fn differs_in(&self, mv: Move, base: &TwoTowerParams) -> bool {
+        match mv {
+            Move::Temperature(_) => self.temperature != base.temperature,
+            Move::L2(_) => self.l2 != base.l2,
+            Move::LearningRate(_) => self.learning_rate != base.learning_rate,
+            Move::Dim(_) => self.dim != base.dim,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A trial whose validation recall is `f(params)` at epoch 3 of 4.
+    fn fake(p: &TwoTowerParams, f: impl Fn(&TwoTowerParams) -> f64) -> Trial {
+        let r = f(p);
+        Trial {
+            learning_rate: p.learning_rate,
+            temperature: p.temperature,
+            l2: p.l2,
+            dim: p.dim,
+            recall: vec![r / 2.0, r * 0.9, r, r * 0.95],
+            ndcg: vec![0.0; 4],
+            best_epoch: 3,
+        }
+    }
+
+    #[test]
+    fn the_search_follows_what_helps_within_its_budget() {
+        let base = TwoTowerParams::default();
+        // Recall peaks at temperature 0.05 and falls with l2; the rest does not matter.
+        let f = |p: &TwoTowerParams| 1.0 - (p.temperature - 0.05).abs() - p.l2;
+        let (trials, best) = search(&base, &Free::default(), 8, 256, |p| Ok(fake(p, f))).unwrap();
+        assert_eq!(trials.len(), 8);
+        assert_eq!(trials[0].temperature, base.temperature);
+        // Down while it helps: 0.12 → 0.072 → 0.0432, then 0.0259 is worse; no try
+        // upwards; then l2 up (worse) and down (better) and down again.
+        let temps: Vec<f64> = trials.iter().map(|t| t.temperature).collect();
+        assert!((temps[1] - 0.072).abs() < 1e-12 && (temps[2] - 0.0432).abs() < 1e-12);
+        assert!(temps[3] < 0.03);
+        assert!((trials[best].temperature - 0.0432).abs() < 1e-12);
+        assert!(trials[4].l2 > base.l2 && trials[5].l2 < base.l2);
+        assert!(trials[best].l2 < base.l2);
+        // The chosen settings and epochs go into the final parameters.
+        let p = trials[best].apply(&base);
+        assert_eq!((p.epochs, p.temperature), (3, trials[best].temperature));
+        assert!(better(trials[best].best(), trials[0].best()));
+    }
+
+    #[test]
+    fn fixed_settings_are_never_moved_and_the_budget_holds() {
+        let base = TwoTowerParams::default();
+        let free = Free {
+            temperature: false,
+            dim: false,
+            ..Free::default()
+        };
+        let f = |p: &TwoTowerParams| p.learning_rate;
+        let (trials, _) = search(&base, &free, 5, 256, |p| Ok(fake(p, f))).unwrap();
+        assert_eq!(trials.len(), 5);
+        assert!(
+            trials
+                .iter()
+                .all(|t| t.temperature == base.temperature && t.dim == base.dim)
+        );
+        // One run is all a budget of one allows.
+        let (one, best) = search(&base, &free, 1, 256, |p| Ok(fake(p, f))).unwrap();
+        assert_eq!((one.len(), best), (1, 0));
+        // The dimension never passes its cap.
+        let (dims, _) = search(&base, &Free::default(), 20, 64, |p| {
+            Ok(fake(p, |q| q.dim as f64))
+        })
+        .unwrap();
+        assert!(dims.iter().all(|t| t.dim <= 64));
+    }
+}
