@@ -69,16 +69,23 @@ pub struct TrainArgs {
     /// --no-tune]
     #[arg(long)]
     epochs: Option<usize>,
-    /// Interactions per batch (each one's negatives are the batch's other items)
+    /// Interactions per batch (one optimiser step)
     #[arg(long)]
     batch: Option<usize>,
+    /// In-batch negatives of each interaction: the batch is scored in groups of N + 1,
+    /// each row against its group's other items [default: 511]
+    #[arg(long, value_name = "N")]
+    negatives: Option<usize>,
+    /// The history bag reads only each user's latest N items (0: all) [default: 0]
+    #[arg(long, value_name = "N")]
+    max_history: Option<usize>,
     /// Adam's step size [default: 0.005; tuned]
     #[arg(long)]
     learning_rate: Option<f64>,
-    /// Softmax temperature over cosine scores [default: 0.12; tuned]
+    /// Softmax temperature over cosine scores [default: 0.15; tuned]
     #[arg(long)]
     temperature: Option<f64>,
-    /// L2 penalty on the embedding rows each batch touches [default: 0.001; tuned]
+    /// L2 penalty on the embedding rows each batch touches [default: 0.0001; tuned]
     #[arg(long)]
     l2: Option<f64>,
     /// Share of the sampling-bias (logQ) correction, 0 to 1
@@ -180,14 +187,14 @@ fn train(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {
         dim: a.dim.unwrap_or(d.dim),
         epochs: a.epochs.unwrap_or(d.epochs),
         batch: a.batch.unwrap_or(d.batch),
-        negatives: d.negatives,
+        negatives: a.negatives.unwrap_or(d.negatives),
         learning_rate: a.learning_rate.unwrap_or(d.learning_rate),
         temperature: a.temperature.unwrap_or(d.temperature),
         l2: a.l2.unwrap_or(d.l2),
         logq: a.logq.unwrap_or(d.logq),
         half_life: a.half_life.unwrap_or(d.half_life),
         recent: a.recent,
-        max_history: d.max_history,
+        max_history: a.max_history.unwrap_or(d.max_history),
         index: IndexParams {
             connectivity: a.index_degree,
             expansion_add: a.index_build_width,

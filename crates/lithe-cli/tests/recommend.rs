@@ -495,14 +495,14 @@ fn self_tuning_and_the_index_check() {
         args.extend_from_slice(extra);
         lithe(&args)
     };
-    // Defaults: a validation slice of each user's latest interaction, six fits, the
+    // Defaults: a validation slice of each user's latest interaction, three fits, the
     // recent-items channel on (there are timestamps), the index checked.
     let o = base(&[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let info: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(info["tuning"]["validation"], "latest");
     assert_eq!(info["tuning"]["valid_users"], 80);
-    assert_eq!(info["tuning"]["trials"], 6);
+    assert_eq!(info["tuning"]["trials"], 3);
     assert_eq!(info["recent"], 10);
     assert_eq!(info["dim"], 16);
     assert!(
@@ -514,7 +514,7 @@ fn self_tuning_and_the_index_check() {
     let h = header(&model);
     let t = &h["metrics"]["tuning"];
     let trials = t["trials"].as_array().unwrap();
-    assert_eq!(trials.len(), 6);
+    assert_eq!(trials.len(), 3);
     let chosen = &trials[t["chosen"].as_u64().unwrap() as usize];
     assert_eq!(info["epochs"], chosen["best_epoch"]);
     assert_eq!(h["params"]["epochs"], chosen["best_epoch"]);

@@ -3,9 +3,11 @@
 //! for several search widths.
 //!
 //!     cargo run --release -p lithe-recsys --example index_bench -- [N] [QUERIES] [THREADS] [KIND]
+//!         [degree=16] [build=128] [widths=16,32,64,128,256]
 //!
 //! Defaults: 1,000,000 items, 1,000 queries, 2 threads for building and for the exact
-//! answers (the timed searches run on one thread), KIND `lowrank`:
+//! answers (the timed searches run on one thread), graph degree (connectivity) 16 and
+//! build width 128 as lithe's models use, the search widths listed, KIND `lowrank`:
 //! - `lowrank`: a 16-dimensional latent vector mapped to 64 by one fixed random matrix,
 //!   plus noise of a twentieth of its size per coordinate, then unit length: 64
 //!   coordinates, far fewer directions that matter, as in trained embeddings.
@@ -76,8 +78,23 @@ fn lowrank(n: usize, seed_a: u64, seed: u64) -> Vec<f32> {
 fn main() {
     let kind = std::env::args()
         .skip(1)
-        .find(|a| a.parse::<usize>().is_err())
+        .find(|a| a.parse::<usize>().is_err() && !a.contains('='))
         .unwrap_or_else(|| "lowrank".to_string());
+    let setting = |name: &str| -> Option<String> {
+        std::env::args()
+            .skip(1)
+            .find_map(|a| a.strip_prefix(&format!("{name}=")).map(str::to_string))
+    };
+    let defaults = IndexParams::default();
+    let degree: usize =
+        setting("degree").map_or(defaults.connectivity, |v| v.parse().expect("degree=N"));
+    let build: usize =
+        setting("build").map_or(defaults.expansion_add, |v| v.parse().expect("build=N"));
+    let widths: Vec<usize> = setting("widths").map_or(vec![16, 32, 64, 128, 256], |v| {
+        v.split(',')
+            .map(|w| w.parse().expect("widths=A,B,..."))
+            .collect()
+    });
     let args: Vec<usize> = std::env::args()
         .skip(1)
         .filter_map(|a| a.parse().ok())
@@ -97,7 +114,11 @@ fn main() {
     };
     eprintln!("generated {n} items in {:.1} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
-    let p = IndexParams::default();
+    let p = IndexParams {
+        connectivity: degree,
+        expansion_add: build,
+        ..defaults
+    };
     let index = ItemIndex::new(DIM, &p).expect("index");
     index.add_parallel(0, &items, threads).expect("build");
     let build_s = t.elapsed().as_secs_f64();
@@ -121,7 +142,7 @@ fn main() {
     );
     println!("| expansion_search | recall@10 | p50 µs | p99 µs | queries/s (1 thread) |");
     println!("|---:|---:|---:|---:|---:|");
-    for ef in [16, 32, 64, 128, 256] {
+    for ef in widths {
         index.set_expansion_search(ef);
         // One warm-up pass, then the timed pass, one query at a time on this thread.
         for q in queries.chunks(DIM).take(100) {

@@ -34,6 +34,46 @@ impl Default for IndexParams {
     }
 }
 
+/// Columns a search row has beyond the tower's output (see [`search_rows`]).
+pub const EXTRA: usize = 2;
+
+/// The rows the index (and exact search) holds for items of tower output `vectors`
+/// (`d` wide) and score biases `bias`: `[v, τ·bias, r]`, `r` bringing every row to the
+/// length whose square is `norm2` (the largest `|v|² + (τ·bias)²` when `None`; 0 for a
+/// row already longer). A query `[u, 1, 0]` ([`search_query`]) then scores
+/// `u·v + τ·bias` — the model's logit times τ — and, every row being as long, inner
+/// products rank as cosines do, which is what the graph is built for. Returns the
+/// rows and `norm2`.
+pub fn search_rows(
+    vectors: &[f32],
+    bias: &[f32],
+    tau: f32,
+    d: usize,
+    norm2: Option<f32>,
+) -> (Vec<f32>, f32) {
+    let sq: Vec<f32> = vectors
+        .chunks_exact(d)
+        .zip(bias)
+        .map(|(v, &b)| dot(v, v) + (tau * b) * (tau * b))
+        .collect();
+    let norm2 = norm2.unwrap_or_else(|| sq.iter().fold(0f32, |m, &x| m.max(x)));
+    let mut out = Vec::with_capacity(sq.len() * (d + EXTRA));
+    for ((v, &b), &s) in vectors.chunks_exact(d).zip(bias).zip(&sq) {
+        out.extend_from_slice(v);
+        out.push(tau * b);
+        out.push((norm2 - s).max(0.0).sqrt());
+    }
+    (out, norm2)
+}
+
+/// The search query for a user tower output `u`: `[u, 1, 0]`.
+pub fn search_query(u: &[f32]) -> Vec<f32> {
+    let mut q = Vec::with_capacity(u.len() + EXTRA);
+    q.extend_from_slice(u);
+    q.extend_from_slice(&[1.0, 0.0]);
+    q
+}
+
 /// The widest search the self-check tries.
 pub const MAX_EXPANSION: usize = 4096;
 
@@ -388,6 +428,28 @@ mod tests {
         let got = ix.search(&new, 1, |_| true).unwrap();
         assert_eq!(got[0].0, 300);
         assert!((got[0].1 - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn search_rows_score_with_the_bias_and_share_one_length() {
+        let v = [1.0f32, 0.0, 0.6, 0.8, 0.0, 0.0];
+        let bias = [0.5f32, -1.0, 2.0];
+        let (rows, n2) = search_rows(&v, &bias, 0.1, 2, None);
+        assert_eq!(rows.len(), 3 * (2 + EXTRA));
+        for r in rows.chunks(4) {
+            assert!((dot(r, r) - n2).abs() < 1e-6);
+        }
+        // Row 1: |v|² 1 + 0.1² is the largest, so its last column is 0.
+        assert!((n2 - 1.01).abs() < 1e-6 && rows[7] == 0.0);
+        let q = search_query(&[0.0, 1.0]);
+        let scores: Vec<f32> = rows.chunks(4).map(|r| dot(r, &q)).collect();
+        // u·v + τ·bias: 0 + 0.05, 0.8 − 0.1, 0 + 0.2.
+        for (s, want) in scores.iter().zip([0.05f32, 0.7, 0.2]) {
+            assert!((s - want).abs() < 1e-6, "{scores:?}");
+        }
+        // A fixed length keeps rows that would pass it at zero in the last column.
+        let (r2, n) = search_rows(&v, &bias, 0.1, 2, Some(0.5));
+        assert_eq!((n, r2[3]), (0.5, 0.0));
     }
 
     #[test]

@@ -8,8 +8,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
 use crate::data::{Groups, ITEM_COL, IdMap, Interactions, USER_COL};
+use crate::dense::dot;
 use crate::features::{FeatureSchema, SparseRows, align};
-use crate::index::{IndexCheck, IndexParams, ItemIndex, exact_top_k};
+use crate::index::{
+    EXTRA, IndexCheck, IndexParams, ItemIndex, exact_top_k, search_query, search_rows,
+};
 use crate::params::TwoTowerParams;
 use crate::tower::{Features, Weights};
 use crate::train::{Trainer, histories_and_places, item_counts};
@@ -56,7 +59,7 @@ fn self_check(
     params: &TwoTowerParams,
 ) -> Result<IndexCheck> {
     use rayon::prelude::*;
-    let d = w.dim;
+    let d = w.dim + EXTRA;
     let mut users: Vec<u32> = (0..history.n_groups() as u32)
         .filter(|&u| !history.of(u as usize).is_empty())
         .collect();
@@ -75,7 +78,9 @@ fn self_check(
         .zip(queries.par_chunks_mut(d))
         .map(|(&u, q)| {
             let u = u as usize;
-            w.user_vector_of(Some(u), history.of(u), features.user.of(u), q);
+            let mut x = vec![0f32; w.dim];
+            w.user_vector_of(Some(u), history.of(u), features.user.of(u), &mut x);
+            q.copy_from_slice(&search_query(&x));
             let mut s = history.of(u).to_vec();
             s.sort_unstable();
             s.dedup();
@@ -273,7 +278,7 @@ impl TwoTowerModel {
             &opts.free,
             opts.trials,
             max_dim(data.users.len(), data.items.len()),
-            |p| {
+            |p, rival| {
                 n += 1;
                 let trial = n;
                 let mut epoch = 0;
@@ -284,6 +289,7 @@ impl TwoTowerModel {
                     rows,
                     max_epochs,
                     patience,
+                    rival,
                     || {
                         epoch += 1;
                         progress(Stage::Trial { trial, epoch });
@@ -339,9 +345,15 @@ impl TwoTowerModel {
         let w = trainer.weights;
         let mut popular: Vec<u32> = (0..n_items as u32).collect();
         popular.sort_by(|&a, &b| counts[b as usize].cmp(&counts[a as usize]).then(a.cmp(&b)));
-        let item_vectors = w.item_vectors(&side.features.item);
+        let (item_vectors, _) = search_rows(
+            &w.item_vectors(&side.features.item),
+            &w.item_bias,
+            params.temperature as f32,
+            params.dim,
+            None,
+        );
         let mut index_params = params.index;
-        let index = ItemIndex::build(&item_vectors, params.dim, &index_params)?;
+        let index = ItemIndex::build(&item_vectors, params.dim + EXTRA, &index_params)?;
         if index_params.target_recall > 0.0 {
             let check = self_check(&w, &history, &side.features, &item_vectors, &index, params)?;
             index_params.expansion_search = check
@@ -384,11 +396,12 @@ impl TwoTowerModel {
 
     /// The `k` items of the index nearest to the user vector `q`, among those `keep`
     /// accepts, best first.
-    fn nearest(&self, q: &[f32], k: usize, keep: impl Fn(u64) -> bool) -> Result<Vec<Rec>> {
+    fn nearest(&self, u: &[f32], k: usize, keep: impl Fn(u64) -> bool) -> Result<Vec<Rec>> {
+        let q = search_query(u);
         let found = if self.exact {
-            exact_top_k(&self.item_vectors, self.weights.dim, q, k, keep)
+            exact_top_k(&self.item_vectors, self.weights.dim + EXTRA, &q, k, keep)
         } else {
-            self.index.search(q, k, keep)?
+            self.index.search(&q, k, keep)?
         };
         Ok(found
             .into_iter()
@@ -500,7 +513,8 @@ impl TwoTowerModel {
             && s.weights.item_w.len() == d * d
             && s.weights.user_b.len() == d
             && s.weights.item_b.len() == d
-            && s.item_vectors.len() == ni * d
+            && s.item_vectors.len() == ni * (d + EXTRA)
+            && s.weights.item_bias.len() == ni
             && s.history.n_groups() == nu
             && s.history.offsets.windows(2).all(|w| w[0] <= w[1])
             && s.history
@@ -518,7 +532,7 @@ impl TwoTowerModel {
         if !ok {
             return Err(bad("inconsistent sizes"));
         }
-        let index = ItemIndex::from_bytes(&s.index, d, &s.index_params)?;
+        let index = ItemIndex::from_bytes(&s.index, d + EXTRA, &s.index_params)?;
         if index.len() != ni {
             return Err(bad("the index does not hold every item"));
         }
@@ -589,7 +603,25 @@ impl TwoTowerModel {
         for (k, v) in vectors.chunks_mut(d).enumerate() {
             self.weights.item_vector_of(None, rows.of(k), v);
         }
+        // A new item has no bias of its own: it gets the mean of the trained ones, and
+        // its search row the length the others share.
+        let b = &self.weights.item_bias;
+        let mean = b.iter().map(|&x| x as f64).sum::<f64>() / b.len().max(1) as f64;
+        let norm2 = self
+            .item_vectors
+            .chunks_exact(d + EXTRA)
+            .map(|r| dot(r, r))
+            .fold(0f32, f32::max);
+        let bias = vec![mean as f32; ids.len()];
+        let (vectors, _) = search_rows(
+            &vectors,
+            &bias,
+            self.params.temperature as f32,
+            d,
+            Some(norm2),
+        );
         self.index.add(first as u64, &vectors)?;
+        self.weights.item_bias.extend_from_slice(&bias);
         let mut names = std::mem::take(&mut self.items.names);
         names.extend(ids.iter().cloned());
         self.items = IdMap::from_names(names);

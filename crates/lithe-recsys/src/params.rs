@@ -47,7 +47,7 @@ pub struct TwoTowerParams {
 }
 
 fn default_negatives() -> usize {
-    1023
+    511
 }
 
 /// The recent-items window used when the interactions have timestamps.
@@ -61,8 +61,8 @@ impl Default for TwoTowerParams {
             batch: 1024,
             negatives: default_negatives(),
             learning_rate: 0.005,
-            temperature: 0.12,
-            l2: 0.001,
+            temperature: 0.15,
+            l2: 1e-4,
             logq: 1.0,
             half_life: 0.0,
             recent: None,

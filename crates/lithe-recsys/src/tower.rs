@@ -19,12 +19,15 @@ use crate::SplitMix;
 use crate::data::Groups;
 use crate::dense::{Mat, dot, matmul, matmul_serial};
 
+/// Parts of the item table the bag gradients are spread over in parallel.
+const SCATTER_PARTS: usize = 8;
+
 /// Rows of the score matrix handled together (see [`loss`]).
 const SCORE_BLOCK: usize = 128;
 use crate::features::SparseRows;
 
 /// Trainable tables in [`Weights::tables`].
-pub const TABLES: usize = 10;
+pub const TABLES: usize = 11;
 
 /// The trainable weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,6 +61,10 @@ pub struct Weights {
     pub recent_a: Vec<f32>,
     #[serde(default)]
     pub recent_w: Vec<f32>,
+    /// Each item's score bias (a learnt popularity prior, in units of the softmax's
+    /// logits): a row scores item `j` as `u·v_j / τ + bias_j`.
+    #[serde(default)]
+    pub item_bias: Vec<f32>,
 }
 
 /// Each user's and each item's side features (rows of the feature tables).
@@ -140,10 +147,13 @@ pub struct Grads {
     pub touched_item: Vec<u32>,
     pub touched_user_feat: Vec<u32>,
     pub touched_item_feat: Vec<u32>,
+    /// Items a batch scored (their biases have a gradient).
+    pub touched_bias: Vec<u32>,
     mark_user: Vec<bool>,
     mark_item: Vec<bool>,
     mark_user_feat: Vec<bool>,
     mark_item_feat: Vec<bool>,
+    mark_bias: Vec<bool>,
 }
 
 impl Weights {
@@ -175,6 +185,7 @@ impl Weights {
             item_feat: Vec::new(),
             recent_a: Vec::new(),
             recent_w: Vec::new(),
+            item_bias: vec![0.0; n_items],
         }
     }
 
@@ -232,6 +243,7 @@ impl Weights {
             &self.item_feat,
             &self.recent_w,
             &self.recent_a,
+            &self.item_bias,
         ]
     }
 
@@ -248,6 +260,7 @@ impl Weights {
             &mut self.item_feat,
             &mut self.recent_w,
             &mut self.recent_a,
+            &mut self.item_bias,
         ]
     }
 
@@ -359,6 +372,8 @@ impl Grads {
             touched_item: Vec::new(),
             touched_user_feat: Vec::new(),
             touched_item_feat: Vec::new(),
+            touched_bias: Vec::new(),
+            mark_bias: vec![false; w.item_bias.len()],
             mark_user: vec![false; w.n_users()],
             mark_item: vec![false; w.n_items()],
             mark_user_feat: vec![false; w.user_feat.len() / w.dim],
@@ -366,20 +381,23 @@ impl Grads {
         }
     }
 
-    /// The rows each table of [`Weights::tables`] had a gradient in, for the
-    /// embedding and feature tables; `None` for the dense layers (every entry).
-    pub fn touched(&self) -> [Option<&[u32]>; TABLES] {
+    /// The rows each table of [`Weights::tables`] had a gradient in, with the
+    /// table's row width, for the embedding, feature and bias tables; `None` for the
+    /// dense layers (every entry).
+    pub fn touched(&self) -> [Option<(&[u32], usize)>; TABLES] {
+        let d = self.w.dim;
         [
-            Some(&self.touched_user),
-            Some(&self.touched_item),
+            Some((&self.touched_user, d)),
+            Some((&self.touched_item, d)),
             None,
             None,
             None,
             None,
-            Some(&self.touched_user_feat),
-            Some(&self.touched_item_feat),
+            Some((&self.touched_user_feat, d)),
+            Some((&self.touched_item_feat, d)),
             None,
             None,
+            Some((&self.touched_bias, 1)),
         ]
     }
 
@@ -414,6 +432,11 @@ impl Grads {
             }
             list.clear();
         }
+        for &r in &self.touched_bias {
+            self.w.item_bias[r as usize] = 0.0;
+            self.mark_bias[r as usize] = false;
+        }
+        self.touched_bias.clear();
         for v in [
             &mut self.w.user_w,
             &mut self.w.user_b,
@@ -653,6 +676,10 @@ fn softmax_row_any(row: &mut [f32], lq: &[f32], inv_t: f32, masked: &[u32]) -> f
         + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]))
 }
 
+/// One block of rows' share of the loss: each row's loss, and with gradients the
+/// block's `du` rows, its share of its group's `dv` and of the group's item biases.
+type BlockOut = (Vec<f64>, Vec<f32>, Vec<f32>, Vec<f32>);
+
 /// For each row of a batch, the other rows with the same item, CSR-style (offsets,
 /// rows); most rows have none.
 fn accidental_hits(items: &[u32]) -> (Vec<u32>, Vec<u32>) {
@@ -752,7 +779,12 @@ pub fn loss(
     let nv = normalise_rows(&zv, &mut vv, d);
     let inv_t = 1.0 / temperature;
     let w_total: f64 = batch.weight.iter().map(|&v| v as f64).sum();
-    let lq: Vec<f32> = batch.item.iter().map(|&i| log_q[i as usize]).collect();
+    // A row scores item j as `u·v_j / τ + bias_j − logq·log q_j`.
+    let lq: Vec<f32> = batch
+        .item
+        .iter()
+        .map(|&i| log_q[i as usize] - w.item_bias[i as usize])
+        .collect();
     let want_grads = grads.is_some();
     // The batch's rows in groups of `group`: a row's negatives are the other items of its
     // group. Each group's scores, softmax and gradients are worked one block of rows at
@@ -774,7 +806,7 @@ pub fn loss(
         .step_by(group)
         .map(|g0| accidental_hits(&batch.item[g0..(g0 + group).min(bsz)]))
         .collect();
-    let blocks: Vec<(Vec<f64>, Vec<f32>, Vec<f32>)> = tasks
+    let blocks: Vec<BlockOut> = tasks
         .par_iter()
         .map(|&(g0, g1, r0, r1)| {
             let (rows, gn) = (r1 - r0, g1 - g0);
@@ -802,13 +834,20 @@ pub fn loss(
                 })
                 .collect();
             if !want_grads {
-                return (losses, Vec::new(), Vec::new());
+                return (losses, Vec::new(), Vec::new(), Vec::new());
             }
             let mut du = vec![0f32; rows * d];
             matmul_serial(Mat::new(&s, rows, gn), Mat::new(vg, gn, d), &mut du);
             let mut dv = vec![0f32; gn * d];
             matmul_serial(Mat::new(&s, rows, gn).t(), Mat::new(ub, rows, d), &mut dv);
-            (losses, du, dv)
+            // The biases' gradient: the block's column sums of dloss/ds.
+            let mut dbias = vec![0f32; gn];
+            for row in s.chunks(gn) {
+                for (a, &v) in dbias.iter_mut().zip(row) {
+                    *a += v;
+                }
+            }
+            (losses, du, dv, dbias)
         })
         .collect();
     let loss = blocks.iter().flat_map(|b| &b.0).sum::<f64>() / w_total;
@@ -817,10 +856,20 @@ pub fn loss(
     };
     let mut du = Vec::with_capacity(bsz * d);
     let mut dv = vec![0f32; bsz * d];
-    for (&(g0, g1, _, _), (_, bdu, bdv)) in tasks.iter().zip(&blocks) {
+    for (&(g0, g1, _, _), (_, bdu, bdv, bias)) in tasks.iter().zip(&blocks) {
         du.extend_from_slice(bdu);
         for (a, &v) in dv[g0 * d..g1 * d].iter_mut().zip(bdv) {
             *a += v;
+        }
+        for (&i, &v) in batch.item[g0..g1].iter().zip(bias) {
+            add_row(
+                &mut g.w.item_bias,
+                &mut g.touched_bias,
+                &mut g.mark_bias,
+                i,
+                &[v],
+                1.0,
+            );
         }
     }
     du.iter_mut().chain(dv.iter_mut()).for_each(|v| *v *= inv_t);
@@ -949,20 +998,43 @@ pub fn loss(
             add_row(t, l, m, r, gv, a);
         }
     }
-    for (s, &u) in bags.users.iter().enumerate() {
-        let h = hist.of(u as usize);
-        let gb = &dbag[s * d..(s + 1) * d];
-        for (k, &j) in h.iter().enumerate().skip(w.bag_start(h.len())) {
-            let a = w.bag_weight(h.len(), k);
-            add_row(
-                &mut g.w.item_emb,
-                &mut g.touched_item,
-                &mut g.mark_item,
-                j,
-                gb,
-                a,
-            );
-        }
+    // Each distinct user's bag gradient spread over its history: the item table in
+    // fixed parts worked in parallel, each part's rows summed in user order (so the
+    // sums do not depend on the thread count).
+    let rows_per = w.n_items().div_ceil(SCATTER_PARTS).max(1);
+    let fresh: Vec<Vec<u32>> =
+        g.w.item_emb
+            .par_chunks_mut(rows_per * d)
+            .zip(g.mark_item.par_chunks_mut(rows_per))
+            .enumerate()
+            .map(|(part, (table, mark))| {
+                let lo = part * rows_per;
+                let hi = lo + mark.len();
+                let mut fresh = Vec::new();
+                for (s, &u) in bags.users.iter().enumerate() {
+                    let h = hist.of(u as usize);
+                    let gb = &dbag[s * d..(s + 1) * d];
+                    for (k, &j) in h.iter().enumerate().skip(w.bag_start(h.len())) {
+                        let j = j as usize;
+                        if j < lo || j >= hi {
+                            continue;
+                        }
+                        let a = w.bag_weight(h.len(), k);
+                        if !mark[j - lo] {
+                            mark[j - lo] = true;
+                            fresh.push(j as u32);
+                        }
+                        let row = &mut table[(j - lo) * d..(j - lo + 1) * d];
+                        for (t, &v) in row.iter_mut().zip(gb) {
+                            *t += v * a;
+                        }
+                    }
+                }
+                fresh
+            })
+            .collect();
+    for f in fresh {
+        g.touched_item.extend(f);
     }
     loss
 }
@@ -990,6 +1062,9 @@ mod tests {
         }
         for v in w.recent_w.iter_mut().chain(w.recent_a.iter_mut()) {
             *v += (rng.unit() as f32 - 0.5) * 0.6;
+        }
+        for v in w.item_bias.iter_mut() {
+            *v = (rng.unit() as f32 - 0.5) * 2.0;
         }
         let users = [0u32, 1, 2, 0, 3, 1, 2];
         let items = [1u32, 2, 3, 4, 1, 5, 0];

@@ -147,7 +147,7 @@ impl<'a> Trainer<'a> {
     /// One pass over the interactions in a fresh order; returns the mean batch loss.
     /// A loss that is not finite is an error.
     pub fn run_epoch(&mut self) -> Result<f64> {
-        let (data, d) = (self.data, self.params.dim);
+        let data = self.data;
         // A fresh order each epoch (Fisher–Yates from the seed).
         for k in (1..self.order.len()).rev() {
             let j = (self.rng.next_u64() % (k as u64 + 1)) as usize;
@@ -209,10 +209,10 @@ impl<'a> Trainer<'a> {
                 .zip(touched)
             {
                 match rows {
-                    Some(rows) => {
+                    Some((rows, width)) => {
                         for &r in rows {
                             let r = r as usize;
-                            adam.step(wt, gt, r * d, (r + 1) * d, self.step, lr, l2);
+                            adam.step(wt, gt, r * width, (r + 1) * width, self.step, lr, l2);
                         }
                     }
                     None => adam.step(wt, gt, 0, gt.len(), self.step, lr, 0.0),

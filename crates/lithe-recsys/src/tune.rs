@@ -23,6 +23,10 @@ pub struct Trial {
     pub ndcg: Vec<f64>,
     /// The epoch (from 1) with the best recall (ties: the earlier).
     pub best_epoch: usize,
+    /// Stopped early because it stayed behind the best trial so far (see
+    /// [`run_trial`]).
+    #[serde(default)]
+    pub pruned: bool,
 }
 
 impl Trial {
@@ -52,9 +56,17 @@ pub fn better(a: Score, b: Score) -> bool {
     a.recall > b.recall || (a.recall == b.recall && a.ndcg > b.ndcg)
 }
 
+/// Epochs in a row a trial may stay clearly behind its rival before it is stopped.
+pub const PRUNE_AFTER: usize = 2;
+
 /// Train `params` on `split.train` for up to `max_epochs` epochs, scoring after each;
-/// stop once `patience` epochs in a row have not beaten the best (0: run them all).
+/// stop once `patience` epochs in a row have not beaten the best (0: run them all,
+/// and no pruning). With a `rival` (the best trial so far), also stop once the best
+/// recall so far has been more than one standard error (`√(r(1−r)/users)`) below the
+/// rival's recall at the same epoch (its last, past its end) for [`PRUNE_AFTER`]
+/// epochs in a row: a setting that far behind is not going to be chosen.
 /// `on_epoch` is called after each epoch.
+#[allow(clippy::too_many_arguments)]
 pub fn run_trial(
     params: &TwoTowerParams,
     split: &Split,
@@ -62,6 +74,7 @@ pub fn run_trial(
     feature_rows: (usize, usize),
     max_epochs: usize,
     patience: usize,
+    rival: Option<&Trial>,
     mut on_epoch: impl FnMut(),
 ) -> Result<Trial> {
     let (history, place): (Groups, Vec<u32>) = histories_and_places(&split.train);
@@ -81,14 +94,23 @@ pub fn run_trial(
         recall: Vec::new(),
         ndcg: Vec::new(),
         best_epoch: 0,
+        pruned: false,
     };
     let mut best = Score {
         recall: -1.0,
         ndcg: -1.0,
     };
+    let users = split.users.len().max(1) as f64;
+    let mut behind = 0usize;
     for epoch in 1..=max_epochs {
         trainer.run_epoch()?;
-        let s = score(&trainer.weights, &history, features, split);
+        let s = score(
+            &trainer.weights,
+            params.temperature as f32,
+            &history,
+            features,
+            split,
+        );
         trial.recall.push(s.recall);
         trial.ndcg.push(s.ndcg);
         on_epoch();
@@ -97,6 +119,16 @@ pub fn run_trial(
             trial.best_epoch = epoch;
         } else if patience > 0 && epoch - trial.best_epoch >= patience {
             break;
+        }
+        if let Some(r) = rival.filter(|_| patience > 0)
+            && let Some(&at) = r.recall.get(epoch.min(r.recall.len()).saturating_sub(1))
+        {
+            let se = (at * (1.0 - at) / users).sqrt();
+            behind = if best.recall + se < at { behind + 1 } else { 0 };
+            if behind >= PRUNE_AFTER {
+                trial.pruned = true;
+                break;
+            }
         }
     }
     Ok(trial)
@@ -145,7 +177,7 @@ pub struct TuneOptions {
 impl Default for TuneOptions {
     fn default() -> Self {
         TuneOptions {
-            trials: 6,
+            trials: 3,
             max_epochs: 40,
             patience: 3,
             valid_share: 0.1,
@@ -238,8 +270,8 @@ impl Move {
 /// The moves in the order they are tried: each setting's two directions in turn.
 /// A move that beats the best so far is repeated in the same direction.
 const MOVES: [[Move; 2]; 4] = [
-    [Move::Temperature(0.6), Move::Temperature(1.6)],
-    [Move::L2(10.0), Move::L2(0.1)],
+    [Move::Temperature(1.3), Move::Temperature(0.8)],
+    [Move::L2(0.1), Move::L2(10.0)],
     [Move::LearningRate(2.0), Move::LearningRate(0.5)],
     [Move::Dim(2.0), Move::Dim(0.5)],
 ];
@@ -251,9 +283,9 @@ pub fn search(
     free: &Free,
     budget: usize,
     max_dim: usize,
-    mut run: impl FnMut(&TwoTowerParams) -> Result<Trial>,
+    mut run: impl FnMut(&TwoTowerParams, Option<&Trial>) -> Result<Trial>,
 ) -> Result<(Vec<Trial>, usize)> {
-    let mut trials = vec![run(base)?];
+    let mut trials = vec![run(base, None)?];
     let mut best = 0usize;
     let mut at = base.clone();
     'outer: for pair in MOVES {
@@ -269,7 +301,7 @@ pub fn search(
                 let Some(p) = mv.apply(&at, max_dim) else {
                     break;
                 };
-                let t = run(&p)?;
+                let t = run(&p, Some(&trials[best]))?;
                 let won = better(t.best(), trials[best].best());
                 trials.push(t);
                 if !won {
@@ -313,29 +345,111 @@ mod tests {
             recall: vec![r / 2.0, r * 0.9, r, r * 0.95],
             ndcg: vec![0.0; 4],
             best_epoch: 3,
+            pruned: false,
         }
     }
 
     #[test]
     fn the_search_follows_what_helps_within_its_budget() {
         let base = TwoTowerParams::default();
-        // Recall peaks at temperature 0.05 and falls with l2; the rest does not matter.
-        let f = |p: &TwoTowerParams| 1.0 - (p.temperature - 0.05).abs() - p.l2;
-        let (trials, best) = search(&base, &Free::default(), 8, 256, |p| Ok(fake(p, f))).unwrap();
+        // Recall peaks at temperature 0.1 and falls with l2; the rest does not matter.
+        let f = |p: &TwoTowerParams| 1.0 - (p.temperature - 0.1).abs() - p.l2;
+        let (trials, best) =
+            search(&base, &Free::default(), 8, 256, |p, _| Ok(fake(p, f))).unwrap();
         assert_eq!(trials.len(), 8);
-        assert_eq!(trials[0].temperature, base.temperature);
-        // Down while it helps: 0.12 → 0.072 → 0.0432, then 0.0259 is worse; no try
-        // upwards; then l2 up (worse) and down (better) and down again.
         let temps: Vec<f64> = trials.iter().map(|t| t.temperature).collect();
-        assert!((temps[1] - 0.072).abs() < 1e-12 && (temps[2] - 0.0432).abs() < 1e-12);
-        assert!(temps[3] < 0.03);
-        assert!((trials[best].temperature - 0.0432).abs() < 1e-12);
-        assert!(trials[4].l2 > base.l2 && trials[5].l2 < base.l2);
-        assert!(trials[best].l2 < base.l2);
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+        // Up (worse), then down while it helps: 0.12, 0.096, then 0.0768 is worse.
+        assert!(close(temps[0], 0.15) && close(temps[1], 0.195));
+        assert!(close(temps[2], 0.12) && close(temps[3], 0.096) && close(temps[4], 0.0768));
+        // Then l2 down from the best so far, again and again: each better.
+        let l2: Vec<f64> = trials[5..].iter().map(|t| t.l2).collect();
+        assert!(close(l2[0], 1e-5) && close(l2[1], 1e-6) && close(l2[2], 1e-7));
+        assert!(trials[5..].iter().all(|t| close(t.temperature, 0.096)));
+        assert_eq!(best, 7);
         // The chosen settings and epochs go into the final parameters.
         let p = trials[best].apply(&base);
-        assert_eq!((p.epochs, p.temperature), (3, trials[best].temperature));
+        assert_eq!((p.epochs, p.temperature, p.l2), (3, 0.096, trials[7].l2));
         assert!(better(trials[best].best(), trials[0].best()));
+    }
+
+    #[test]
+    fn a_trial_far_behind_its_rival_is_stopped() {
+        use crate::data::Interactions;
+        use lithe_core::{Column, Table};
+        // 40 users of 4 groups, each with 6 items of its group in time order.
+        let (mut u, mut i, mut t) = (Vec::new(), Vec::new(), Vec::new());
+        for user in 0..40usize {
+            for k in 0..6usize {
+                u.push(format!("u{user}"));
+                i.push(format!("i{}", (user % 4) * 10 + (user + k) % 10));
+                t.push(k as f64);
+            }
+        }
+        let table = Table::new(vec![
+            Column::from_strings("user_id", &u.iter().map(Some).collect::<Vec<_>>()).unwrap(),
+            Column::from_strings("item_id", &i.iter().map(Some).collect::<Vec<_>>()).unwrap(),
+            Column::from_f64("timestamp", t),
+        ])
+        .unwrap();
+        let data = Interactions::from_table(&table, "t").unwrap();
+        let split = Split::cut(&data, 0.1, 1).unwrap();
+        let features = Features::none(data.users.len(), data.items.len());
+        let p = TwoTowerParams {
+            dim: 8,
+            batch: 32,
+            ..TwoTowerParams::default()
+        };
+        let rival = |r: f64| Trial {
+            learning_rate: 0.0,
+            temperature: 0.0,
+            l2: 0.0,
+            dim: 8,
+            recall: vec![r; 5],
+            ndcg: vec![0.0; 5],
+            best_epoch: 1,
+            pruned: false,
+        };
+        // Unbeatable: stopped after PRUNE_AFTER epochs. Beaten from the start: runs on.
+        let far = run_trial(
+            &p,
+            &split,
+            &features,
+            (0, 0),
+            10,
+            10,
+            Some(&rival(1.0)),
+            || {},
+        )
+        .unwrap();
+        assert!(far.pruned);
+        assert_eq!(far.recall.len(), PRUNE_AFTER);
+        let free = run_trial(
+            &p,
+            &split,
+            &features,
+            (0, 0),
+            10,
+            10,
+            Some(&rival(0.0)),
+            || {},
+        )
+        .unwrap();
+        assert!(!free.pruned);
+        assert_eq!(free.recall.len(), 10);
+        // Without early stopping (patience 0) nothing is pruned.
+        let all = run_trial(
+            &p,
+            &split,
+            &features,
+            (0, 0),
+            4,
+            0,
+            Some(&rival(1.0)),
+            || {},
+        )
+        .unwrap();
+        assert!(!all.pruned && all.recall.len() == 4);
     }
 
     #[test]
@@ -347,7 +461,7 @@ mod tests {
             ..Free::default()
         };
         let f = |p: &TwoTowerParams| p.learning_rate;
-        let (trials, _) = search(&base, &free, 5, 256, |p| Ok(fake(p, f))).unwrap();
+        let (trials, _) = search(&base, &free, 5, 256, |p, _| Ok(fake(p, f))).unwrap();
         assert_eq!(trials.len(), 5);
         assert!(
             trials
@@ -355,10 +469,10 @@ mod tests {
                 .all(|t| t.temperature == base.temperature && t.dim == base.dim)
         );
         // One run is all a budget of one allows.
-        let (one, best) = search(&base, &free, 1, 256, |p| Ok(fake(p, f))).unwrap();
+        let (one, best) = search(&base, &free, 1, 256, |p, _| Ok(fake(p, f))).unwrap();
         assert_eq!((one.len(), best), (1, 0));
         // The dimension never passes its cap.
-        let (dims, _) = search(&base, &Free::default(), 20, 64, |p| {
+        let (dims, _) = search(&base, &Free::default(), 20, 64, |p, _| {
             Ok(fake(p, |q| q.dim as f64))
         })
         .unwrap();

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::SplitMix;
 use crate::data::{Groups, Interactions};
 use crate::exact::top_k_many;
+use crate::index::{EXTRA, search_query, search_rows};
 use crate::tower::{Features, Weights};
 
 /// The list length validation scores.
@@ -192,10 +193,22 @@ pub struct Score {
 /// validation user's top [`VALID_K`] items by exact search over every item, its
 /// training items left out, against its held-out items; both measures averaged over
 /// users.
-pub fn score(w: &Weights, history: &Groups, features: &Features, split: &Split) -> Score {
+pub fn score(
+    w: &Weights,
+    temperature: f32,
+    history: &Groups,
+    features: &Features,
+    split: &Split,
+) -> Score {
     use rayon::prelude::*;
-    let d = w.dim;
-    let items = w.item_vectors(&features.item);
+    let d = w.dim + EXTRA;
+    let (items, _) = search_rows(
+        &w.item_vectors(&features.item),
+        &w.item_bias,
+        temperature,
+        w.dim,
+        None,
+    );
     let mut queries = vec![0f32; split.users.len() * d];
     let seen: Vec<Vec<u32>> = split
         .users
@@ -203,7 +216,9 @@ pub fn score(w: &Weights, history: &Groups, features: &Features, split: &Split) 
         .zip(queries.par_chunks_mut(d))
         .map(|(&u, q)| {
             let u = u as usize;
-            w.user_vector_of(Some(u), history.of(u), features.user.of(u), q);
+            let mut x = vec![0f32; w.dim];
+            w.user_vector_of(Some(u), history.of(u), features.user.of(u), &mut x);
+            q.copy_from_slice(&search_query(&x));
             let mut s = history.of(u).to_vec();
             s.sort_unstable();
             s.dedup();
