@@ -59,9 +59,51 @@ pub fn better(a: Score, b: Score) -> bool {
 /// Epochs in a row a trial may stay clearly behind its rival before it is stopped.
 pub const PRUNE_AFTER: usize = 2;
 
+/// The share of a standard error by which validation recall must rise to count as
+/// progress for early stopping.
+pub const MIN_GAIN_SE: f64 = 0.5;
+
+/// The standard error of a recall `r` measured on `users` users, `√(r(1−r)/users)`.
+fn standard_error(r: f64, users: f64) -> f64 {
+    (r.clamp(0.0, 1.0) * (1.0 - r.clamp(0.0, 1.0)) / users).sqrt()
+}
+
+/// Early stopping's memory: the recall and epoch of the last progress (see
+/// [`run_trial`]).
+struct Progress {
+    mark: f64,
+    since: usize,
+    users: f64,
+    patience: usize,
+}
+
+impl Progress {
+    fn new(users: f64, patience: usize) -> Progress {
+        Progress {
+            mark: f64::NEG_INFINITY,
+            since: 0,
+            users,
+            patience,
+        }
+    }
+
+    /// Record epoch `epoch`'s recall; whether training should stop.
+    fn stop_after(&mut self, epoch: usize, recall: f64) -> bool {
+        if recall > self.mark + MIN_GAIN_SE * standard_error(self.mark, self.users) {
+            (self.mark, self.since) = (recall, epoch);
+            false
+        } else {
+            self.patience > 0 && epoch - self.since >= self.patience
+        }
+    }
+}
+
 /// Train `params` on `split.train` for up to `max_epochs` epochs, scoring after each;
-/// stop once `patience` epochs in a row have not beaten the best (0: run them all,
-/// and no pruning). With a `rival` (the best trial so far), also stop once the best
+/// stop once `patience` epochs in a row have made no progress (0: run them all, and no
+/// pruning). Progress is recall more than [`MIN_GAIN_SE`] standard errors above the
+/// last progress, so a curve that wanders within the validation slice's noise stops
+/// while a steady climb, however slow, goes on; the trial's best epoch is still the one
+/// with the best recall. With a `rival` (the best trial so far), also stop once the best
 /// recall so far has been more than one standard error (`√(r(1−r)/users)`) below the
 /// rival's recall at the same epoch (its last, past its end) for [`PRUNE_AFTER`]
 /// epochs in a row: a setting that far behind is not going to be chosen.
@@ -102,6 +144,7 @@ pub fn run_trial(
     };
     let users = split.users.len().max(1) as f64;
     let mut behind = 0usize;
+    let mut progress = Progress::new(users, patience);
     for epoch in 1..=max_epochs {
         trainer.run_epoch()?;
         let s = score(
@@ -117,13 +160,14 @@ pub fn run_trial(
         if better(s, best) {
             best = s;
             trial.best_epoch = epoch;
-        } else if patience > 0 && epoch - trial.best_epoch >= patience {
+        }
+        if progress.stop_after(epoch, s.recall) {
             break;
         }
         if let Some(r) = rival.filter(|_| patience > 0)
             && let Some(&at) = r.recall.get(epoch.min(r.recall.len()).saturating_sub(1))
         {
-            let se = (at * (1.0 - at) / users).sqrt();
+            let se = standard_error(at, users);
             behind = if best.recall + se < at { behind + 1 } else { 0 };
             if behind >= PRUNE_AFTER {
                 trial.pruned = true;
@@ -371,6 +415,30 @@ mod tests {
         let p = trials[best].apply(&base);
         assert_eq!((p.epochs, p.temperature, p.l2), (3, 0.096, trials[7].l2));
         assert!(better(trials[best].best(), trials[0].best()));
+    }
+
+    #[test]
+    fn early_stopping_waits_for_progress_beyond_the_noise() {
+        // 400 users: at recall 0.25 a standard error is about 0.0217, progress needs
+        // more than half of it (0.0108).
+        let run = |curve: &[f64]| {
+            let mut p = Progress::new(400.0, 3);
+            curve
+                .iter()
+                .enumerate()
+                .position(|(e, &r)| p.stop_after(e + 1, r))
+                .map(|e| e + 1)
+        };
+        // Wandering within the noise after epoch 2: stops three epochs later.
+        assert_eq!(run(&[0.20, 0.25, 0.255, 0.26, 0.258, 0.262, 0.30]), Some(5));
+        // A slow climb (0.005 an epoch) counts once it adds up past the margin.
+        let climb: Vec<f64> = (0..12).map(|e| 0.2 + 0.005 * e as f64).collect();
+        assert_eq!(run(&climb), None);
+        // A plain decline stops `patience` epochs after the best.
+        assert_eq!(run(&[0.3, 0.2, 0.1, 0.05, 0.01]), Some(4));
+        // Patience 0: never.
+        let mut p = Progress::new(400.0, 0);
+        assert!((1..10).all(|e| !p.stop_after(e, 0.1)));
     }
 
     #[test]
