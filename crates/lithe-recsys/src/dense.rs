@@ -1,13 +1,21 @@
 //! Dense row-major matrix products for training, over `matrixmultiply`'s kernels.
 //!
-//! Products split their output rows into fixed blocks of [`BLOCK`] rows, whatever the
-//! thread count, and each output element is summed by one kernel call in one order,
-//! so results are the same for any number of threads.
+//! Products split their output rows into blocks (a quarter of the rows, a multiple of
+//! 8, at most [`BLOCK`]), whatever the thread count, and each output element is summed
+//! by one kernel call in one order, so results are the same for any number of threads
+//! (and for any block size that is a multiple of the kernels' 8 rows).
 
 use rayon::prelude::*;
 
-/// Output rows per parallel task.
+/// Output rows per parallel task, at most.
 pub const BLOCK: usize = 256;
+
+/// Output rows per parallel task for an `m`-row product: a quarter of them rounded up
+/// to a multiple of 8 (so a 64 × 64 weight gradient is worked in four parts), at most
+/// [`BLOCK`].
+fn block_rows(m: usize) -> usize {
+    m.div_ceil(4).next_multiple_of(8).clamp(8, BLOCK)
+}
 
 /// A row-major matrix view: `rows × cols`, or its transpose.
 #[derive(Clone, Copy)]
@@ -63,10 +71,11 @@ pub fn matmul(a: Mat, b: Mat, c: &mut [f32], beta: f32) {
     assert_eq!(c.len(), m * n, "output size");
     let (rsa, csa) = a.strides();
     let (rsb, csb) = b.strides();
-    c.par_chunks_mut(BLOCK * n.max(1))
+    let block = block_rows(m);
+    c.par_chunks_mut(block * n.max(1))
         .enumerate()
         .for_each(|(blk, out)| {
-            let r0 = blk * BLOCK;
+            let r0 = blk * block;
             let rows = out.len() / n.max(1);
             if rows == 0 || k == 0 {
                 if beta == 0.0 {
