@@ -478,45 +478,30 @@ mod tests {
             best_epoch: 1,
             pruned: false,
         };
+        // Up to `max_epochs` with `patience` against a rival whose recall is `r` throughout.
+        let against = |max_epochs: usize, patience: usize, r: f64| {
+            let rival = rival(r);
+            run_trial(
+                &p,
+                &split,
+                &features,
+                (0, 0),
+                max_epochs,
+                patience,
+                Some(&rival),
+                || {},
+            )
+            .unwrap()
+        };
         // Unbeatable: stopped after PRUNE_AFTER epochs. Beaten from the start: runs on.
-        let far = run_trial(
-            &p,
-            &split,
-            &features,
-            (0, 0),
-            10,
-            10,
-            Some(&rival(1.0)),
-            || {},
-        )
-        .unwrap();
+        let far = against(10, 10, 1.0);
         assert!(far.pruned);
         assert_eq!(far.recall.len(), PRUNE_AFTER);
-        let free = run_trial(
-            &p,
-            &split,
-            &features,
-            (0, 0),
-            10,
-            10,
-            Some(&rival(0.0)),
-            || {},
-        )
-        .unwrap();
+        let free = against(10, 10, 0.0);
         assert!(!free.pruned);
         assert_eq!(free.recall.len(), 10);
         // Without early stopping (patience 0) nothing is pruned.
-        let all = run_trial(
-            &p,
-            &split,
-            &features,
-            (0, 0),
-            4,
-            0,
-            Some(&rival(1.0)),
-            || {},
-        )
-        .unwrap();
+        let all = against(4, 0, 1.0);
         assert!(!all.pruned && all.recall.len() == 4);
     }
 
