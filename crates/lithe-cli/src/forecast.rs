@@ -169,6 +169,26 @@ struct EvalArgs {
     data_args: DataArgs,
 }
 
+impl ForecastCommand {
+    pub fn paths(&self) -> crate::Paths<'_> {
+        fn run(a: &RunArgs) -> crate::Paths<'_> {
+            let mut inputs: Vec<&std::path::Path> = Vec::new();
+            inputs.extend(a.data.as_deref());
+            inputs.extend(a.future.as_deref());
+            crate::Paths {
+                inputs,
+                outputs: a.out.as_deref().into_iter().collect(),
+            }
+        }
+        match &self.sub {
+            Some(ForecastSub::Run(a)) => run(a),
+            Some(ForecastSub::Cv(a)) => run(&a.run),
+            Some(ForecastSub::Eval(_)) => crate::Paths::default(),
+            None => run(&self.run),
+        }
+    }
+}
+
 pub fn run(cmd: ForecastCommand, g: &GlobalArgs) -> anyhow::Result<()> {
     match cmd.sub {
         Some(ForecastSub::Run(a)) => forecast(a, None, g),
@@ -199,7 +219,8 @@ fn parse_models(names: &[String]) -> anyhow::Result<Vec<Model>> {
 }
 
 /// Forecast (or, with `cv = Some((windows, step))`, cross-validate) and write the table.
-fn forecast(a: RunArgs, cv: Option<(u32, u32)>, g: &GlobalArgs) -> anyhow::Result<()> {
+fn forecast(mut a: RunArgs, cv: Option<(u32, u32)>, g: &GlobalArgs) -> anyhow::Result<()> {
+    a.data_args.ids.push(a.cols.id_col.clone());
     let (Some(data), Some(horizon), Some(out)) = (&a.data, a.horizon, &a.out) else {
         return Err(UsageError("--data, --horizon and --out are required".into()).into());
     };
@@ -397,7 +418,8 @@ fn forecast(a: RunArgs, cv: Option<(u32, u32)>, g: &GlobalArgs) -> anyhow::Resul
     emit(&format!("{}\n", serde_json::to_string_pretty(&summary)?))
 }
 
-fn eval(a: EvalArgs) -> anyhow::Result<()> {
+fn eval(mut a: EvalArgs) -> anyhow::Result<()> {
+    a.data_args.ids.push(a.cols.id_col.clone());
     let cols = a.cols.columns();
     let forecast = read(&a.forecast, &a.data_args, None)?;
     let actual = read(&a.actual, &a.data_args, None)?;

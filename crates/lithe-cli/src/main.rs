@@ -74,6 +74,10 @@ pub struct DataArgs {
     /// Extra tokens meaning "missing", besides empty, NA, NaN, null (comma-separated)
     #[arg(long, value_delimiter = ',', value_name = "TOKENS")]
     na_values: Vec<String>,
+    /// Identifier columns the command reads as text exactly as written, beside
+    /// lithe's own (`unique_id`, `user_id`, `item_id`)
+    #[arg(skip)]
+    ids: Vec<String>,
 }
 
 fn parse_delimiter(s: &str) -> Result<u8, String> {
@@ -89,14 +93,18 @@ fn parse_delimiter(s: &str) -> Result<u8, String> {
 
 impl DataArgs {
     pub fn read_options(&self) -> lithe_core::ReadOptions {
-        lithe_core::ReadOptions {
+        let mut opts = lithe_core::ReadOptions {
             has_header: !self.no_header,
             delimiter: self.delimiter,
             skip_rows: self.skip_rows,
             categorical: self.categorical.clone(),
             na_values: self.na_values.clone(),
             ..Default::default()
+        };
+        for c in &self.ids {
+            opts = opts.with_id(c);
         }
+        opts
     }
 }
 
@@ -159,9 +167,43 @@ pub fn emit(text: &str) -> anyhow::Result<()> {
     }
 }
 
+/// The files a command reads and the files it writes.
+#[derive(Default)]
+pub struct Paths<'a> {
+    pub inputs: Vec<&'a std::path::Path>,
+    pub outputs: Vec<&'a std::path::Path>,
+}
+
+impl<'a> Paths<'a> {
+    fn of(cmd: &'a Command) -> Paths<'a> {
+        match cmd {
+            Command::Describe(_) | Command::Inspect(_) | Command::Demo(_) => Paths::default(),
+            Command::Tabular(c) => c.paths(),
+            Command::Forecast(c) => c.paths(),
+            Command::Recommend(c) => c.paths(),
+        }
+    }
+
+    /// Every output may be written (new, or an existing regular file) and is none of
+    /// the inputs: checked before any work, so a mistake costs nothing.
+    fn check(&self) -> lithe_core::Result<()> {
+        for out in &self.outputs {
+            let others: Vec<&std::path::Path> = self
+                .inputs
+                .iter()
+                .copied()
+                .filter(|p| !std::ptr::eq(*p, *out))
+                .collect();
+            lithe_core::io::check_output(out, &others)?;
+        }
+        Ok(())
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     init_logging(&cli.global);
     init_threads(&cli.global)?;
+    Paths::of(&cli.command).check()?;
     match cli.command {
         Command::Describe(a) => describe::run(a, &cli.global),
         Command::Inspect(a) => inspect::run(a),

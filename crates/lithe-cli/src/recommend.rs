@@ -159,6 +159,31 @@ pub struct EvalArgs {
     k: usize,
 }
 
+impl RecommendCommand {
+    pub fn paths(&self) -> crate::Paths<'_> {
+        let (inputs, outputs) = match self {
+            RecommendCommand::Train(a) => {
+                let mut i = vec![a.interactions.as_path()];
+                i.extend(a.user_features.as_deref());
+                i.extend(a.item_features.as_deref());
+                i.extend(a.valid.as_deref());
+                (i, vec![a.out.as_path()])
+            }
+            RecommendCommand::Query(a) => {
+                let mut i = vec![a.model.as_path()];
+                i.extend(a.users.as_deref());
+                (i, a.out.as_deref().into_iter().collect())
+            }
+            RecommendCommand::Eval(_) => (vec![], vec![]),
+            // The model is rewritten in place by design; the items file must not be it.
+            RecommendCommand::AddItems(a) => {
+                (vec![a.model.as_path(), &*a.items], vec![a.model.as_path()])
+            }
+        };
+        crate::Paths { inputs, outputs }
+    }
+}
+
 pub fn run(cmd: RecommendCommand, g: &GlobalArgs) -> anyhow::Result<()> {
     match cmd {
         RecommendCommand::Train(a) => train(*a, g),
@@ -168,17 +193,9 @@ pub fn run(cmd: RecommendCommand, g: &GlobalArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Read a file of interactions or users, the id columns as text. A file without an
-/// id column is read again as it is, so the error names what is missing.
+/// Read a file of interactions, users or items, the id columns as text.
 fn read(path: &std::path::Path) -> anyhow::Result<Table> {
-    match lithe_core::read_table(path, &read_options()) {
-        Ok(t) => Ok(t),
-        Err(e) if e.is_input() => match lithe_core::read_table(path, &Default::default()) {
-            Ok(t) => Ok(t),
-            Err(_) => Err(e.into()),
-        },
-        Err(e) => Err(e.into()),
-    }
+    Ok(lithe_core::read_table(path, &read_options())?)
 }
 
 fn train(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {

@@ -157,6 +157,22 @@ pub struct InspectArgs {
     json: bool,
 }
 
+impl TabularCommand {
+    pub fn paths(&self) -> crate::Paths<'_> {
+        let (inputs, outputs) = match self {
+            TabularCommand::Train(a) => {
+                let mut i = vec![a.data.as_path()];
+                i.extend(a.valid.as_deref());
+                (i, vec![a.out.as_path()])
+            }
+            TabularCommand::Predict(a) => (vec![&*a.model, &*a.data], vec![a.out.as_path()]),
+            TabularCommand::Eval(a) => (vec![&*a.model, &*a.data], vec![]),
+            TabularCommand::Inspect(_) => (vec![], vec![]),
+        };
+        crate::Paths { inputs, outputs }
+    }
+}
+
 pub fn run(cmd: TabularCommand, g: &GlobalArgs) -> anyhow::Result<()> {
     match cmd {
         TabularCommand::Train(a) => train(*a, g),

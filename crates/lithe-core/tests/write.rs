@@ -67,3 +67,36 @@ fn a_table_written_in_parts_reads_back_whole() {
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
+
+/// A writer makes no file before its first part (a run killed while fitting leaves
+/// nothing behind), and refuses at once a path it may not write.
+#[test]
+fn the_temporary_file_appears_only_when_writing_starts() {
+    use lithe_core::io::TableWriter;
+    use lithe_core::{Column, Table};
+
+    let dir = tempfile::tempdir().unwrap();
+    let temps = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".lithe-tmp"))
+            .count()
+    };
+    let path = dir.path().join("out.csv");
+    let mut w = TableWriter::create(&path).unwrap();
+    assert_eq!(temps(), 0);
+    w.write(&Table::new(vec![Column::from_f64("x", vec![1.0])]).unwrap())
+        .unwrap();
+    assert_eq!(temps(), 1);
+    drop(w);
+    assert_eq!(temps(), 0);
+    assert!(!path.exists());
+    let e = TableWriter::create(dir.path()).err().unwrap();
+    assert!(e.is_input() && e.to_string().contains("is a directory"), "{e}");
+    #[cfg(unix)]
+    {
+        let e = TableWriter::create(std::path::Path::new("/dev/null")).err().unwrap();
+        assert!(e.is_input() && e.to_string().contains("a device"), "{e}");
+    }
+}

@@ -9,12 +9,12 @@ pub const ITEM_COL: &str = "item_id";
 pub const WEIGHT_COL: &str = "weight";
 pub const TIME_COL: &str = "timestamp";
 
-/// Read options that keep the id columns as strings whatever they look like.
+/// Read options that keep the id columns as text exactly as written (lithe-core's
+/// default identifier columns include both).
 pub fn read_options() -> ReadOptions {
-    ReadOptions {
-        categorical: vec![USER_COL.to_string(), ITEM_COL.to_string()],
-        ..ReadOptions::default()
-    }
+    ReadOptions::default()
+        .with_id(USER_COL)
+        .with_id(ITEM_COL)
 }
 
 /// Strings to dense indices, in order of first appearance.

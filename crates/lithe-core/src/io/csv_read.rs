@@ -373,6 +373,11 @@ fn read_pass(
             }
         }
     }
+    for c in &opts.ids {
+        if let Some(i) = header.names.iter().position(|n| n == c) {
+            force.insert(i);
+        }
+    }
     let na = NaSet::new(&opts.na_values);
     let delim = header.delim;
     let abort = AtomicBool::new(false);

@@ -30,6 +30,20 @@ pub type ProgressFn = Arc<dyn Fn(u64) + Send + Sync>;
 
 pub(crate) type Opener<'a> = dyn Fn() -> Result<Box<dyn Read + Send + 'a>> + 'a;
 
+/// The column names lithe treats as identifiers wherever they appear: series ids and
+/// the user and item ids of interactions.
+pub const ID_COLUMNS: [&str; 3] = ["unique_id", "user_id", "item_id"];
+
+impl ReadOptions {
+    /// These options with `col` read as an identifier too.
+    pub fn with_id(mut self, col: &str) -> Self {
+        if !self.ids.iter().any(|c| c == col) {
+            self.ids.push(col.to_string());
+        }
+        self
+    }
+}
+
 /// How to read a table. The defaults suit a CSV with a header row.
 #[derive(Clone)]
 pub struct ReadOptions {
@@ -41,6 +55,10 @@ pub struct ReadOptions {
     pub skip_rows: usize,
     /// Columns to read as categorical even if they look numeric.
     pub categorical: Vec<String>,
+    /// Identifier columns: read as text exactly as written (`007` stays `007`, `1.50`
+    /// stays `1.50`) when the file has them; a file without them is not an error.
+    /// Default: [`ID_COLUMNS`]. Commands that take an id column by name add it here.
+    pub ids: Vec<String>,
     /// Extra tokens that mean "missing", besides empty, NA, NaN, null and their variants.
     pub na_values: Vec<String>,
     /// Bytes of text per parallel work unit.
@@ -55,6 +73,7 @@ impl Default for ReadOptions {
             delimiter: None,
             skip_rows: 0,
             categorical: Vec::new(),
+            ids: ID_COLUMNS.iter().map(|s| s.to_string()).collect(),
             na_values: Vec::new(),
             block_size: 1 << 20,
             progress: None,
@@ -69,6 +88,7 @@ impl std::fmt::Debug for ReadOptions {
             .field("delimiter", &self.delimiter.map(char::from))
             .field("skip_rows", &self.skip_rows)
             .field("categorical", &self.categorical)
+            .field("ids", &self.ids)
             .field("na_values", &self.na_values)
             .field("block_size", &self.block_size)
             .finish()
@@ -223,20 +243,103 @@ pub fn atomic_write(
     Ok(())
 }
 
-/// A temporary file in `path`'s directory (an input error when that does not exist),
-/// with the permissions any newly created file gets.
-pub(crate) fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
-    let dir = match path.parent() {
+/// Check that lithe may write `out`: its directory exists, and `out` is either new or
+/// an existing regular file that is none of `inputs`. A device, FIFO, symlink or
+/// directory is refused (writing replaces the file by a rename, which would put a
+/// regular file in its place), and so is a path that names one of the command's own
+/// inputs, however spelt. Commands call this before any work; every writer calls it
+/// again when writing starts.
+pub fn check_output(out: &Path, inputs: &[&Path]) -> Result<()> {
+    let dir = match out.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     if !dir.is_dir() {
         return Err(Error::input(format!(
             "{}: the directory {} does not exist",
-            path.display(),
+            out.display(),
             dir.display()
         )));
     }
+    let meta = match std::fs::symlink_metadata(out) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(out, e)),
+    };
+    let ft = meta.file_type();
+    if !ft.is_file() {
+        let what = if ft.is_symlink() {
+            "a symbolic link"
+        } else if ft.is_dir() {
+            "a directory"
+        } else {
+            special_kind(&ft)
+        };
+        return Err(Error::input(format!(
+            "{}: is {what}; lithe writes its output only to a new path or over a regular file \
+             (it replaces the file whole, which would put a regular file in its place)",
+            out.display()
+        )));
+    }
+    for input in inputs {
+        if same_file(out, input) {
+            return Err(Error::input(format!(
+                "{}: is also an input of this command ({}); writing it would destroy the input",
+                out.display(),
+                input.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn special_kind(ft: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_char_device() || ft.is_block_device() {
+        "a device"
+    } else if ft.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: &std::fs::FileType) -> &'static str {
+    "not a regular file"
+}
+
+/// Whether two paths name the same existing file (same device and inode on Unix).
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        match (a.canonicalize(), b.canonicalize()) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => false,
+        }
+    }
+}
+
+/// A temporary file in `path`'s directory (an input error when that does not exist, or
+/// when `path` exists and is not a regular file), with the permissions any newly
+/// created file gets.
+pub(crate) fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
+    check_output(path, &[])?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
     let mut builder = tempfile::Builder::new();
     builder.prefix(".lithe-tmp-");
     // The finished file gets the permissions any newly created file gets (0666 less

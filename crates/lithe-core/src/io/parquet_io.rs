@@ -212,6 +212,11 @@ pub fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<Table> {
             }
         }
     }
+    for c in &opts.ids {
+        if let Some(i) = names.iter().position(|n| n == c) {
+            force[i] = true;
+        }
+    }
     let expected_rows = builder.metadata().file_metadata().num_rows().max(1) as u64;
     let reader = builder.with_batch_size(64 * 1024).build().map_err(bad)?;
     let mut builders: Vec<Builder> = force

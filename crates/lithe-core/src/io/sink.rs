@@ -44,22 +44,36 @@ enum Out {
 /// A table written part by part: each part's rows follow the previous part's, with
 /// the same columns. The format follows the name as in [`super::write_table`]
 /// (`.parquet`/`.pq` Parquet, `.gz` gzip CSV, else CSV). The rows go to a temporary
-/// file beside `path`, renamed over it by [`TableWriter::finish`]; a writer dropped
-/// before that leaves nothing behind. Writing a whole table ([`super::write_table`],
-/// [`super::write_csv`], [`super::write_parquet`]) is one part.
+/// file beside `path`, created when the first part is written and renamed over `path`
+/// by [`TableWriter::finish`]; a writer dropped before that leaves nothing behind.
+/// Writing a whole table ([`super::write_table`], [`super::write_csv`],
+/// [`super::write_parquet`]) is one part.
 pub struct TableWriter {
     path: PathBuf,
-    tmp: tempfile::NamedTempFile,
-    out: Out,
+    format: Format,
+    /// The temporary file and its encoder, from the first part on.
+    open: Option<(tempfile::NamedTempFile, Out)>,
     names: Option<Vec<String>>,
 }
 
 impl TableWriter {
+    /// A writer for `path`; refuses at once a path lithe may not write (see
+    /// [`super::check_output`]), but creates nothing until the first part.
     pub fn create(path: &Path) -> Result<TableWriter> {
         Self::with_format(path, Format::of(path))
     }
 
     pub(crate) fn with_format(path: &Path, format: Format) -> Result<TableWriter> {
+        super::check_output(path, &[])?;
+        Ok(TableWriter {
+            path: path.to_path_buf(),
+            format,
+            open: None,
+            names: None,
+        })
+    }
+
+    fn start(path: &Path, format: Format) -> Result<(tempfile::NamedTempFile, Out)> {
         let tmp = super::temp_beside(path)?;
         let file = tmp.as_file().try_clone().map_err(|e| Error::io(path, e))?;
         let out = match format {
@@ -70,12 +84,7 @@ impl TableWriter {
             )),
             Format::Csv => Out::Csv(BufWriter::with_capacity(1 << 20, file)),
         };
-        Ok(TableWriter {
-            path: path.to_path_buf(),
-            tmp,
-            out,
-            names: None,
-        })
+        Ok((tmp, out))
     }
 
     /// Write `table` whole to `path` in `format`.
@@ -99,9 +108,13 @@ impl TableWriter {
                 )));
             }
         };
+        let (tmp, out) = match &mut self.open {
+            Some(o) => o,
+            slot @ None => slot.insert(Self::start(&self.path, self.format)?),
+        };
         let path = &self.path;
         let io = |e| Error::io(path, e);
-        let csv: &mut dyn Write = match &mut self.out {
+        let csv: &mut dyn Write = match out {
             Out::Csv(w) => w,
             Out::Gzip(w) => w,
             Out::Parquet(w) => {
@@ -115,7 +128,7 @@ impl TableWriter {
                             ZstdLevel::try_new(3).unwrap_or_default(),
                         ))
                         .build();
-                    let file = self.tmp.as_file().try_clone().map_err(io)?;
+                    let file = tmp.as_file().try_clone().map_err(io)?;
                     *w =
                         Some(ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(err)?);
                 }
@@ -138,7 +151,11 @@ impl TableWriter {
     pub fn finish(self) -> Result<()> {
         let path = &self.path;
         let io = |e| Error::io(path, e);
-        match self.out {
+        let (tmp, out) = match self.open {
+            Some(o) => o,
+            None => Self::start(path, self.format)?,
+        };
+        match out {
             Out::Csv(mut w) => w.flush().map_err(io)?,
             Out::Gzip(w) => w.finish().map_err(io)?.flush().map_err(io)?,
             Out::Parquet(Some(w)) => {
@@ -148,9 +165,8 @@ impl TableWriter {
             }
             Out::Parquet(None) => {}
         }
-        self.tmp.as_file().sync_all().map_err(io)?;
-        self.tmp
-            .persist(path)
+        tmp.as_file().sync_all().map_err(io)?;
+        tmp.persist(path)
             .map_err(|e| Error::io(path, e.error))?;
         Ok(())
     }

@@ -1,0 +1,194 @@
+//! Hostile inputs that once gave a silently wrong or destructive answer: each is now
+//! a clear error (exit code 2, nothing written) or an answer that keeps the input as
+//! written.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn lithe(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lithe"))
+        .args(args)
+        .output()
+        .expect("run lithe")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Exit code 2, one message naming `needle`, no panic.
+fn assert_bad_input(o: &Output, needle: &str) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains(needle), "expected '{needle}' in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+fn assert_ok(o: &Output) {
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(o));
+}
+
+/// Files in `dir` whose names start with lithe's temporary prefix.
+fn temporaries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".lithe-tmp"))
+        .collect()
+}
+
+const INTERACTIONS: &str = "user_id,item_id\n007,a\n7,b\n007,b\n1.50,a\n8,c\n8,a\n9,c\n9,b\n";
+
+fn train_recommender(dir: &Path) -> PathBuf {
+    let inter = file(dir, "inter.csv", INTERACTIONS);
+    let model = dir.join("m.lithe");
+    let o = lithe(&[
+        "recommend", "train", "--interactions", p(&inter), "--out", p(&model), "--epochs",
+        "2", "--no-tune", "-q",
+    ]);
+    assert_ok(&o);
+    model
+}
+
+// ---- 1. ids keep their spelling ----
+
+#[test]
+fn recommend_query_keeps_user_ids_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = train_recommender(dir.path());
+    let users = file(dir.path(), "users.csv", "user_id\n007\n1.50\n");
+    let out = dir.path().join("q.csv");
+    let o = lithe(&[
+        "recommend", "query", "--model", p(&model), "--users", p(&users), "--k", "2",
+        "--out", p(&out),
+    ]);
+    assert_ok(&o);
+    assert!(!stderr(&o).contains("not in the model"), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let ids: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(ids, ["007", "007", "1.50", "1.50"], "{text}");
+}
+
+#[test]
+fn add_items_keeps_item_ids_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let inter = file(
+        dir.path(),
+        "inter.csv",
+        "user_id,item_id\nu1,0100\nu1,0200\nu2,0200\nu2,0300\nu3,0100\nu3,0300\n",
+    );
+    let feats = file(
+        dir.path(),
+        "items.csv",
+        "item_id,colour\n0100,red\n0200,blue\n0300,red\n",
+    );
+    let model = dir.path().join("m.lithe");
+    assert_ok(&lithe(&[
+        "recommend", "train", "--interactions", p(&inter), "--item-features", p(&feats),
+        "--out", p(&model), "--epochs", "2", "--no-tune", "-q",
+    ]));
+    let new = file(dir.path(), "new.csv", "item_id,colour\n0400,blue\n");
+    assert_ok(&lithe(&[
+        "recommend", "add-items", "--model", p(&model), "--items", p(&new), "-q",
+    ]));
+    let o = lithe(&["recommend", "query", "--model", p(&model), "--user", "u1", "--k", "4", "--exact"]);
+    assert_ok(&o);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.contains("0400") && out.contains("0100"), "{out}");
+    assert!(!out.contains(",400,") && !out.contains(",100,"), "{out}");
+}
+
+#[test]
+fn forecast_series_007_and_7_are_distinct_and_keep_their_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = file(
+        dir.path(),
+        "f.csv",
+        "unique_id,ds,y\n007,1,1\n007,2,2\n007,3,3\n7,1,5\n7,2,6\n7,3,7\n",
+    );
+    let out = dir.path().join("fc.csv");
+    let o = lithe(&[
+        "forecast", "--data", p(&data), "--models", "naive", "--horizon", "1", "--out",
+        p(&out), "-q",
+    ]);
+    assert_ok(&o);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text, "unique_id,ds,Naive\n007,4,3\n7,4,7\n");
+}
+
+#[test]
+fn forecast_custom_id_column_keeps_its_spelling() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = file(dir.path(), "f.csv", "store,ds,y\n1.50,1,1\n1.50,2,2\n1.5,1,4\n1.5,2,5\n");
+    let out = dir.path().join("fc.csv");
+    assert_ok(&lithe(&[
+        "forecast", "--data", p(&data), "--models", "naive", "--horizon", "1", "--out",
+        p(&out), "--id-col", "store", "-q",
+    ]));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text, "store,ds,Naive\n1.5,3,5\n1.50,3,2\n");
+}
+
+// ---- 2. outputs that cannot destroy ----
+
+#[test]
+fn out_equal_to_an_input_is_refused_however_spelt() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = file(dir.path(), "f.csv", "unique_id,ds,y\na,1,1\na,2,2\n");
+    let before = std::fs::read(&data).unwrap();
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let aliases = [p(&data).to_string(), format!("{}/../f.csv", p(&sub))];
+    for out in &aliases {
+        let o = lithe(&[
+            "forecast", "--data", p(&data), "--models", "naive", "--horizon", "1", "--out", out,
+        ]);
+        assert_bad_input(&o, "is also an input");
+    }
+    let inter = file(dir.path(), "inter.csv", INTERACTIONS);
+    let o = lithe(&["recommend", "train", "--interactions", p(&inter), "--out", p(&inter)]);
+    assert_bad_input(&o, "is also an input");
+    let o = lithe(&[
+        "tabular", "train", "--data", p(&data), "--target", "y", "--out", p(&data),
+    ]);
+    assert_bad_input(&o, "is also an input");
+    assert_eq!(std::fs::read(&data).unwrap(), before);
+    assert!(temporaries(dir.path()).is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn out_that_is_a_device_fifo_or_symlink_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = file(dir.path(), "f.csv", "unique_id,ds,y\na,1,1\na,2,2\n");
+    let target = file(dir.path(), "target.csv", "keep me\n");
+    let link = dir.path().join("link.csv");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let fifo = dir.path().join("fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    for (out, what) in [
+        ("/dev/null", "a device"),
+        (p(&link), "a symbolic link"),
+        (p(&fifo), "a FIFO"),
+        (p(dir.path()), "a directory"),
+    ] {
+        let o = lithe(&[
+            "forecast", "--data", p(&data), "--models", "naive", "--horizon", "1", "--out", out,
+        ]);
+        assert_bad_input(&o, what);
+    }
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me\n");
+    assert!(temporaries(dir.path()).is_empty());
+}
