@@ -419,16 +419,9 @@ fn metrics(model: &TabularModel, table: &Table) -> anyhow::Result<Value> {
 /// missing or (for classes) unknown to the model.
 fn truth(model: &TabularModel, col: &Column) -> anyhow::Result<Vec<f64>> {
     if model.task() == Task::Regression {
-        if !col.column_type().is_numeric() {
-            return Err(lithe_core::Error::input(format!(
-                "target column '{}' must be numeric for regression",
-                col.name()
-            ))
-            .into());
-        }
-        return Ok(col.to_f64());
+        return Ok(lithe_trees::gbdt::numeric_target(col)?);
     }
-    Ok(model.class_indices(col))
+    Ok(model.class_indices(col)?)
 }
 
 fn predict(a: PredictArgs) -> anyhow::Result<()> {

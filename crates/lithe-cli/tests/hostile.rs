@@ -54,8 +54,16 @@ fn train_recommender(dir: &Path) -> PathBuf {
     let inter = file(dir, "inter.csv", INTERACTIONS);
     let model = dir.join("m.lithe");
     let o = lithe(&[
-        "recommend", "train", "--interactions", p(&inter), "--out", p(&model), "--epochs",
-        "2", "--no-tune", "-q",
+        "recommend",
+        "train",
+        "--interactions",
+        p(&inter),
+        "--out",
+        p(&model),
+        "--epochs",
+        "2",
+        "--no-tune",
+        "-q",
     ]);
     assert_ok(&o);
     model
@@ -70,13 +78,25 @@ fn recommend_query_keeps_user_ids_as_written() {
     let users = file(dir.path(), "users.csv", "user_id\n007\n1.50\n");
     let out = dir.path().join("q.csv");
     let o = lithe(&[
-        "recommend", "query", "--model", p(&model), "--users", p(&users), "--k", "2",
-        "--out", p(&out),
+        "recommend",
+        "query",
+        "--model",
+        p(&model),
+        "--users",
+        p(&users),
+        "--k",
+        "2",
+        "--out",
+        p(&out),
     ]);
     assert_ok(&o);
     assert!(!stderr(&o).contains("not in the model"), "{}", stderr(&o));
     let text = std::fs::read_to_string(&out).unwrap();
-    let ids: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    let ids: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
     assert_eq!(ids, ["007", "007", "1.50", "1.50"], "{text}");
 }
 
@@ -95,14 +115,40 @@ fn add_items_keeps_item_ids_as_written() {
     );
     let model = dir.path().join("m.lithe");
     assert_ok(&lithe(&[
-        "recommend", "train", "--interactions", p(&inter), "--item-features", p(&feats),
-        "--out", p(&model), "--epochs", "2", "--no-tune", "-q",
+        "recommend",
+        "train",
+        "--interactions",
+        p(&inter),
+        "--item-features",
+        p(&feats),
+        "--out",
+        p(&model),
+        "--epochs",
+        "2",
+        "--no-tune",
+        "-q",
     ]));
     let new = file(dir.path(), "new.csv", "item_id,colour\n0400,blue\n");
     assert_ok(&lithe(&[
-        "recommend", "add-items", "--model", p(&model), "--items", p(&new), "-q",
+        "recommend",
+        "add-items",
+        "--model",
+        p(&model),
+        "--items",
+        p(&new),
+        "-q",
     ]));
-    let o = lithe(&["recommend", "query", "--model", p(&model), "--user", "u1", "--k", "4", "--exact"]);
+    let o = lithe(&[
+        "recommend",
+        "query",
+        "--model",
+        p(&model),
+        "--user",
+        "u1",
+        "--k",
+        "4",
+        "--exact",
+    ]);
     assert_ok(&o);
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(out.contains("0400") && out.contains("0100"), "{out}");
@@ -119,8 +165,16 @@ fn forecast_series_007_and_7_are_distinct_and_keep_their_names() {
     );
     let out = dir.path().join("fc.csv");
     let o = lithe(&[
-        "forecast", "--data", p(&data), "--models", "naive", "--horizon", "1", "--out",
-        p(&out), "-q",
+        "forecast",
+        "--data",
+        p(&data),
+        "--models",
+        "naive",
+        "--horizon",
+        "1",
+        "--out",
+        p(&out),
+        "-q",
     ]);
     assert_ok(&o);
     let text = std::fs::read_to_string(&out).unwrap();
@@ -130,11 +184,25 @@ fn forecast_series_007_and_7_are_distinct_and_keep_their_names() {
 #[test]
 fn forecast_custom_id_column_keeps_its_spelling() {
     let dir = tempfile::tempdir().unwrap();
-    let data = file(dir.path(), "f.csv", "store,ds,y\n1.50,1,1\n1.50,2,2\n1.5,1,4\n1.5,2,5\n");
+    let data = file(
+        dir.path(),
+        "f.csv",
+        "store,ds,y\n1.50,1,1\n1.50,2,2\n1.5,1,4\n1.5,2,5\n",
+    );
     let out = dir.path().join("fc.csv");
     assert_ok(&lithe(&[
-        "forecast", "--data", p(&data), "--models", "naive", "--horizon", "1", "--out",
-        p(&out), "--id-col", "store", "-q",
+        "forecast",
+        "--data",
+        p(&data),
+        "--models",
+        "naive",
+        "--horizon",
+        "1",
+        "--out",
+        p(&out),
+        "--id-col",
+        "store",
+        "-q",
     ]));
     let text = std::fs::read_to_string(&out).unwrap();
     assert_eq!(text, "store,ds,Naive\n1.5,3,5\n1.50,3,2\n");
@@ -152,15 +220,37 @@ fn out_equal_to_an_input_is_refused_however_spelt() {
     let aliases = [p(&data).to_string(), format!("{}/../f.csv", p(&sub))];
     for out in &aliases {
         let o = lithe(&[
-            "forecast", "--data", p(&data), "--models", "naive", "--horizon", "1", "--out", out,
+            "forecast",
+            "--data",
+            p(&data),
+            "--models",
+            "naive",
+            "--horizon",
+            "1",
+            "--out",
+            out,
         ]);
         assert_bad_input(&o, "is also an input");
     }
     let inter = file(dir.path(), "inter.csv", INTERACTIONS);
-    let o = lithe(&["recommend", "train", "--interactions", p(&inter), "--out", p(&inter)]);
+    let o = lithe(&[
+        "recommend",
+        "train",
+        "--interactions",
+        p(&inter),
+        "--out",
+        p(&inter),
+    ]);
     assert_bad_input(&o, "is also an input");
     let o = lithe(&[
-        "tabular", "train", "--data", p(&data), "--target", "y", "--out", p(&data),
+        "tabular",
+        "train",
+        "--data",
+        p(&data),
+        "--target",
+        "y",
+        "--out",
+        p(&data),
     ]);
     assert_bad_input(&o, "is also an input");
     assert_eq!(std::fs::read(&data).unwrap(), before);
@@ -176,7 +266,13 @@ fn out_that_is_a_device_fifo_or_symlink_is_refused() {
     let link = dir.path().join("link.csv");
     std::os::unix::fs::symlink(&target, &link).unwrap();
     let fifo = dir.path().join("fifo");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
     for (out, what) in [
         ("/dev/null", "a device"),
         (p(&link), "a symbolic link"),
@@ -184,11 +280,189 @@ fn out_that_is_a_device_fifo_or_symlink_is_refused() {
         (p(dir.path()), "a directory"),
     ] {
         let o = lithe(&[
-            "forecast", "--data", p(&data), "--models", "naive", "--horizon", "1", "--out", out,
+            "forecast",
+            "--data",
+            p(&data),
+            "--models",
+            "naive",
+            "--horizon",
+            "1",
+            "--out",
+            out,
         ]);
         assert_bad_input(&o, what);
     }
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me\n");
     assert!(temporaries(dir.path()).is_empty());
+}
+
+// ---- 3. non-finite numbers ----
+
+fn regression_csv(extra: &str) -> String {
+    let mut s = String::from("x,y\n");
+    for i in 0..60 {
+        s.push_str(&format!("{},{}\n", i % 7, (i * 13 % 17) as f64 / 3.0));
+        if i == 3 {
+            s.push_str(extra);
+        }
+    }
+    s
+}
+
+#[test]
+fn non_finite_or_huge_targets_are_refused_naming_the_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.lithe");
+    for (bad, shown) in [
+        ("1,inf\n", "inf"),
+        ("1,1e308\n", "1e308"),
+        ("1,-1e308\n", "-1e308"),
+    ] {
+        let data = file(dir.path(), "d.csv", &regression_csv(bad));
+        for learner in ["gbdt", "rf"] {
+            let o = lithe(&[
+                "tabular",
+                "train",
+                "--data",
+                p(&data),
+                "--target",
+                "y",
+                "--model",
+                learner,
+                "--out",
+                p(&model),
+            ]);
+            assert_bad_input(&o, &format!("row 5: {shown} is not a usable target"));
+            assert!(!model.exists());
+        }
+    }
+    // The same rows given to `eval` against a good model.
+    let good = file(dir.path(), "good.csv", &regression_csv(""));
+    assert_ok(&lithe(&[
+        "tabular",
+        "train",
+        "--data",
+        p(&good),
+        "--target",
+        "y",
+        "--rounds",
+        "5",
+        "--out",
+        p(&model),
+        "-q",
+    ]));
+    let data = file(dir.path(), "d.csv", &regression_csv("1,inf\n"));
+    let o = lithe(&["tabular", "eval", "--model", p(&model), "--data", p(&data)]);
+    assert_bad_input(&o, "row 5: inf is not a usable target");
+}
+
+#[test]
+fn a_learning_rate_that_diverges_fails_training_instead_of_writing_a_nan_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = file(dir.path(), "d.csv", &regression_csv(""));
+    let model = dir.path().join("m.lithe");
+    let o = lithe(&[
+        "tabular",
+        "train",
+        "--data",
+        p(&data),
+        "--target",
+        "y",
+        "--learning-rate",
+        "1e308",
+        "--out",
+        p(&model),
+    ]);
+    assert_bad_input(&o, "training diverged");
+    assert!(!model.exists());
+    let mut inter = String::from("user_id,item_id\n");
+    for u in 0..40 {
+        for k in 0..5 {
+            inter.push_str(&format!("u{u},i{}\n", (u * 7 + k * 3) % 30));
+        }
+    }
+    let inter = file(dir.path(), "inter.csv", &inter);
+    let o = lithe(&[
+        "recommend",
+        "train",
+        "--interactions",
+        p(&inter),
+        "--learning-rate",
+        "1e30",
+        "--out",
+        p(&model),
+    ]);
+    assert_bad_input(&o, "training diverged");
+    assert!(!model.exists());
+    assert!(temporaries(dir.path()).is_empty());
+}
+
+// ---- 4. labels the model never saw ----
+
+#[test]
+fn eval_and_valid_with_unseen_labels_count_and_name_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut train = String::from("x,y\n");
+    for i in 0..40 {
+        train.push_str(&format!("{i},{}\n", i % 2));
+    }
+    let train = file(dir.path(), "train.csv", &train);
+    let model = dir.path().join("m.lithe");
+    assert_ok(&lithe(&[
+        "tabular",
+        "train",
+        "--data",
+        p(&train),
+        "--target",
+        "y",
+        "--rounds",
+        "3",
+        "--out",
+        p(&model),
+        "-q",
+    ]));
+    let yes_no = file(dir.path(), "yn.csv", "x,y\n1,yes\n2,no\n3,no\n");
+    let o = lithe(&[
+        "tabular",
+        "eval",
+        "--model",
+        p(&model),
+        "--data",
+        p(&yes_no),
+    ]);
+    assert_bad_input(
+        &o,
+        "3 rows have labels the model never saw: 'yes' (1 row), 'no' (2 rows)",
+    );
+    let renamed = file(dir.path(), "r.csv", "x,y\n1,1\n2,0\n3,2\n");
+    let o = lithe(&[
+        "tabular",
+        "eval",
+        "--model",
+        p(&model),
+        "--data",
+        p(&renamed),
+    ]);
+    assert_bad_input(&o, "1 row has a label the model never saw: '2' (1 row)");
+    let o = lithe(&[
+        "tabular",
+        "train",
+        "--data",
+        p(&train),
+        "--target",
+        "y",
+        "--valid",
+        p(&renamed),
+        "--early-stopping-rounds",
+        "2",
+        "--out",
+        p(&dir.path().join("m2.lithe")),
+    ]);
+    assert_bad_input(&o, "validation data");
 }

@@ -93,10 +93,15 @@ fn the_temporary_file_appears_only_when_writing_starts() {
     assert_eq!(temps(), 0);
     assert!(!path.exists());
     let e = TableWriter::create(dir.path()).err().unwrap();
-    assert!(e.is_input() && e.to_string().contains("is a directory"), "{e}");
+    assert!(
+        e.is_input() && e.to_string().contains("is a directory"),
+        "{e}"
+    );
     #[cfg(unix)]
     {
-        let e = TableWriter::create(std::path::Path::new("/dev/null")).err().unwrap();
+        let e = TableWriter::create(std::path::Path::new("/dev/null"))
+            .err()
+            .unwrap();
         assert!(e.is_input() && e.to_string().contains("a device"), "{e}");
     }
 }

@@ -12,9 +12,7 @@ pub const TIME_COL: &str = "timestamp";
 /// Read options that keep the id columns as text exactly as written (lithe-core's
 /// default identifier columns include both).
 pub fn read_options() -> ReadOptions {
-    ReadOptions::default()
-        .with_id(USER_COL)
-        .with_id(ITEM_COL)
+    ReadOptions::default().with_id(USER_COL).with_id(ITEM_COL)
 }
 
 /// Strings to dense indices, in order of first appearance.

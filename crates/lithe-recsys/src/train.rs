@@ -145,7 +145,7 @@ impl<'a> Trainer<'a> {
     }
 
     /// One pass over the interactions in a fresh order; returns the mean batch loss.
-    /// A loss that is not finite is an error.
+    /// A loss that is not finite, or a weight past [`MAX_WEIGHT`], is an error.
     pub fn run_epoch(&mut self) -> Result<f64> {
         let data = self.data;
         // A fresh order each epoch (Fisher–Yates from the seed).
@@ -222,14 +222,35 @@ impl<'a> Trainer<'a> {
         self.epoch += 1;
         let mean = sum / batches.max(1) as f64;
         if !mean.is_finite() {
-            return Err(Error::Runtime(format!(
-                "training diverged in epoch {} (loss {mean}); try a smaller learning_rate",
-                self.epoch
+            return Err(Error::input(format!(
+                "training diverged in epoch {} (loss {mean}); try a smaller learning_rate \
+                 (now {:?})",
+                self.epoch, self.params.learning_rate
+            )));
+        }
+        // The last step of the epoch comes after its last loss: a weight it made
+        // non-finite, or so large that scores overflow, fails here rather than in a
+        // model whose scores are NaN.
+        let bad = self
+            .weights
+            .tables()
+            .into_iter()
+            .flatten()
+            .find(|w| !(w.abs() <= MAX_WEIGHT));
+        if let Some(w) = bad {
+            return Err(Error::input(format!(
+                "training diverged in epoch {}: a weight became {w:?}; try a smaller \
+                 learning_rate (now {:?})",
+                self.epoch, self.params.learning_rate
             )));
         }
         Ok(mean)
     }
 }
+
+/// The largest weight magnitude training accepts: products of vectors of such
+/// weights stay well inside f32 at any dimension lithe uses.
+pub const MAX_WEIGHT: f32 = 1e12;
 
 #[cfg(test)]
 mod tests {

@@ -881,9 +881,9 @@ impl ForestModel {
         self.task
     }
 
-    /// Each row's class index among the model's classes (`NaN` where missing or
-    /// unknown), for scoring classification predictions.
-    pub fn class_indices(&self, col: &Column) -> Vec<f64> {
+    /// Each row's class index among the model's classes (`NaN` where missing), for
+    /// scoring classification predictions; a label the model never saw is an error.
+    pub fn class_indices(&self, col: &Column) -> Result<Vec<f64>> {
         class_indices(col, &self.classes)
     }
 

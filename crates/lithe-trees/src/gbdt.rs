@@ -113,6 +113,43 @@ impl Prepared {
     }
 }
 
+/// Training that produced a non-finite number: an error (the input's scale or the
+/// learning rate is at fault), never a model that predicts NaN.
+fn diverged(params: &GbdtParams, round: usize, what: &str) -> Error {
+    Error::input(format!(
+        "training diverged in round {}: {what}; the target's scale or learning_rate \
+         ({:?}) is too large",
+        round + 1,
+        params.learning_rate
+    ))
+}
+
+/// A regression target's values (`NaN` where missing). Text, infinities and values
+/// too large to square are errors naming the first such row (data rows count from 1).
+pub fn numeric_target(col: &Column) -> Result<Vec<f64>> {
+    let name = col.name();
+    if !col.column_type().is_numeric() {
+        return Err(Error::input(format!(
+            "target column '{name}' is {} but regression needs numbers",
+            col.column_type()
+        )));
+    }
+    let y = col.to_f64();
+    if let Some(r) = y.iter().position(|v| v.abs() > MAX_TARGET) {
+        return Err(Error::input(format!(
+            "target column '{name}', row {}: {:?} is not a usable target (regression needs \
+             finite values within ±1e150)",
+            r + 1,
+            y[r]
+        )));
+    }
+    Ok(y)
+}
+
+/// The largest target magnitude accepted: squares and sums of squares of the
+/// targets must stay finite in f64.
+const MAX_TARGET: f64 = 1e150;
+
 /// The target as numbers the objective works on, plus the class labels.
 pub(crate) fn encode_target(col: &Column, obj: Objective) -> Result<(Vec<f64>, Vec<String>)> {
     let name = col.name();
@@ -122,13 +159,7 @@ pub(crate) fn encode_target(col: &Column, obj: Objective) -> Result<(Vec<f64>, V
         | Objective::Huber
         | Objective::Quantile
         | Objective::Poisson => {
-            if !col.column_type().is_numeric() {
-                return Err(Error::input(format!(
-                    "target column '{name}' is {} but regression needs numbers",
-                    col.column_type()
-                )));
-            }
-            let y = col.to_f64();
+            let y = numeric_target(col)?;
             if obj == Objective::Poisson && y.iter().any(|&v| v < 0.0) {
                 return Err(Error::input(format!(
                     "target column '{name}' has negative values; the poisson objective needs counts (>= 0)"
@@ -278,8 +309,14 @@ impl GbdtModel {
             None => None,
         };
         let mut report = FitReport::default();
+        if let Some(v) = init.iter().find(|v| !v.is_finite()) {
+            return Err(diverged(params, 0, &format!("the initial score is {v}")));
+        }
         for round in 0..params.rounds {
             gradients(objective, &y, &score, n_class, params.alpha, &mut g, &mut h);
+            if g.iter().chain(&h).any(|v| !v.is_finite()) {
+                return Err(diverged(params, round, "a gradient is not finite"));
+            }
             let mut rng =
                 SplitMix(params.seed ^ (round as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let active = sample_features(nf, params.feature_fraction, &mut rng);
@@ -337,6 +374,13 @@ impl GbdtModel {
                     .map(|(k, (gr, sk))| grow_one(k, gr, sk))
                     .collect()
             };
+            if let Some(v) = round_trees
+                .iter()
+                .flat_map(|t| &t.leaf_value)
+                .find(|v| !v.is_finite())
+            {
+                return Err(diverged(params, round, &format!("a leaf value is {v}")));
+            }
             for (k, tree) in round_trees.into_iter().enumerate() {
                 if let Some(vs) = valid_state.as_mut() {
                     vs.add_tree(&tree, k, &binned.features);
@@ -360,6 +404,13 @@ impl GbdtModel {
                     break;
                 }
             }
+        }
+        if score.iter().any(|v| !v.is_finite()) {
+            return Err(diverged(
+                params,
+                report.rounds.saturating_sub(1),
+                "a training row's score is not finite",
+            ));
         }
         if params.early_stopping_rounds > 0
             && let Some(b) = report.best_round
@@ -405,7 +456,7 @@ impl GbdtModel {
 
     /// Each row's class index among the model's classes (`NaN` where missing or
     /// unknown to the model), for scoring classification predictions.
-    pub fn class_indices(&self, col: &Column) -> Vec<f64> {
+    pub fn class_indices(&self, col: &Column) -> Result<Vec<f64>> {
         class_indices(col, &self.classes)
     }
 
@@ -527,14 +578,56 @@ impl GbdtModel {
 }
 
 /// Each row's class index among `classes`, `NaN` where missing or not a known class.
-pub(crate) fn class_indices(col: &Column, classes: &[String]) -> Vec<f64> {
-    (0..col.len())
-        .map(|r| {
-            col.value_string(r)
-                .and_then(|v| classes.iter().position(|c| *c == v))
-                .map_or(f64::NAN, |i| i as f64)
+/// Each row's class index (`NaN` where the label is missing). A label the model never
+/// saw is an error that counts and names them: scoring only the known rows would
+/// report a figure for a subset the user did not ask for.
+pub(crate) fn class_indices(col: &Column, classes: &[String]) -> Result<Vec<f64>> {
+    let mut unknown: Vec<(String, usize)> = Vec::new();
+    let mut n_unknown = 0usize;
+    let y = (0..col.len())
+        .map(|r| match col.value_string(r) {
+            None => f64::NAN,
+            Some(v) => match classes.iter().position(|c| *c == v) {
+                Some(i) => i as f64,
+                None => {
+                    n_unknown += 1;
+                    match unknown.iter_mut().find(|(l, _)| *l == v) {
+                        Some((_, k)) => *k += 1,
+                        None => unknown.push((v, 1)),
+                    }
+                    f64::NAN
+                }
+            },
         })
-        .collect()
+        .collect();
+    if n_unknown > 0 {
+        let shown: Vec<String> = unknown
+            .iter()
+            .take(5)
+            .map(|(l, k)| format!("'{l}' ({k} row{})", if *k == 1 { "" } else { "s" }))
+            .collect();
+        let more = if unknown.len() > 5 {
+            format!(" and {} more", unknown.len() - 5)
+        } else {
+            String::new()
+        };
+        return Err(Error::input(format!(
+            "target column '{}': {n_unknown} row{} the model never saw: {}{more}; \
+             the model's classes are {}",
+            col.name(),
+            if n_unknown == 1 {
+                " has a label"
+            } else {
+                "s have labels"
+            },
+            shown.join(", "),
+            lithe_core::table::preview_list(
+                &classes.iter().map(String::as_str).collect::<Vec<_>>(),
+                10
+            )
+        )));
+    }
+    Ok(y)
 }
 
 /// What happened during training.
@@ -602,7 +695,9 @@ impl ValidState {
             .require(target)
             .map_err(|e| Error::input(format!("validation data: target {e}")))?;
         let y: Vec<f64> = match objective {
-            Objective::Binary | Objective::Multiclass => class_indices(tcol, classes),
+            Objective::Binary | Objective::Multiclass => {
+                class_indices(tcol, classes).map_err(|e| e.context("validation data"))?
+            }
             _ => encode_target(tcol, objective)?.0,
         };
         if y.iter().all(|v| v.is_nan()) {

@@ -224,7 +224,7 @@ impl TabularModel {
         }
     }
 
-    pub fn class_indices(&self, col: &Column) -> Vec<f64> {
+    pub fn class_indices(&self, col: &Column) -> Result<Vec<f64>> {
         match self {
             TabularModel::Gbdt(m) => m.class_indices(col),
             TabularModel::Forest(m) => m.class_indices(col),

@@ -166,8 +166,7 @@ impl TableWriter {
             Out::Parquet(None) => {}
         }
         tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist(path)
-            .map_err(|e| Error::io(path, e.error))?;
+        tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
         Ok(())
     }
 }
