@@ -283,9 +283,14 @@ fn forecast(mut a: RunArgs, cv: Option<(u32, u32)>, g: &GlobalArgs) -> anyhow::R
         ))
         .into());
     }
+    let freq = a
+        .freq
+        .as_deref()
+        .map(|f| Freq::parse(f, store.time_kind))
+        .transpose()?;
     if let (true, Some(f)) = (regress, &a.future) {
         let future = read(f, &a.data_args, Some(g))?;
-        store.attach_future(&future, &cols, horizon as usize)?;
+        store.attach_future(&future, &cols, horizon as usize, freq)?;
     }
     if !g.quiet && !exog.is_empty() && !regress {
         eprintln!(
@@ -299,11 +304,6 @@ fn forecast(mut a: RunArgs, cv: Option<(u32, u32)>, g: &GlobalArgs) -> anyhow::R
             }
         );
     }
-    let freq = a
-        .freq
-        .as_deref()
-        .map(|f| Freq::parse(f, store.time_kind))
-        .transpose()?;
     let params = ForecastParams {
         horizon: horizon as usize,
         models: models.clone(),

@@ -362,25 +362,39 @@ fn automatic_models_run_end_to_end() {
 #[test]
 fn conformal_windows_give_every_model_intervals() {
     let dir = tempfile::tempdir().unwrap();
-    let train = file(dir.path(), "train.csv", TRAIN);
     let out = dir.path().join("fc.csv");
-    let o = lithe(&[
-        "forecast",
-        "--data",
-        s(&train),
-        "--horizon",
-        "1",
-        "--models",
-        "window_average",
-        "--window-size",
-        "2",
-        "--level",
-        "80",
-        "--conformal-windows",
-        "2",
-        "--out",
-        s(&out),
-    ]);
+    let run = |train: &Path| {
+        lithe(&[
+            "forecast",
+            "--data",
+            s(train),
+            "--horizon",
+            "1",
+            "--models",
+            "window_average",
+            "--window-size",
+            "2",
+            "--level",
+            "80",
+            "--conformal-windows",
+            "2",
+            "--out",
+            s(&out),
+        ])
+    };
+    // As in StatsForecast, every series must hold the windows and one value more.
+    let o = run(&file(dir.path(), "train.csv", TRAIN));
+    assert_bad_input(
+        &o,
+        "needs series of at least 3 values; series 'b' has 2",
+        &out,
+    );
+    let only_a: String = TRAIN
+        .lines()
+        .filter(|l| !l.starts_with("b,"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let o = run(&file(dir.path(), "a.csv", &only_a));
     assert_eq!(
         o.status.code(),
         Some(0),

@@ -466,3 +466,131 @@ fn eval_and_valid_with_unseen_labels_count_and_name_them() {
     ]);
     assert_bad_input(&o, "validation data");
 }
+
+// ---- 5. future regressors at the horizon's stamps ----
+
+fn regressor_series(dir: &Path) -> PathBuf {
+    let mut s = String::from("unique_id,ds,y,price\n");
+    for t in 0..50 {
+        s.push_str(&format!("a,{t},{},{}\n", 10 + t % 5 + t / 3, t % 4));
+    }
+    file(dir, "train.csv", &s)
+}
+
+#[test]
+fn future_rows_must_be_the_horizon_stamps_each_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = regressor_series(dir.path());
+    let out = dir.path().join("fc.csv");
+    let run = |future: &str| {
+        let f = file(dir.path(), "future.csv", future);
+        lithe(&[
+            "forecast",
+            "--data",
+            p(&train),
+            "--models",
+            "auto_arima",
+            "--horizon",
+            "3",
+            "--future",
+            p(&f),
+            "--out",
+            p(&out),
+        ])
+    };
+    let o = run("unique_id,ds,price\na,60,1\na,61,2\na,62,3\n");
+    assert_bad_input(
+        &o,
+        "have ds = 60 (row 1) where step 1 of the horizon is ds = 50",
+    );
+    let o = run("unique_id,ds,price\na,50,1\na,50,2\na,52,3\n");
+    assert_bad_input(&o, "two rows with ds = 50");
+    assert!(!out.exists());
+    assert_ok(&run("unique_id,ds,price\na,52,1\na,50,2\na,51,3\n"));
+}
+
+// ---- 7. time arithmetic that cannot overflow ----
+
+#[test]
+fn a_horizon_past_what_ds_can_hold_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fc.csv");
+    let ints = file(dir.path(), "i.csv", "unique_id,ds,y\na,1,1\na,2,2\na,3,3\n");
+    let o = lithe(&[
+        "forecast",
+        "--data",
+        p(&ints),
+        "--horizon",
+        "3",
+        "--freq",
+        "9223372036854775807",
+        "--out",
+        p(&out),
+    ]);
+    assert_bad_input(&o, "cannot be represented");
+    let dates = file(
+        dir.path(),
+        "d.csv",
+        "unique_id,ds,y\na,9999-10-01,1\na,9999-11-01,2\na,9999-12-01,3\n",
+    );
+    let o = lithe(&[
+        "forecast",
+        "--data",
+        p(&dates),
+        "--horizon",
+        "2",
+        "--out",
+        p(&out),
+    ]);
+    assert_bad_input(&o, "after its last stamp 9999-12-01 cannot be represented");
+    assert!(!out.exists());
+    let o = lithe(&[
+        "forecast",
+        "--data",
+        p(&ints),
+        "--horizon",
+        "2",
+        "--freq",
+        "D",
+        "--out",
+        p(&out),
+    ]);
+    assert_bad_input(&o, "ds holds integers, which take an integer step");
+}
+
+// ---- bounded resources ----
+
+#[test]
+fn sizes_multiplied_from_flags_are_bounded_before_allocating() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fc.csv");
+    let data = file(
+        dir.path(),
+        "i.csv",
+        "unique_id,ds,y\na,1,1\na,2,2\na,3,3\nb,1,3\nb,2,4\n",
+    );
+    let o = lithe(&[
+        "forecast",
+        "--data",
+        p(&data),
+        "--horizon",
+        "1000000000",
+        "--out",
+        p(&out),
+    ]);
+    assert_bad_input(&o, "more forecast values than lithe holds at once");
+    let o = lithe(&[
+        "forecast",
+        "cv",
+        "--data",
+        p(&data),
+        "--horizon",
+        "1",
+        "--windows",
+        "4294967295",
+        "--out",
+        p(&out),
+    ]);
+    assert_bad_input(&o, "reach back past the start of every series");
+    assert!(!out.exists());
+}

@@ -347,6 +347,87 @@ fn is_gappy(store: &SeriesStore, s: usize, freq: Freq) -> bool {
         .any(|w| !freq.is_next(store.time_kind, w[0], w[1]))
 }
 
+/// The most forecast values (rows × value columns) one part of the output may hold:
+/// 2 GiB of f64. Sizes multiplied from flags are checked against it before anything
+/// is allocated.
+pub const MAX_PART_VALUES: usize = 1 << 28;
+
+/// Refuse flag values whose products cannot be held (a horizon of a billion steps, a
+/// billion windows) before allocating, and conformal windows the series cannot give.
+fn check_sizes(store: &SeriesStore, p: &ForecastParams, cv: Option<(usize, usize)>) -> Result<()> {
+    let longest = (0..store.len())
+        .map(|s| store.values(s).len())
+        .max()
+        .unwrap_or(0);
+    let columns = p.models.len() * (1 + 2 * p.settings.levels.len()) + 2;
+    let per_part = store.len().clamp(1, SERIES_PER_PART);
+    let windows = match cv {
+        Some((windows, step)) => {
+            // The earliest window must leave its series at least one value to train on.
+            let reach = (windows - 1)
+                .checked_mul(step)
+                .and_then(|b| b.checked_add(p.horizon));
+            if reach.is_none_or(|r| r >= longest) {
+                return Err(Error::input(format!(
+                    "--windows {windows} with --step {step} and --horizon {} reach back past \
+                     the start of every series (the longest has {longest} values)",
+                    p.horizon
+                )));
+            }
+            windows
+        }
+        None => 1,
+    };
+    let values = p
+        .horizon
+        .checked_mul(windows)
+        .and_then(|v| v.checked_mul(columns))
+        .and_then(|v| v.checked_mul(per_part));
+    if values.is_none_or(|v| v > MAX_PART_VALUES) {
+        return Err(Error::input(format!(
+            "--horizon {} × {windows} window(s) × {per_part} series × {columns} columns is more \
+             forecast values than lithe holds at once ({MAX_PART_VALUES}); use a shorter \
+             horizon or fewer windows",
+            p.horizon
+        )));
+    }
+    if let (Some(w), None) = (p.settings.conformal_windows, cv) {
+        // StatsForecast's rule: the windows and one more value must fit every series.
+        let need = w.checked_mul(p.horizon).and_then(|v| v.checked_add(1));
+        if let Some(s) = (0..store.len()).find(|&s| need.is_none_or(|n| store.values(s).len() < n))
+        {
+            return Err(Error::input(format!(
+                "--conformal-windows {w} × --horizon {} needs series of at least {} values; \
+                 series '{}' has {}",
+                p.horizon,
+                need.map_or_else(|| "more".to_string(), |n| n.to_string()),
+                store.ids[s],
+                store.values(s).len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Every series' horizon stamps can be represented (checked arithmetic; dates within
+/// the years 1–9999), or an error naming the first series that cannot.
+pub fn check_horizon(store: &SeriesStore, freq: Freq, h: usize) -> Result<()> {
+    let kind = store.time_kind;
+    for s in 0..store.len() {
+        let last = store.stamps(s).last().copied().unwrap_or(0);
+        if freq.advance(kind, last, h as i64).is_none() {
+            return Err(Error::input(format!(
+                "series '{}': {h} steps of {} after its last stamp {} cannot be represented \
+                 (integer stamps must stay within ±9.2e18, dates within the years 1 to 9999)",
+                store.ids[s],
+                freq.describe(kind),
+                crate::time::show(kind, last)
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn one_series(store: &SeriesStore, s: usize, freq: Freq, p: &ForecastParams) -> SeriesResult {
     let values = store.values(s);
     let (y, filled) = clean(values);
@@ -354,8 +435,9 @@ fn one_series(store: &SeriesStore, s: usize, freq: Freq, p: &ForecastParams) -> 
     let mut fallbacks = Vec::new();
     let outputs = fit_all(&y, exog.as_ref(), p, &mut fallbacks);
     let last = store.stamps(s).last().copied().unwrap_or(0);
+    // Every horizon stamp was checked representable before any series was forecast.
     let stamps = (1..=p.horizon as i64)
-        .map(|k| freq.advance(store.time_kind, last, k))
+        .map(|k| freq.advance(store.time_kind, last, k).unwrap_or(last))
         .collect();
     SeriesResult {
         blocks: vec![Block {
@@ -517,6 +599,10 @@ fn run_parts(
         )));
     }
     let freq = store.freq(p.freq);
+    check_sizes(store, p, cv)?;
+    if cv.is_none() {
+        check_horizon(store, freq, p.horizon)?;
+    }
     let mut report = RunReport {
         series: store.len(),
         ..Default::default()

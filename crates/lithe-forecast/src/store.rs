@@ -163,8 +163,16 @@ impl SeriesStore {
 
     /// Attach the regressors' values over the next `h` steps of every series from a
     /// long table (the id and time columns, and every regressor by name): exactly `h`
-    /// rows per series, all after the series' last stamp, as StatsForecast's `X_df`.
-    pub fn attach_future(&mut self, table: &Table, cols: &SeriesColumns, h: usize) -> Result<()> {
+    /// rows per series, at the horizon's stamps (the series' last stamp advanced by
+    /// `freq`, inferred when `None`), each once, as StatsForecast's `X_df`.
+    pub fn attach_future(
+        &mut self,
+        table: &Table,
+        cols: &SeriesColumns,
+        h: usize,
+        freq: Option<crate::Freq>,
+    ) -> Result<()> {
+        let freq = self.freq(freq);
         let (kind, stamps) = stamps_of(table.require(&cols.time)?, &cols.time)?;
         let (series_of_row, ids, _) = group_ids(table.require(&cols.id)?, &cols.id)?;
         if !stamps.is_empty() && kind != self.time_kind {
@@ -197,18 +205,39 @@ impl SeriesStore {
                 )));
             }
             rows.sort_by_key(|&r| stamps[r]);
-            let last = self.stamps(s).last().copied().unwrap_or(i64::MIN);
-            if let Some(&r) = rows.first().filter(|&&r| stamps[r] <= last) {
-                return Err(Error::input(format!(
-                    "the future values of series '{}' start at {} = {}, not after its last \
-                     training stamp",
-                    self.ids[s],
-                    cols.time,
-                    table
-                        .require(&cols.time)?
-                        .value_string(r)
-                        .unwrap_or_default()
-                )));
+            // The rows must be the horizon's stamps, one each.
+            let last = self.stamps(s).last().copied().unwrap_or(0);
+            let time = table.require(&cols.time)?;
+            for (k, w) in rows.iter().enumerate() {
+                if k > 0 && stamps[*w] == stamps[rows[k - 1]] {
+                    return Err(Error::input(format!(
+                        "the future values of series '{}' have two rows with {} = {} (rows {} \
+                         and {}); each horizon step needs one",
+                        self.ids[s],
+                        cols.time,
+                        time.value_string(*w).unwrap_or_default(),
+                        rows[k - 1].min(*w) + 1,
+                        rows[k - 1].max(*w) + 1
+                    )));
+                }
+                let want = freq.advance(self.time_kind, last, k as i64 + 1);
+                if want != Some(stamps[*w]) {
+                    let want = want.map_or_else(
+                        || "a stamp that cannot be represented".to_string(),
+                        |t| format!("{} = {}", cols.time, crate::time::show(self.time_kind, t)),
+                    );
+                    return Err(Error::input(format!(
+                        "the future values of series '{}' have {} = {} (row {}) where step {} \
+                         of the horizon is {want} (the series ends at {}, step {})",
+                        self.ids[s],
+                        cols.time,
+                        time.value_string(*w).unwrap_or_default(),
+                        w + 1,
+                        k + 1,
+                        crate::time::show(self.time_kind, last),
+                        freq.describe(self.time_kind)
+                    )));
+                }
             }
         }
         let mut future = Vec::with_capacity(self.exog_names.len());

@@ -46,19 +46,16 @@ impl Freq {
         let bad = || {
             Error::input(format!(
                 "--freq {s}: unknown frequency (use D, W, h, min, s, ms, M, Q, Y, optionally \
-                 with a multiple such as 15min{})",
-                if kind == TimeKind::Int {
-                    ", or an integer step for integer ds"
-                } else {
-                    ""
-                }
+                 with a multiple such as 15min)"
             ))
         };
         if kind == TimeKind::Int {
             return if unit.is_empty() {
                 Ok(Freq::Step(mult))
             } else {
-                Err(bad())
+                Err(Error::input(format!(
+                    "--freq {s}: ds holds integers, which take an integer step (e.g. --freq 1)"
+                )))
             };
         }
         let unit_micros = |u: i64| -> Result<Freq> {
@@ -106,7 +103,9 @@ impl Freq {
             // Steps come in runs (most series step evenly): count a run, then add it.
             let mut run: Option<(i64, usize)> = None;
             for w in st.as_ref().windows(2) {
-                let step = w[1] - w[0];
+                let Some(step) = w[1].checked_sub(w[0]) else {
+                    continue;
+                };
                 match &mut run {
                     Some((s, n)) if *s == step => *n += 1,
                     _ => {
@@ -140,25 +139,79 @@ impl Freq {
         })
     }
 
-    /// The stamp `k` steps after `t`.
-    pub fn advance(self, kind: TimeKind, t: i64, k: i64) -> i64 {
-        match self {
-            Freq::Step(s) => t.saturating_add(s.saturating_mul(k)),
-            Freq::Months(m) => match kind {
-                TimeKind::Int => t.saturating_add(i64::from(m) * k),
-                TimeKind::Date => add_months_to_day(t, i64::from(m) * k),
-                TimeKind::Datetime => {
-                    let day = t.div_euclid(MICROS_PER_DAY);
-                    let rest = t.rem_euclid(MICROS_PER_DAY);
-                    add_months_to_day(day, i64::from(m) * k) * MICROS_PER_DAY + rest
-                }
-            },
-        }
+    /// The stamp `k` steps after `t`, or `None` when it cannot be represented: past
+    /// the range of a 64-bit integer, or (dates and datetimes) outside the years
+    /// 1–9999 that ISO 8601 writes with four digits.
+    pub fn advance(self, kind: TimeKind, t: i64, k: i64) -> Option<i64> {
+        let out = match (self, kind) {
+            (Freq::Step(s), _) => t.checked_add(s.checked_mul(k)?)?,
+            (Freq::Months(m), TimeKind::Int) => t.checked_add(i64::from(m).checked_mul(k)?)?,
+            (Freq::Months(m), TimeKind::Date) => {
+                add_months_to_day(t, i64::from(m).checked_mul(k)?)?
+            }
+            (Freq::Months(m), TimeKind::Datetime) => {
+                let day = t.div_euclid(MICROS_PER_DAY);
+                let rest = t.rem_euclid(MICROS_PER_DAY);
+                add_months_to_day(day, i64::from(m).checked_mul(k)?)?
+                    .checked_mul(MICROS_PER_DAY)?
+                    .checked_add(rest)?
+            }
+        };
+        let day = match kind {
+            TimeKind::Int => return Some(out),
+            TimeKind::Date => out,
+            TimeKind::Datetime => out.div_euclid(MICROS_PER_DAY),
+        };
+        (first_day()..=last_day()).contains(&day).then_some(out)
     }
 
     /// Whether `b` is the stamp right after `a`.
     pub fn is_next(self, kind: TimeKind, a: i64, b: i64) -> bool {
-        self.advance(kind, a, 1) == b
+        self.advance(kind, a, 1) == Some(b)
+    }
+
+    /// The step as `--freq` would take it, for messages.
+    pub fn describe(self, kind: TimeKind) -> String {
+        match (self, kind) {
+            (Freq::Step(s), TimeKind::Int) => format!("{s}"),
+            (Freq::Step(s), TimeKind::Date) => format!("{s}D"),
+            (Freq::Step(s), TimeKind::Datetime) if s % 1_000_000 == 0 => {
+                format!("{}s", s / 1_000_000)
+            }
+            (Freq::Step(s), TimeKind::Datetime) => format!("{s} microseconds"),
+            (Freq::Months(m), _) => format!("{m}M"),
+        }
+    }
+}
+
+/// 0001-01-01 and 9999-12-31 as days since 1970-01-01: the dates ISO 8601 writes with
+/// four-digit years.
+fn first_day() -> i64 {
+    days_from_civil(1, 1, 1)
+}
+
+fn last_day() -> i64 {
+    days_from_civil(9999, 12, 31)
+}
+
+/// A stamp as lithe writes it (an integer, `YYYY-MM-DD`, or `YYYY-MM-DDTHH:MM:SS`).
+pub fn show(kind: TimeKind, t: i64) -> String {
+    match kind {
+        TimeKind::Int => t.to_string(),
+        TimeKind::Date => {
+            let (y, m, d) = civil_from_days(t);
+            format!("{y:04}-{m:02}-{d:02}")
+        }
+        TimeKind::Datetime => {
+            let (y, m, d) = civil_from_days(t.div_euclid(MICROS_PER_DAY));
+            let secs = t.rem_euclid(MICROS_PER_DAY) / 1_000_000;
+            format!(
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60
+            )
+        }
     }
 }
 
@@ -173,13 +226,21 @@ fn days_in_month(y: i64, m: u32) -> u32 {
 
 /// `months` calendar months after the day `day`: the same day of the month, or the
 /// month's last day when the start was a month end or the month is shorter.
-fn add_months_to_day(day: i64, months: i64) -> i64 {
+/// `None` when the year leaves 1–9999.
+fn add_months_to_day(day: i64, months: i64) -> Option<i64> {
     let (y, m, d) = civil_from_days(day);
     let month_end = d == days_in_month(y, m);
-    let idx = y * 12 + i64::from(m) - 1 + months;
+    let idx = (y * 12 + i64::from(m) - 1).checked_add(months)?;
     let (ny, nm) = (idx.div_euclid(12), (idx.rem_euclid(12) + 1) as u32);
+    if !(1..=9999).contains(&ny) {
+        return None;
+    }
     let last = days_in_month(ny, nm);
-    days_from_civil(ny, nm, if month_end { last } else { d.min(last) })
+    Some(days_from_civil(
+        ny,
+        nm,
+        if month_end { last } else { d.min(last) },
+    ))
 }
 
 #[cfg(test)]
@@ -193,11 +254,23 @@ mod tests {
             assert_eq!(days_from_civil(y, m, d), z);
         }
         let jan31 = days_from_civil(2024, 1, 31);
-        assert_eq!(add_months_to_day(jan31, 1), days_from_civil(2024, 2, 29));
-        assert_eq!(add_months_to_day(jan31, 2), days_from_civil(2024, 3, 31));
+        assert_eq!(
+            add_months_to_day(jan31, 1),
+            Some(days_from_civil(2024, 2, 29))
+        );
+        assert_eq!(
+            add_months_to_day(jan31, 2),
+            Some(days_from_civil(2024, 3, 31))
+        );
         let jan15 = days_from_civil(2023, 1, 15);
-        assert_eq!(add_months_to_day(jan15, 13), days_from_civil(2024, 2, 15));
-        assert_eq!(add_months_to_day(jan15, -1), days_from_civil(2022, 12, 15));
+        assert_eq!(
+            add_months_to_day(jan15, 13),
+            Some(days_from_civil(2024, 2, 15))
+        );
+        assert_eq!(
+            add_months_to_day(jan15, -1),
+            Some(days_from_civil(2022, 12, 15))
+        );
     }
 
     #[test]
