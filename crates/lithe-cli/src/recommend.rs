@@ -277,6 +277,26 @@ fn train(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {
             eprintln!("note: {n} {what} name ids without interactions; they were left out");
         }
     }
+    for (n, of, what, flag) in [
+        (
+            model.report.users_without_features,
+            model.users.len(),
+            "users",
+            "--user-features",
+        ),
+        (
+            model.report.items_without_features,
+            model.items.len(),
+            "items",
+            "--item-features",
+        ),
+    ] {
+        if n > 0 && !g.quiet {
+            eprintln!(
+                "warning: {n} of {of} {what} have no row in {flag}; they train without features"
+            );
+        }
+    }
     let fit_s = t1.elapsed().as_secs_f64();
     model.save(&a.out)?;
     let p = &model.params;

@@ -191,10 +191,17 @@ pub(crate) fn read(
     let bar = g.and_then(|g| crate::progress::file_bar(g, path));
     opts.progress = crate::progress::callback(&bar);
     let t = lithe_core::read_table(path, &opts);
+    let ids = opts.ids;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    Ok(t?)
+    let t = t?;
+    if g.is_some_and(|g| !g.quiet) {
+        for w in lithe_core::describe::stray_text(&t, &ids) {
+            eprintln!("warning: {}: {w}", path.display());
+        }
+    }
+    Ok(t)
 }
 
 /// `--objective` takes the names `Objective` knows (and `--help` lists them).

@@ -594,3 +594,149 @@ fn sizes_multiplied_from_flags_are_bounded_before_allocating() {
     assert_bad_input(&o, "reach back past the start of every series");
     assert!(!out.exists());
 }
+
+// ---- 6. timestamps that do not parse ----
+
+#[test]
+fn a_timestamp_that_does_not_parse_is_an_error_naming_the_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = file(
+        dir.path(),
+        "ts.csv",
+        "user_id,item_id,timestamp\nu1,a,1\nu1,b,2\nu2,a,yesterday\nu2,c,4\n",
+    );
+    let out = dir.path().join("m.lithe");
+    let o = lithe(&[
+        "recommend",
+        "train",
+        "--interactions",
+        p(&data),
+        "--out",
+        p(&out),
+    ]);
+    assert_bad_input(&o, "row 4: 'timestamp' is 'yesterday'");
+    assert!(!out.exists());
+}
+
+// ---- 8. feature tables, add-items, stray text ----
+
+#[test]
+fn feature_tables_with_duplicate_ids_are_refused_and_partial_coverage_is_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let inter = file(dir.path(), "inter.csv", INTERACTIONS);
+    let out = dir.path().join("m.lithe");
+    let dup = file(dir.path(), "uf.csv", "user_id,segment\n007,x\n8,y\n007,z\n");
+    let o = lithe(&[
+        "recommend",
+        "train",
+        "--interactions",
+        p(&inter),
+        "--user-features",
+        p(&dup),
+        "--out",
+        p(&out),
+        "--no-tune",
+        "--epochs",
+        "1",
+    ]);
+    assert_bad_input(&o, "id '007' has two rows (1 and 3)");
+    let partial = file(dir.path(), "uf.csv", "user_id,segment\n007,x\n8,y\n");
+    let o = lithe(&[
+        "recommend",
+        "train",
+        "--interactions",
+        p(&inter),
+        "--user-features",
+        p(&partial),
+        "--out",
+        p(&out),
+        "--no-tune",
+        "--epochs",
+        "1",
+    ]);
+    assert_ok(&o);
+    assert!(
+        stderr(&o).contains("3 of 5 users have no row in --user-features"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn add_items_with_an_id_twice_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let inter = file(dir.path(), "inter.csv", INTERACTIONS);
+    let feats = file(
+        dir.path(),
+        "if.csv",
+        "item_id,colour\na,red\nb,blue\nc,red\n",
+    );
+    let model = dir.path().join("m.lithe");
+    assert_ok(&lithe(&[
+        "recommend",
+        "train",
+        "--interactions",
+        p(&inter),
+        "--item-features",
+        p(&feats),
+        "--out",
+        p(&model),
+        "--no-tune",
+        "--epochs",
+        "1",
+        "-q",
+    ]));
+    let before = std::fs::read(&model).unwrap();
+    let new = file(
+        dir.path(),
+        "new.csv",
+        "item_id,colour\nd,red\ne,blue\nd,blue\n",
+    );
+    let o = lithe(&[
+        "recommend",
+        "add-items",
+        "--model",
+        p(&model),
+        "--items",
+        p(&new),
+    ]);
+    assert_bad_input(&o, "item 'd' has two rows (1 and 3)");
+    assert_eq!(std::fs::read(&model).unwrap(), before);
+}
+
+#[test]
+fn a_numeric_column_made_text_by_a_stray_value_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = String::from("x,y\n");
+    for i in 0..300 {
+        let x = if i == 150 {
+            "oops".to_string()
+        } else {
+            format!("{}.5", i)
+        };
+        s.push_str(&format!("{x},{}\n", i % 2));
+    }
+    let data = file(dir.path(), "d.csv", &s);
+    let o = lithe(&[
+        "tabular",
+        "train",
+        "--data",
+        p(&data),
+        "--target",
+        "y",
+        "--rounds",
+        "2",
+        "--out",
+        p(&dir.path().join("m.lithe")),
+    ]);
+    assert_ok(&o);
+    let err = stderr(&o);
+    assert!(
+        err.contains("column 'x' holds numbers but was read as text")
+            && err.contains("'oops' (row 151)")
+            && err.contains("--na-values 'oops'"),
+        "{err}"
+    );
+    let o = lithe(&["describe", p(&data)]);
+    assert!(stderr(&o).contains("--na-values 'oops'"), "{}", stderr(&o));
+}

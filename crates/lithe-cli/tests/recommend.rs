@@ -413,7 +413,7 @@ fn features_cold_start_and_added_items() {
         "--items",
         p(&items),
     ]);
-    assert_bad_input(&o, "item 'fresh' is already in the model");
+    assert_bad_input(&o, "item 'fresh' (row 1) is already in the model");
     let bare = dir.path().join("bare.csv");
     std::fs::write(&bare, "item_id\nnew2\n").unwrap();
     let o = lithe(&[

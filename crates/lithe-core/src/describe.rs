@@ -181,6 +181,45 @@ fn summarize(col: &Column, top_k: usize) -> ColumnSummary {
     s
 }
 
+/// Columns of numbers turned text by a few stray values: a text column with more than
+/// 100 distinct values of which at least 90 % parse as numbers. Models would treat
+/// such a column as a category per distinct number; the warning names the first
+/// stray value and suggests `--na-values`.
+/// Identifier columns (`ids`) are text by design and are not judged.
+pub fn stray_text(table: &Table, ids: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in table.columns() {
+        if ids.iter().any(|i| i == c.name()) {
+            continue;
+        }
+        let Some(cat) = c.as_categorical() else {
+            continue;
+        };
+        let dict = cat.dictionary();
+        let n = cat.n_categories();
+        if n <= 100 {
+            continue;
+        }
+        let numbers = (0..n)
+            .filter(|&i| crate::io::parse::parse_f64(dict.value(i).trim().as_bytes()).is_some())
+            .count();
+        if numbers * 10 < n * 9 {
+            continue;
+        }
+        let Some((row, v)) = c.first_unparsed() else {
+            continue;
+        };
+        out.push(format!(
+            "column '{}' holds numbers but was read as text ({n} categories) because of \
+             {} values such as '{v}' (row {}); if they mean missing, pass --na-values '{v}'",
+            c.name(),
+            n - numbers,
+            row + 1
+        ));
+    }
+    out
+}
+
 /// Summarise every column (in parallel). `top_k` bounds the categories listed.
 pub fn describe(table: &Table, top_k: usize) -> Summary {
     let columns: Vec<ColumnSummary> = table
@@ -205,6 +244,7 @@ pub fn describe(table: &Table, top_k: usize) -> Summary {
             ));
         }
     }
+    warnings.extend(stray_text(table, &crate::io::ID_COLUMNS.map(String::from)));
     Summary {
         rows: table.n_rows(),
         columns,

@@ -212,6 +212,24 @@ impl Column {
         }
     }
 
+    /// For a text column, the first row whose value is not a number, date or datetime,
+    /// and that value: the cell that made a column of numbers or times text, for
+    /// messages that quote the bad value rather than a good one. `None` for typed
+    /// columns or when every value parses.
+    pub fn first_unparsed(&self) -> Option<(usize, String)> {
+        if self.column_type() != ColumnType::Categorical {
+            return None;
+        }
+        (0..self.len()).find_map(|r| {
+            let v = self.value_string(r)?;
+            let b = v.trim().as_bytes();
+            let parses = crate::io::parse::parse_f64(b).is_some()
+                || crate::io::parse::parse_date(b).is_some()
+                || crate::io::parse::parse_datetime(b).is_some();
+            (!parses).then_some((r, v))
+        })
+    }
+
     /// The value at `row` as text, as lithe would write it to a CSV (`None` if missing).
     pub fn value_string(&self, row: usize) -> Option<String> {
         if self.is_null(row) {

@@ -312,9 +312,9 @@ fn numeric_values(table: &Table, name: &str) -> Result<Vec<f64>> {
     let c = table.require(name)?;
     if !c.column_type().is_numeric() {
         return Err(Error::input(format!(
-            "target column '{name}' must be numeric, but it holds {} values (for example '{}')",
+            "target column '{name}' must be numeric, but it holds {} values ({})",
             c.column_type(),
-            first_value(c).unwrap_or_default()
+            bad_value(c)
         )));
     }
     Ok(c.to_f64())
@@ -325,17 +325,26 @@ fn regressor_values(table: &Table, name: &str) -> Result<Vec<f64>> {
     let c = table.require(name)?;
     if !c.column_type().is_numeric() {
         return Err(Error::input(format!(
-            "exogenous column '{name}' must be numeric, but it holds {} values (for example \
-             '{}'); every column beside the id, time and value is a regressor",
+            "exogenous column '{name}' must be numeric, but it holds {} values ({}); every \
+             column beside the id, time and value is a regressor",
             c.column_type(),
-            first_value(c).unwrap_or_default()
+            bad_value(c)
         )));
     }
     Ok(c.to_f64())
 }
 
-fn first_value(c: &Column) -> Option<String> {
-    (0..c.len()).find_map(|r| c.value_string(r))
+/// The value that made a column text, with its row (data rows from 1), for messages.
+fn bad_value(c: &Column) -> String {
+    match c.first_unparsed() {
+        Some((r, v)) => format!("'{v}' on row {}", r + 1),
+        None => format!(
+            "'{}'",
+            (0..c.len())
+                .find_map(|r| c.value_string(r))
+                .unwrap_or_default()
+        ),
+    }
 }
 
 /// The time column as integers, with its kind.
@@ -347,8 +356,8 @@ fn stamps_of(c: &Column, name: &str) -> Result<(TimeKind, Vec<i64>)> {
         ColumnType::Categorical => {
             return Err(Error::input(format!(
                 "time column '{name}' must hold integers, dates or datetimes, \
-                 but it holds text (for example '{}')",
-                first_value(c).unwrap_or_default()
+                 but it holds text ({})",
+                bad_value(c)
             )));
         }
     };

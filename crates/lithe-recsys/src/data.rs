@@ -129,6 +129,14 @@ impl Interactions {
                 )));
             }
             if let Some(c) = stamps {
+                if c.column_type() == lithe_core::ColumnType::Categorical {
+                    let (r, v) = c.first_unparsed().unwrap_or_default();
+                    return Err(Error::input(format!(
+                        "{name}: row {}: '{TIME_COL}' is '{v}', which is not a number, date or \
+                         datetime",
+                        r + 2
+                    )));
+                }
                 let v = c.to_f64();
                 if let Some(r) = v.iter().position(|x| !x.is_finite()) {
                     return Err(Error::input(format!(

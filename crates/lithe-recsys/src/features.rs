@@ -210,19 +210,40 @@ impl FeatureSchema {
     }
 }
 
+/// How a feature table's rows matched the entities of the interactions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// Rows whose id has no interactions (left out).
+    pub unused: usize,
+    /// Entities of the interactions without a row (they get no features).
+    pub uncovered: usize,
+}
+
 /// `t`'s rows put in the order of `ids` (entities without a row get no features; rows
-/// of ids not in `ids` are left out, and counted).
+/// of ids not in `ids` are left out; both counted). An id with two rows is an error
+/// naming both (data rows from 1), not a silent choice of one.
 pub fn align(
     ids: &crate::data::IdMap,
     row_ids: &[String],
     rows: &SparseRows,
-) -> (SparseRows, usize) {
+    name: &str,
+) -> Result<(SparseRows, Coverage)> {
     let mut slot = vec![usize::MAX; ids.len()];
-    let mut unused = 0;
+    let mut cov = Coverage::default();
+    let mut first_row: hashbrown::HashMap<&str, usize, foldhash::fast::FixedState> =
+        Default::default();
     for (r, id) in row_ids.iter().enumerate() {
+        if let Some(&before) = first_row.get(id.as_str()) {
+            return Err(Error::input(format!(
+                "{name}: id '{id}' has two rows ({} and {}); each id needs one",
+                before + 1,
+                r + 1
+            )));
+        }
+        first_row.insert(id, r);
         match ids.get(id) {
             Some(k) => slot[k as usize] = r,
-            None => unused += 1,
+            None => cov.unused += 1,
         }
     }
     let mut out = SparseRows::default();
@@ -232,10 +253,12 @@ pub fn align(
         if r != usize::MAX {
             let (rr, ww) = rows.of(r);
             entries.extend(rr.iter().copied().zip(ww.iter().copied()));
+        } else {
+            cov.uncovered += 1;
         }
         out.push(&entries);
     }
-    (out, unused)
+    Ok((out, cov))
 }
 
 #[cfg(test)]

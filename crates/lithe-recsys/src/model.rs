@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::data::{Groups, ITEM_COL, IdMap, Interactions, USER_COL};
 use crate::dense::dot;
-use crate::features::{FeatureSchema, SparseRows, align};
+use crate::features::{Coverage, FeatureSchema, SparseRows, align};
 use crate::index::{
     EXTRA, IndexCheck, IndexParams, ItemIndex, exact_top_k, search_query, search_rows,
 };
@@ -36,6 +36,11 @@ pub struct FitReport {
     pub unused_user_features: usize,
     #[serde(default)]
     pub unused_item_features: usize,
+    /// Users and items of the interactions without a row in their feature table.
+    #[serde(default)]
+    pub users_without_features: usize,
+    #[serde(default)]
+    pub items_without_features: usize,
     /// What self-tuning did, when it ran.
     #[serde(default)]
     pub tuning: Option<Tuning>,
@@ -170,9 +175,9 @@ pub struct SideFeatures {
     pub user_schema: FeatureSchema,
     pub item_schema: FeatureSchema,
     pub features: Features,
-    /// Rows of the feature tables whose id had no interactions (left out).
-    pub unused_user: usize,
-    pub unused_item: usize,
+    /// How the user and item feature tables' rows matched the interactions' ids.
+    pub user_coverage: Coverage,
+    pub item_coverage: Coverage,
 }
 
 impl SideFeatures {
@@ -186,23 +191,28 @@ impl SideFeatures {
         let side = |t: Option<&Table>,
                     key: &str,
                     ids: &IdMap|
-         -> Result<(FeatureSchema, SparseRows, usize)> {
+         -> Result<(FeatureSchema, SparseRows, Coverage)> {
             let Some(t) = t else {
-                return Ok((FeatureSchema::default(), SparseRows::empty(ids.len()), 0));
+                return Ok((
+                    FeatureSchema::default(),
+                    SparseRows::empty(ids.len()),
+                    Coverage::default(),
+                ));
             };
             let schema = FeatureSchema::infer(t, key);
-            let (row_ids, rows) = schema.encode(t, key, &format!("{key} features"))?;
-            let (aligned, left_out) = align(ids, &row_ids, &rows);
-            Ok((schema, aligned, left_out))
+            let name = format!("{key} features");
+            let (row_ids, rows) = schema.encode(t, key, &name)?;
+            let (aligned, cov) = align(ids, &row_ids, &rows, &name)?;
+            Ok((schema, aligned, cov))
         };
-        let (user_schema, user, unused_user) = side(user_features, USER_COL, &data.users)?;
-        let (item_schema, item, unused_item) = side(item_features, ITEM_COL, &data.items)?;
+        let (user_schema, user, user_coverage) = side(user_features, USER_COL, &data.users)?;
+        let (item_schema, item, item_coverage) = side(item_features, ITEM_COL, &data.items)?;
         Ok(SideFeatures {
             user_schema,
             item_schema,
             features: Features { user, item },
-            unused_user,
-            unused_item,
+            user_coverage,
+            item_coverage,
         })
     }
 
@@ -332,8 +342,10 @@ impl TwoTowerModel {
         let (history, place) = histories_and_places(data);
         let counts = item_counts(data);
         let mut report = FitReport {
-            unused_user_features: side.unused_user,
-            unused_item_features: side.unused_item,
+            unused_user_features: side.user_coverage.unused,
+            unused_item_features: side.item_coverage.unused,
+            users_without_features: side.user_coverage.uncovered,
+            items_without_features: side.item_coverage.uncovered,
             ..FitReport::default()
         };
         let mut trainer = Trainer::new(params, data, &history, &place, &side.features, side.rows());
@@ -589,11 +601,19 @@ impl TwoTowerModel {
             )));
         }
         let (ids, rows) = self.item_schema.encode(t, ITEM_COL, name)?;
-        let mut fresh = std::collections::HashSet::new();
-        for id in &ids {
-            if self.items.get(id).is_some() || !fresh.insert(id.as_str()) {
+        let mut fresh = std::collections::HashMap::new();
+        for (r, id) in ids.iter().enumerate() {
+            if self.items.get(id).is_some() {
                 return Err(Error::input(format!(
-                    "{name}: item '{id}' is already in the model"
+                    "{name}: item '{id}' (row {}) is already in the model",
+                    r + 1
+                )));
+            }
+            if let Some(before) = fresh.insert(id.as_str(), r) {
+                return Err(Error::input(format!(
+                    "{name}: item '{id}' has two rows ({} and {}); each new item needs one",
+                    before + 1,
+                    r + 1
                 )));
             }
         }
