@@ -214,11 +214,51 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// The command line's grammar: negative numbers are values everywhere, so
+/// `--learning-rate -1` reaches lithe's own checks rather than the parser's
+/// "unexpected argument".
+fn grammar() -> clap::Command {
+    fn negatives(c: clap::Command) -> clap::Command {
+        c.allow_negative_numbers(true).mut_subcommands(negatives)
+    }
+    negatives(<Cli as clap::CommandFactory>::command())
+}
+
+/// A parser error as one line and the usage line (help and version print whole).
+fn parse_error(e: &clap::Error) -> String {
+    use clap::error::ErrorKind;
+    let text = e.to_string();
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        return text;
+    }
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("error");
+    match text.lines().find(|l| l.starts_with("Usage:")) {
+        Some(usage) => format!("{first}\n{usage}\n"),
+        None => format!("{first}\n"),
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let parsed = grammar()
+        .try_get_matches()
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
-            let _ = e.print();
+            let msg = parse_error(&e);
+            if e.use_stderr() {
+                eprint!("{msg}");
+            } else {
+                print!("{msg}");
+            }
             return ExitCode::from(e.exit_code() as u8);
         }
     };

@@ -306,6 +306,13 @@ fn train(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {
             GbdtModel::fit_valid(&params, &table, &a.target, valid.as_ref(), progress)
         })?;
     let fit_s = t1.elapsed().as_secs_f64();
+    if report.no_split && !g.quiet {
+        eprintln!(
+            "note: training stopped after {} of {} rounds: no tree could split further \
+             (every candidate split breaks min_data_in_leaf, min_sum_hessian or min_gain)",
+            report.rounds, params.rounds
+        );
+    }
     let valid_json = report.valid_metric.as_ref().map(|name| {
         let best = report.best_round.map(|b| report.valid_history[b]);
         json!({"metric": name, "best_round": report.best_round.map(|b| b + 1), "best": best,

@@ -232,8 +232,12 @@ fn inspect_bad_model_files() {
     let mid = bytes.len() - 300;
     flipped[mid] ^= 0xff;
     let corrupted = file(d, "corrupt.lithe", &flipped);
+    // A newer lithe's file: another major version, sealed with its own checksum.
     let mut newer = bytes.clone();
     newer[8] = 9;
+    let n = newer.len() - 8;
+    let sum = xxhash_rust::xxh3::xxh3_64(&newer[..n]);
+    newer[n..].copy_from_slice(&sum.to_le_bytes());
     let newer = file(d, "newer.lithe", &newer);
     let csv = file(d, "data.csv", b"a,b\n1,2\n");
     let cases: Vec<(PathBuf, &str)> = vec![

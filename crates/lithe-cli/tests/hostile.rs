@@ -740,3 +740,122 @@ fn a_numeric_column_made_text_by_a_stray_value_is_warned_about() {
     let o = lithe(&["describe", p(&data)]);
     assert!(stderr(&o).contains("--na-values 'oops'"), "{}", stderr(&o));
 }
+
+#[test]
+fn nul_bytes_and_cr_only_line_endings_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let nul = file(dir.path(), "nul.csv", "x,y\n1,a\u{0}b\n3,4\n");
+    assert_bad_input(
+        &lithe(&["describe", p(&nul)]),
+        "line 2: a field holds a NUL byte",
+    );
+    let cr = file(dir.path(), "cr.csv", "x,y\r1,2\r3,4\r");
+    assert_bad_input(&lithe(&["describe", p(&cr)]), "CR-only line endings");
+    let crlf = file(dir.path(), "crlf.csv", "x,y\r\n1,2\r\n3,4\r\n");
+    assert_ok(&lithe(&["describe", p(&crlf)]));
+}
+
+#[test]
+fn cross_validation_that_would_write_only_a_header_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = file(dir.path(), "s.csv", "unique_id,ds,y\na,1,1\na,2,2\nb,1,1\n");
+    let out = dir.path().join("cv.csv");
+    let o = lithe(&[
+        "forecast",
+        "cv",
+        "--data",
+        p(&data),
+        "--horizon",
+        "2",
+        "--out",
+        p(&out),
+    ]);
+    assert_bad_input(&o, "reach back past the start of every series");
+    assert!(!out.exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn non_regular_inputs_are_read_once_as_a_bounded_stream() {
+    let o = lithe(&["describe", "/dev/zero"]);
+    assert_bad_input(&o, "NUL bytes");
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, "a,b\n1,x\n2,y\n1.5,z\n").unwrap())
+    };
+    let o = lithe(&["describe", p(&fifo)]);
+    writer.join().unwrap();
+    assert_ok(&o);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.contains("3 rows × 2 columns"), "{out}");
+}
+
+#[test]
+fn boosting_stops_when_a_round_adds_no_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = String::from("x,y\n");
+    for i in 0..100 {
+        s.push_str(&format!("1,{}\n", i % 3));
+    }
+    let data = file(dir.path(), "c.csv", &s);
+    let model = dir.path().join("m.lithe");
+    // A hundred million rounds would take hours if each were run.
+    let o = lithe(&[
+        "tabular",
+        "train",
+        "--data",
+        p(&data),
+        "--target",
+        "y",
+        "--rounds",
+        "100000000",
+        "--out",
+        p(&model),
+    ]);
+    assert_ok(&o);
+    assert!(
+        stderr(&o).contains("training stopped after 0 of 100000000 rounds"),
+        "{}",
+        stderr(&o)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["trees"], 0);
+}
+
+#[test]
+fn negative_flag_values_reach_lithe_s_checks_and_parser_errors_are_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = file(dir.path(), "d.csv", &regression_csv(""));
+    let o = lithe(&[
+        "tabular",
+        "train",
+        "--data",
+        p(&data),
+        "--target",
+        "y",
+        "--learning-rate",
+        "-1",
+        "--out",
+        p(&dir.path().join("m.lithe")),
+    ]);
+    assert_bad_input(&o, "--learning-rate must be positive, got -1");
+    let o = lithe(&["tabular", "train", "--data", p(&data), "--nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        lines[0].starts_with("error: unexpected argument '--nope'"),
+        "{err}"
+    );
+    assert!(lines[1].starts_with("Usage: lithe tabular train"), "{err}");
+}

@@ -4,7 +4,9 @@
 //! offset  size  field
 //! 0       8     magic  b"\x89LITHE\r\n"  (non-ASCII first byte and CRLF catch
 //!                                          text-mode transfers, as PNG's does)
-//! 8       2     format major (u16 LE)    a newer major is refused
+//! 8       2     format major (u16 LE)    a newer major is refused (every major keeps
+//!                                          this envelope, so its checksum tells a
+//!                                          damaged file from a newer one)
 //! 10      2     format minor (u16 LE)    additions a reader may ignore
 //! 12      1     kind length k
 //! 13      k     kind, ASCII, e.g. "tabular.gbdt"
@@ -15,8 +17,8 @@
 //! ..      8     xxh3-64 of every byte before it (u64 LE)
 //! ```
 //!
-//! Files are written atomically. Reading checks, in order: size, magic, version,
-//! lengths, checksum, then kind, so each failure gets its own message.
+//! Files are written atomically. Reading checks, in order: size, magic, lengths,
+//! checksum, version, then kind, so each failure gets its own message.
 
 use std::path::Path;
 
@@ -148,7 +150,7 @@ impl<'a> Cursor<'a> {
             .filter(|&e| e <= self.b.len() as u64 && n <= MAX_SECTION)
             .ok_or_else(|| {
                 Error::input(format!(
-                    "{}: the model file is truncated (it ends inside the {what})",
+                    "{}: corrupted or truncated model file (its {what} runs past the end of the file)",
                     self.name
                 ))
             })? as usize;
@@ -186,18 +188,6 @@ pub fn decode(bytes: &[u8], name: &str) -> Result<ModelFile> {
     let v = c.take(4, "version")?;
     let major = u16::from_le_bytes([v[0], v[1]]);
     let minor = u16::from_le_bytes([v[2], v[3]]);
-    if major > FORMAT_MAJOR {
-        return Err(Error::input(format!(
-            "{name}: written in model-file format {major}.{minor} by a newer lithe; \
-             this lithe ({}) reads format {FORMAT_MAJOR}.x — upgrade lithe to load it",
-            crate::VERSION
-        )));
-    }
-    if major == 0 {
-        return Err(Error::input(format!(
-            "{name}: corrupted model file (format version 0)"
-        )));
-    }
     let klen = c.take(1, "kind")?[0] as u64;
     let kind_bytes = c.take(klen, "kind")?;
     let hlen = c.u64("header length")?;
@@ -217,6 +207,21 @@ pub fn decode(bytes: &[u8], name: &str) -> Result<ModelFile> {
             "{name}: corrupted model file (checksum mismatch); the file was changed or damaged after it was written"
         )));
     }
+    // The version is judged only once the checksum holds: garbage after the magic is
+    // a corrupted file, not one "from a newer lithe".
+    if major > FORMAT_MAJOR {
+        return Err(Error::input(format!(
+            "{name}: written in model-file format {major}.{minor} by a newer lithe; \
+             this lithe ({}) reads format {FORMAT_MAJOR}.x — upgrade lithe to load it",
+            crate::VERSION
+        )));
+    }
+    if major == 0 {
+        return Err(Error::input(format!(
+            "{name}: corrupted model file (format version 0)"
+        )));
+    }
+
     let kind = std::str::from_utf8(kind_bytes)
         .map_err(|_| Error::input(format!("{name}: corrupted model file (kind is not text)")))?
         .to_string();
@@ -331,8 +336,37 @@ mod tests {
         let (h, p) = sample();
         let mut b = encode(&h, &p).unwrap();
         b[8] = 2;
+        // A newer lithe seals its file with a checksum of its own.
+        let n = b.len() - 8;
+        let sum = xxhash_rust::xxh3::xxh3_64(&b[..n]);
+        b[n..].copy_from_slice(&sum.to_le_bytes());
         let e = decode(&b, "m").unwrap_err().to_string();
         assert!(e.contains("newer lithe"), "{e}");
+    }
+
+    #[test]
+    fn garbage_after_the_magic_is_corrupted_not_newer() {
+        let (h, p) = sample();
+        let good = encode(&h, &p).unwrap();
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for len in [9usize, 12, 40, good.len()] {
+            let mut b = MAGIC.to_vec();
+            while b.len() < len {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                b.push((state >> 56) as u8);
+            }
+            let e = decode(&b, "m").unwrap_err().to_string();
+            assert!(e.contains("corrupted"), "{len}: {e}");
+            assert!(!e.contains("newer"), "{len}: {e}");
+        }
+        // The same file with a damaged version field is corrupted too.
+        let mut b = good.clone();
+        b[8] = 0x47;
+        b[9] = 0x42;
+        let e = decode(&b, "m").unwrap_err().to_string();
+        assert!(e.contains("corrupted") && !e.contains("newer"), "{e}");
     }
 
     #[test]

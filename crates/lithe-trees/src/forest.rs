@@ -781,7 +781,7 @@ impl ForestModel {
         // Trees grow in parallel batches; each batch's out-of-bag leaves are added in
         // tree order, so every row's sum is the same for any thread count, and only a
         // batch's leaf lists are held at once.
-        let mut trees = Vec::with_capacity(params.trees);
+        let mut trees = Vec::with_capacity(params.trees.min(4096));
         let mut oob_sum = vec![0.0; if with_oob { n * n_out } else { 0 }];
         let mut oob_cnt = vec![0u32; if with_oob { n } else { 0 }];
         let ids: Vec<usize> = (0..params.trees).collect();

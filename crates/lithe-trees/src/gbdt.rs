@@ -294,7 +294,7 @@ impl GbdtModel {
         let mut growers: Vec<(Grower, Vec<u32>)> = (0..n_class)
             .map(|_| (Grower::new(&binned, params), rows.clone()))
             .collect();
-        let mut trees = Vec::with_capacity(params.rounds * n_class);
+        let mut trees = Vec::with_capacity(params.rounds.min(4096) * n_class);
         let bagging = params.bagging_fraction < 1.0;
         let mut valid_state = match valid {
             Some(v) => Some(ValidState::new(
@@ -380,6 +380,11 @@ impl GbdtModel {
                 .find(|v| !v.is_finite())
             {
                 return Err(diverged(params, round, &format!("a leaf value is {v}")));
+            }
+            if round_trees.iter().all(|t| t.leaf_value.len() <= 1) {
+                // No tree of this round could split: stop, without it.
+                report.no_split = true;
+                break;
             }
             for (k, tree) in round_trees.into_iter().enumerate() {
                 if let Some(vs) = valid_state.as_mut() {
@@ -641,6 +646,10 @@ pub struct FitReport {
     pub valid_history: Vec<f64>,
     /// The round (0-based) with the best validation metric.
     pub best_round: Option<usize>,
+    /// Training stopped because a round's trees found no split (as LightGBM stops):
+    /// later rounds could only repeat the same constant step.
+    #[serde(default)]
+    pub no_split: bool,
 }
 
 fn metric_name(obj: Objective) -> &'static str {

@@ -111,6 +111,18 @@ fn read_header(src: &mut dyn Read, name: &str, opts: &CsvOptions) -> Result<Head
         )));
     }
     let first_line_end = memchr::memchr(b'\n', &buf[start..]).map_or(buf.len(), |i| start + i);
+    // A carriage return inside the first line, not before its newline: lines end in a
+    // bare CR (classic Mac), which would make the whole file one row.
+    let first_line = &buf[start..first_line_end];
+    if let Some(i) = memchr::memchr(b'\r', first_line)
+        && first_line[i + 1..].iter().any(|b| !b.is_ascii_whitespace())
+        && memchr::memchr(b'"', &first_line[..i]).is_none()
+    {
+        return Err(Error::input(format!(
+            "{name}: line {line}: lines end in a bare carriage return (CR-only line endings); \
+             lithe reads LF or CRLF line endings (convert with: tr '\\r' '\\n')"
+        )));
+    }
     let delim = opts
         .delimiter
         .unwrap_or_else(|| sniff_delimiter(&buf[start..first_line_end]));
@@ -307,6 +319,14 @@ fn parse_block(
         return Err(LocalError {
             offset: 0,
             message: "a single record is larger than 4 GiB".into(),
+        });
+    }
+    if let Some(offset) = memchr::memchr(0, &block.data) {
+        return Err(LocalError {
+            offset,
+            message: "a field holds a NUL byte (0x00); text data has none (is this a binary \
+                      file?)"
+                .into(),
         });
     }
     thread_local! {

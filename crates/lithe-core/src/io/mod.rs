@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::table::Table;
 
 pub use csv_write::{csv_string, write_csv};
-pub use parquet_io::{read_parquet, write_parquet};
+pub use parquet_io::{read_parquet, read_parquet_bytes, write_parquet};
 pub use sink::TableWriter;
 
 /// Called with the number of bytes of the source consumed so far.
@@ -177,6 +177,9 @@ pub fn read_table(path: &Path, opts: &ReadOptions) -> Result<Table> {
             "{name}: is a directory, expected a file"
         )));
     }
+    if !meta.is_file() {
+        return read_stream(path, opts);
+    }
     match detect_format(path)? {
         FileFormat::Parquet => read_parquet(path, opts),
         fmt => {
@@ -189,6 +192,53 @@ pub fn read_table(path: &Path, opts: &ReadOptions) -> Result<Table> {
             let text_len = (!gzip).then_some(meta.len());
             csv_read::read_csv(&open, &name, opts, text_len)
         }
+    }
+}
+
+/// The most bytes read from a FIFO, device or other non-regular file.
+pub const MAX_STREAM_BYTES: u64 = 4 << 30;
+
+/// A FIFO, device or socket: read once, as a bounded stream, into memory, then parsed
+/// like any file. A stream whose first 64 KiB are neither gzip nor Parquet and hold a
+/// NUL byte (`/dev/zero`, `/dev/urandom`, binary data) is refused at once, and one longer than [`MAX_STREAM_BYTES`] when the limit is reached.
+fn read_stream(path: &Path, opts: &ReadOptions) -> Result<Table> {
+    let name = path.display().to_string();
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut bytes = Vec::new();
+    let mut src = f.take(MAX_STREAM_BYTES + 1);
+    let mut chunk = vec![0u8; 1 << 16];
+    loop {
+        let k = match src.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(k) => k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        if bytes.is_empty()
+            && format_of(&chunk[..k]) == FileFormat::Csv
+            && memchr::memchr(0, &chunk[..k]).is_some()
+        {
+            return Err(Error::input(format!(
+                "{name}: holds NUL bytes from the start; not a CSV, gzip or Parquet table"
+            )));
+        }
+        bytes.extend_from_slice(&chunk[..k]);
+        if bytes.len() as u64 > MAX_STREAM_BYTES {
+            return Err(Error::input(format!(
+                "{name}: is not a regular file and gives more than {} GiB; save it to a file \
+                 first",
+                MAX_STREAM_BYTES >> 30
+            )));
+        }
+    }
+    read_bytes(bytes, &name, opts)
+}
+
+/// Read a table held in memory (CSV, gzip CSV or Parquet, judged by its first bytes).
+pub fn read_bytes(bytes: Vec<u8>, name: &str, opts: &ReadOptions) -> Result<Table> {
+    match format_of(&bytes) {
+        FileFormat::Parquet => read_parquet_bytes(bytes, name, opts),
+        _ => read_csv_bytes(&bytes, name, opts),
     }
 }
 

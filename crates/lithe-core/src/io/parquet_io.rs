@@ -184,10 +184,25 @@ pub fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<Table> {
     let name = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let total_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+    read_parquet_from(file, &name, total_bytes, opts)
+}
+
+/// Read Parquet bytes held in memory into a typed table.
+pub fn read_parquet_bytes(bytes: Vec<u8>, name: &str, opts: &ReadOptions) -> Result<Table> {
+    let total_bytes = bytes.len() as u64;
+    read_parquet_from(bytes::Bytes::from(bytes), name, total_bytes, opts)
+}
+
+fn read_parquet_from<R: parquet::file::reader::ChunkReader + 'static>(
+    source: R,
+    name: &str,
+    total_bytes: u64,
+    opts: &ReadOptions,
+) -> Result<Table> {
     let bad = |e: parquet::errors::ParquetError| {
         Error::input(format!("{name}: not a readable Parquet file: {e}"))
     };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(bad)?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(source).map_err(bad)?;
     let schema = builder.schema().clone();
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let mut seen = std::collections::HashSet::new();
