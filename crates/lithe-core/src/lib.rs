@@ -5,13 +5,15 @@
 //! - [`describe`]: what lithe sees in a table, column by column;
 //! - [`model_file`]: the one model-file envelope every model kind uses;
 //! - [`metrics`]: classification, regression, forecasting and ranking metrics;
-//! - [`error`]: one error type that tells bad input from runtime failure.
+//! - [`error`]: one error type that tells bad input from runtime failure;
+//! - [`quiet_panic`]: third-party decoders' panics on malformed input turned into errors.
 
 pub mod describe;
 pub mod error;
 pub mod io;
 pub mod metrics;
 pub mod model_file;
+pub mod quiet_panic;
 pub mod rng;
 pub mod table;
 

@@ -105,3 +105,50 @@ fn the_temporary_file_appears_only_when_writing_starts() {
         assert!(e.is_input() && e.to_string().contains("a device"), "{e}");
     }
 }
+
+/// Parquet written by lithe carries a checksum the reader verifies: a flipped byte
+/// anywhere in the file is an error, never a changed value.
+#[test]
+fn every_flipped_byte_of_a_lithe_parquet_file_is_caught() {
+    use lithe_core::{Column, ReadOptions, Table, read_table, write_table};
+
+    let dir = tempfile::tempdir().unwrap();
+    let n = 200;
+    let ids: Vec<Option<String>> = (0..n).map(|i| Some(format!("s{}", i % 17))).collect();
+    let t = Table::new(vec![
+        Column::from_strings("unique_id", &ids).unwrap(),
+        Column::from_i64("ds", (0..n as i64).map(Some).collect()),
+        Column::from_f64("y", (0..n).map(|i| (i as f64 * 0.37).sin()).collect()),
+    ])
+    .unwrap();
+    let path = dir.path().join("t.parquet");
+    write_table(&path, &t).unwrap();
+    let good = std::fs::read(&path).unwrap();
+    let rows = |t: &Table| -> Vec<Vec<Option<String>>> {
+        (0..t.n_rows())
+            .map(|r| t.columns().iter().map(|c| c.value_string(r)).collect())
+            .collect()
+    };
+    let want = rows(&read_table(&path, &ReadOptions::default()).unwrap());
+    assert_eq!(want.len(), n);
+    let bad = dir.path().join("bad.parquet");
+    let mut silent = Vec::new();
+    for i in 0..good.len() {
+        for mask in [0x01u8, 0x80] {
+            let mut b = good.clone();
+            b[i] ^= mask;
+            std::fs::write(&bad, &b).unwrap();
+            if let Ok(got) = read_table(&bad, &ReadOptions::default())
+                && rows(&got) != want
+            {
+                silent.push((i, mask));
+            }
+        }
+    }
+    assert!(
+        silent.is_empty(),
+        "{} of {} flips changed values silently: {silent:?}",
+        silent.len(),
+        2 * good.len()
+    );
+}

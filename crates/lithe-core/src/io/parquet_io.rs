@@ -182,18 +182,38 @@ fn to_part(name: &str, col: &str, a: &ArrayRef) -> Result<Part> {
 /// Read a Parquet file into a typed table.
 pub fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<Table> {
     let name = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let total_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+    super::parquet_sum::verify(&mut file, total_bytes, &name)?;
     read_parquet_from(file, &name, total_bytes, opts)
 }
 
 /// Read Parquet bytes held in memory into a typed table.
 pub fn read_parquet_bytes(bytes: Vec<u8>, name: &str, opts: &ReadOptions) -> Result<Table> {
     let total_bytes = bytes.len() as u64;
+    super::parquet_sum::verify(&mut std::io::Cursor::new(&bytes), total_bytes, name)?;
     read_parquet_from(bytes::Bytes::from(bytes), name, total_bytes, opts)
 }
 
+/// The `parquet` and `arrow` crates panic on some malformed input (lengths and
+/// offsets they trust). A file lithe wrote is verified by its checksum first; for any
+/// other, a panic while decoding becomes an input error, printed by nobody.
 fn read_parquet_from<R: parquet::file::reader::ChunkReader + 'static>(
+    source: R,
+    name: &str,
+    total_bytes: u64,
+    opts: &ReadOptions,
+) -> Result<Table> {
+    crate::quiet_panic::catch(|| decode_parquet(source, name, total_bytes, opts)).unwrap_or_else(
+        |why| {
+            Err(Error::input(format!(
+                "{name}: corrupted Parquet file (the decoder failed: {why})"
+            )))
+        },
+    )
+}
+
+fn decode_parquet<R: parquet::file::reader::ChunkReader + 'static>(
     source: R,
     name: &str,
     total_bytes: u64,

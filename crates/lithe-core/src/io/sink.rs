@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 
 use super::csv_write::{write_csv_header, write_csv_rows};
@@ -127,6 +128,10 @@ impl TableWriter {
                         .set_compression(Compression::ZSTD(
                             ZstdLevel::try_new(3).unwrap_or_default(),
                         ))
+                        .set_key_value_metadata(Some(vec![KeyValue::new(
+                            super::parquet_sum::KEY.to_string(),
+                            super::parquet_sum::PLACEHOLDER.to_string(),
+                        )]))
                         .build();
                     let file = tmp.as_file().try_clone().map_err(io)?;
                     *w =
@@ -151,10 +156,11 @@ impl TableWriter {
     pub fn finish(self) -> Result<()> {
         let path = &self.path;
         let io = |e| Error::io(path, e);
-        let (tmp, out) = match self.open {
+        let (mut tmp, out) = match self.open {
             Some(o) => o,
             None => Self::start(path, self.format)?,
         };
+        let parquet = matches!(out, Out::Parquet(Some(_)));
         match out {
             Out::Csv(mut w) => w.flush().map_err(io)?,
             Out::Gzip(w) => w.finish().map_err(io)?.flush().map_err(io)?,
@@ -164,6 +170,9 @@ impl TableWriter {
                 })?;
             }
             Out::Parquet(None) => {}
+        }
+        if parquet {
+            super::parquet_sum::seal_file(tmp.as_file_mut()).map_err(io)?;
         }
         tmp.as_file().sync_all().map_err(io)?;
         tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
