@@ -452,6 +452,8 @@ impl TwoTowerModel {
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
+        let index = self.index.to_bytes()?;
+        let index_sum = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&index));
         let saved = Saved {
             params: self.params.clone(),
             index_params: self.index_params,
@@ -461,7 +463,7 @@ impl TwoTowerModel {
             history: self.history.clone(),
             popular: self.popular.clone(),
             item_vectors: self.item_vectors.clone(),
-            index: self.index.to_bytes()?,
+            index,
             user_schema: self.user_schema.clone(),
             item_schema: self.item_schema.clone(),
             features: self.features.clone(),
@@ -489,6 +491,7 @@ impl TwoTowerModel {
         header.extra = serde_json::json!({
             "payload": PAYLOAD,
             "index": self.index_params,
+            "index_xxh3": index_sum,
         });
         model_file::write(path, &header, &payload)
     }
@@ -543,6 +546,18 @@ impl TwoTowerModel {
             && s.features.item.is_valid(s.item_schema.n_rows());
         if !ok {
             return Err(bad("inconsistent sizes"));
+        }
+        // The item index is a native (C++) structure that trusts its bytes: they must
+        // be the ones saved, by their own checksum.
+        let got = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&s.index));
+        match file.header.extra.get("index_xxh3").and_then(|v| v.as_str()) {
+            Some(want) if want == got => {}
+            Some(_) => return Err(bad("its item index does not match its checksum")),
+            None => {
+                return Err(bad(
+                    "it has no item-index checksum: an older lithe saved it; train it again",
+                ));
+            }
         }
         let index = ItemIndex::from_bytes(&s.index, d + EXTRA, &s.index_params)?;
         if index.len() != ni {

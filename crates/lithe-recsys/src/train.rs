@@ -236,7 +236,7 @@ impl<'a> Trainer<'a> {
             .tables()
             .into_iter()
             .flatten()
-            .find(|w| !(w.abs() <= MAX_WEIGHT));
+            .find(|w| !w.is_finite() || w.abs() > MAX_WEIGHT);
         if let Some(w) = bad {
             return Err(Error::input(format!(
                 "training diverged in epoch {}: a weight became {w:?}; try a smaller \

@@ -8,8 +8,12 @@ use super::sink::{Format, TableWriter};
 use crate::error::Result;
 use crate::table::Table;
 
+/// Quoted: a field holding a quote, a line end, or any delimiter the reader might
+/// detect (so lithe's own output always reads back with its columns), or with
+/// spaces at its ends.
 fn needs_quotes(s: &str) -> bool {
-    s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
+    s.bytes()
+        .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r' | b';' | b'\t' | b'|'))
         || s.starts_with(' ')
         || s.ends_with(' ')
 }
@@ -32,6 +36,7 @@ fn push_field(out: &mut Vec<u8>, s: &str) {
 /// Encode rows `[from, to)` of the table as CSV lines.
 fn encode_rows(table: &Table, from: usize, to: usize, out: &mut Vec<u8>) {
     let mut cell = String::new();
+    let single = table.n_columns() == 1;
     for row in from..to {
         for (i, col) in table.columns().iter().enumerate() {
             if i > 0 {
@@ -41,6 +46,9 @@ fn encode_rows(table: &Table, from: usize, to: usize, out: &mut Vec<u8>) {
                 cell.clear();
                 write_value(&mut cell, col.data(), row);
                 push_field(out, &cell);
+            } else if single {
+                // A blank line is no row to a reader: a lone missing cell is `""`.
+                out.extend_from_slice(b"\"\"");
             }
         }
         out.push(b'\n');

@@ -269,7 +269,7 @@ fn decode_parquet<R: parquet::file::reader::ChunkReader + 'static>(
         let batch = batch.map_err(|e| Error::input(format!("{name}: {e}")))?;
         rows += batch.num_rows();
         for (c, a) in batch.columns().iter().enumerate() {
-            let mut p = to_part(&name, &names[c], a)?;
+            let mut p = to_part(name, &names[c], a)?;
             if force[c] {
                 p = match p {
                     Part::Missing(n) => strings(std::iter::repeat_n(None, n), n),
