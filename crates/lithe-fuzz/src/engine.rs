@@ -219,7 +219,7 @@ pub fn fuzz(target: &Target, cfg: &Config) -> Result<Report, Finding> {
     let mut slowest = Duration::ZERO;
     let mut input = Vec::new();
     let n_seeds = corpus.len();
-    let budget = Duration::from_secs_f64(cfg.seconds.max(0.0));
+    let budget = Duration::from_secs_f64(cfg.seconds.clamp(0.0, 1e9));
     let result = loop {
         if execs >= cfg.max_execs || (execs >= n_seeds as u64 && t0.elapsed() >= budget) {
             break Ok(());

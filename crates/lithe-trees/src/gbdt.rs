@@ -138,7 +138,7 @@ pub fn numeric_target(col: &Column) -> Result<Vec<f64>> {
     if let Some(r) = y.iter().position(|v| v.abs() > MAX_TARGET) {
         return Err(Error::input(format!(
             "target column '{name}', row {}: {:?} is not a usable target (regression needs \
-             finite values within ±1e150)",
+             finite values within ±1e30)",
             r + 1,
             y[r]
         )));
@@ -146,9 +146,9 @@ pub fn numeric_target(col: &Column) -> Result<Vec<f64>> {
     Ok(y)
 }
 
-/// The largest target magnitude accepted: squares and sums of squares of the
-/// targets must stay finite in f64.
-const MAX_TARGET: f64 = 1e150;
+/// The largest target magnitude accepted: gradients are stored as f32 (as LightGBM
+/// stores them), which holds about ±3.4e38; differences of two targets must fit.
+const MAX_TARGET: f64 = 1e30;
 
 /// The target as numbers the objective works on, plus the class labels.
 pub(crate) fn encode_target(col: &Column, obj: Objective) -> Result<(Vec<f64>, Vec<String>)> {
