@@ -403,6 +403,28 @@ fn a_learning_rate_that_diverges_fails_training_instead_of_writing_a_nan_model()
     assert!(temporaries(dir.path()).is_empty());
 }
 
+#[test]
+fn non_finite_series_values_are_refused_naming_the_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = file(
+        dir.path(),
+        "f.csv",
+        "unique_id,ds,y\na,1,1\na,2,inf\na,3,3\n",
+    );
+    let out = dir.path().join("fc.csv");
+    let o = lithe(&[
+        "forecast",
+        "--data",
+        p(&data),
+        "--horizon",
+        "1",
+        "--out",
+        p(&out),
+    ]);
+    assert_bad_input(&o, "target column 'y', row 2: inf is not a usable value");
+    assert!(!out.exists());
+}
+
 // ---- 4. labels the model never saw ----
 
 #[test]

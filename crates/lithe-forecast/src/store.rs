@@ -317,7 +317,25 @@ fn numeric_values(table: &Table, name: &str) -> Result<Vec<f64>> {
             bad_value(c)
         )));
     }
-    Ok(c.to_f64())
+    finite(c.to_f64(), "target", name)
+}
+
+/// The largest magnitude of a value or regressor: squares and sums of squares stay
+/// finite in f64.
+const MAX_VALUE: f64 = 1e100;
+
+/// `v` (`NaN` = missing) when every present value is finite and within
+/// ±[`MAX_VALUE`]; else an error naming the first row that is not.
+fn finite(v: Vec<f64>, what: &str, name: &str) -> Result<Vec<f64>> {
+    if let Some(r) = v.iter().position(|x| x.abs() > MAX_VALUE) {
+        return Err(Error::input(format!(
+            "{what} column '{name}', row {}: {:?} is not a usable value (finite, within \
+             ±1e100)",
+            r + 1,
+            v[r]
+        )));
+    }
+    Ok(v)
 }
 
 /// An exogenous regressor's values as `f64`; an input error for a non-numeric column.
@@ -331,7 +349,7 @@ fn regressor_values(table: &Table, name: &str) -> Result<Vec<f64>> {
             bad_value(c)
         )));
     }
-    Ok(c.to_f64())
+    finite(c.to_f64(), "exogenous", name)
 }
 
 /// The value that made a column text, with its row (data rows from 1), for messages.

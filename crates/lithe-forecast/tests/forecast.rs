@@ -287,7 +287,21 @@ fn forecasts_match_statsforecast() {
 fn conformal_intervals_match_statsforecast() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     let read = |f: &str| lithe_core::read_table(&dir.join(f), &Default::default()).unwrap();
-    let store = SeriesStore::from_table(&read("series.csv"), &SeriesColumns::default()).unwrap();
+    // As StatsForecast requires (and lithe now too), only series that hold the two
+    // windows and one value more: 15.
+    let all = read("series.csv");
+    let ids: Vec<String> = (0..all.n_rows())
+        .map(|r| all.column("unique_id").unwrap().value_string(r).unwrap())
+        .collect();
+    let mut count = std::collections::HashMap::new();
+    for id in &ids {
+        *count.entry(id.as_str()).or_insert(0usize) += 1;
+    }
+    let keep: Vec<u32> = (0..ids.len() as u32)
+        .filter(|&r| count[ids[r as usize].as_str()] >= 15)
+        .collect();
+    let store =
+        SeriesStore::from_table(&all.take(&keep).unwrap(), &SeriesColumns::default()).unwrap();
     let expect = read("statsforecast_conformal.csv");
     let models = [
         Model::Naive,

@@ -848,8 +848,12 @@ impl ForestModel {
                 let mean = scored.iter().map(|(r, _)| y[*r]).sum::<f64>() / m;
                 let ss_res: f64 = scored.iter().map(|(r, p)| (y[*r] - p[0]).powi(2)).sum();
                 let ss_tot: f64 = scored.iter().map(|(r, _)| (y[*r] - mean).powi(2)).sum();
+                // A constant target: 1 when predicted exactly, else 0 (scikit-learn's
+                // `r2_score` with `force_finite`).
                 let r2 = if ss_tot > 0.0 {
                     1.0 - ss_res / ss_tot
+                } else if ss_res == 0.0 {
+                    1.0
                 } else {
                     0.0
                 };
