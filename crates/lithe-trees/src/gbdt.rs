@@ -113,6 +113,17 @@ impl Prepared {
     }
 }
 
+/// Whether every value is finite: a branch-free test of the exponent bits, which
+/// vectorises (the check runs over every gradient each round).
+fn all_finite(v: &[f32]) -> bool {
+    const EXP: u32 = 0x7f80_0000;
+    v.chunks(4096).all(|c| {
+        c.iter()
+            .fold(0u32, |acc, x| acc | u32::from(x.to_bits() & EXP == EXP))
+            == 0
+    })
+}
+
 /// Training that produced a non-finite number: an error (the input's scale or the
 /// learning rate is at fault), never a model that predicts NaN.
 fn diverged(params: &GbdtParams, round: usize, what: &str) -> Error {
@@ -314,7 +325,7 @@ impl GbdtModel {
         }
         for round in 0..params.rounds {
             gradients(objective, &y, &score, n_class, params.alpha, &mut g, &mut h);
-            if g.iter().chain(&h).any(|v| !v.is_finite()) {
+            if !all_finite(&g) || !all_finite(&h) {
                 return Err(diverged(params, round, "a gradient is not finite"));
             }
             let mut rng =
