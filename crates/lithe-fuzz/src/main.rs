@@ -86,8 +86,9 @@ fn oversize(size: usize) -> ! {
     ));
     let _ = std::fs::write(&path, &input);
     eprintln!(
-        "finding: an allocation of {size} bytes (past the limit); input saved to {}",
-        path.display()
+        "finding: an allocation of {size} bytes (past the limit); input saved to {}\n{}",
+        path.display(),
+        std::backtrace::Backtrace::force_capture()
     );
     std::process::exit(4);
 }

@@ -30,4 +30,8 @@ fn inputs_that_once_failed_now_pass() {
     // blank line), and a header naming `;` read back split on it.
     (target("csv").run)(b"\x09NA\n1.\"id\tvalue\n0alue\n0\tinf\n\tinfuser_id\n");
     (target("csv").run)(b"\x11x;y;z\n1.5;abc;2024-01-31\n-2e10;\"q;uoted\";2024-02-29T12:30:00\n");
+    // A 1 KB Parquet file whose dictionary page claims 420 million values: the
+    // `parquet` crate allocated 3.4 GB for it. The page walk refuses it first.
+    let class = (target("parquet").run)(include_bytes!("findings/parquet-dictionary-3gb.bin"));
+    assert!(class.contains("corrupted Parquet"), "{class}");
 }

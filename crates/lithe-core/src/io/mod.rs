@@ -10,6 +10,7 @@ mod csv_write;
 pub(crate) mod dict;
 pub(crate) mod format;
 mod parquet_io;
+mod parquet_pages;
 mod parquet_sum;
 pub mod parse;
 mod sink;

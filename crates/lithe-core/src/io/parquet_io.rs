@@ -185,14 +185,16 @@ pub fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<Table> {
     let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let total_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
     super::parquet_sum::verify(&mut file, total_bytes, &name)?;
-    read_parquet_from(file, &name, total_bytes, opts)
+    let probe = file.try_clone().map_err(|e| Error::io(path, e))?;
+    read_parquet_from(file, &probe, &name, total_bytes, opts)
 }
 
 /// Read Parquet bytes held in memory into a typed table.
 pub fn read_parquet_bytes(bytes: Vec<u8>, name: &str, opts: &ReadOptions) -> Result<Table> {
     let total_bytes = bytes.len() as u64;
     super::parquet_sum::verify(&mut std::io::Cursor::new(&bytes), total_bytes, name)?;
-    read_parquet_from(bytes::Bytes::from(bytes), name, total_bytes, opts)
+    let bytes = bytes::Bytes::from(bytes);
+    read_parquet_from(bytes.clone(), &bytes, name, total_bytes, opts)
 }
 
 /// The `parquet` and `arrow` crates panic on some malformed input (lengths and
@@ -200,21 +202,22 @@ pub fn read_parquet_bytes(bytes: Vec<u8>, name: &str, opts: &ReadOptions) -> Res
 /// other, a panic while decoding becomes an input error, printed by nobody.
 fn read_parquet_from<R: parquet::file::reader::ChunkReader + 'static>(
     source: R,
+    probe: &R,
     name: &str,
     total_bytes: u64,
     opts: &ReadOptions,
 ) -> Result<Table> {
-    crate::quiet_panic::catch(|| decode_parquet(source, name, total_bytes, opts)).unwrap_or_else(
-        |why| {
+    crate::quiet_panic::catch(|| decode_parquet(source, probe, name, total_bytes, opts))
+        .unwrap_or_else(|why| {
             Err(Error::input(format!(
                 "{name}: corrupted Parquet file (the decoder failed: {why})"
             )))
-        },
-    )
+        })
 }
 
 fn decode_parquet<R: parquet::file::reader::ChunkReader + 'static>(
     source: R,
+    probe: &R,
     name: &str,
     total_bytes: u64,
     opts: &ReadOptions,
@@ -223,6 +226,7 @@ fn decode_parquet<R: parquet::file::reader::ChunkReader + 'static>(
         Error::input(format!("{name}: not a readable Parquet file: {e}"))
     };
     let builder = ParquetRecordBatchReaderBuilder::try_new(source).map_err(bad)?;
+    super::parquet_pages::check(builder.metadata(), probe, name)?;
     let schema = builder.schema().clone();
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let mut seen = std::collections::HashSet::new();
