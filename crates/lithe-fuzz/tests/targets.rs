@@ -34,4 +34,7 @@ fn inputs_that_once_failed_now_pass() {
     // `parquet` crate allocated 3.4 GB for it. The page walk refuses it first.
     let class = (target("parquet").run)(include_bytes!("findings/parquet-dictionary-3gb.bin"));
     assert!(class.contains("corrupted Parquet"), "{class}");
+    // A re-sealed recommender whose feature table has no offsets: its length was
+    // computed as 0 − 1.
+    (target("model").run)(include_bytes!("findings/model-empty-offsets.bin"));
 }

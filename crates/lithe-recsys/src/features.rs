@@ -61,8 +61,9 @@ impl SparseRows {
         }
     }
 
+    /// Entities (0 for a table without offsets, as a damaged model file may hold).
     pub fn len(&self) -> usize {
-        self.offsets.len() - 1
+        self.offsets.len().saturating_sub(1)
     }
 
     pub fn is_empty(&self) -> bool {
