@@ -9,7 +9,7 @@
 //! markers, extreme numbers and dates).
 //!
 //! Findings end the run with the input saved: a panic (caught), a hang (an input
-//! running past the time limit, seen by a watchdog thread) and an allocation past
+//! running past the time limit in wall-clock and CPU time, seen by a watchdog thread) and an allocation past
 //! the memory limit (seen by the counting allocator in the driver).
 
 use std::collections::HashSet;
@@ -278,6 +278,10 @@ fn spawn_watchdog(target: &'static str, cfg: &Config, t0: Instant) -> Watchdog {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (limit, dir, flag) = (cfg.hang_after, cfg.findings.clone(), stop.clone());
     std::thread::spawn(move || {
+        // The process's CPU time when this input was first seen running: an input is
+        // a hang only when it has also *used* the time limit, not merely waited for
+        // the CPU on a busy machine.
+        let mut seen: Option<(u64, Duration)> = None;
         while !flag.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(100));
             if flag.load(Ordering::SeqCst) {
@@ -287,8 +291,16 @@ fn spawn_watchdog(target: &'static str, cfg: &Config, t0: Instant) -> Watchdog {
             if s == 0 {
                 continue;
             }
+            let cpu = process_cpu();
+            let cpu0 = match seen {
+                Some((id, c)) if id == s => c,
+                _ => {
+                    seen = Some((s, cpu));
+                    cpu
+                }
+            };
             let running = t0.elapsed().saturating_sub(Duration::from_nanos(s));
-            if running > limit {
+            if running > limit && cpu.saturating_sub(cpu0) + Duration::from_millis(200) >= limit {
                 let input = CURRENT.lock().map(|c| c.clone()).unwrap_or_default();
                 let path = save(&dir, target, "hang", &input);
                 eprintln!(
@@ -301,6 +313,28 @@ fn spawn_watchdog(target: &'static str, cfg: &Config, t0: Instant) -> Watchdog {
         }
     });
     Watchdog(stop)
+}
+
+/// CPU time used by this process (user + system), from `/proc/self/stat` on Linux;
+/// elsewhere wall time stands in (so every slow input counts).
+fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start after its ')'.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    match f.as_slice() {
+        // Clock ticks; Linux reports them at 100 per second.
+        [u, s] => Duration::from_millis((u + s) * 10),
+        _ => {
+            static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+            START.get_or_init(Instant::now).elapsed()
+        }
+    }
 }
 
 struct Watchdog(std::sync::Arc<std::sync::atomic::AtomicBool>);

@@ -37,7 +37,7 @@ pub fn class(stage: &str, e: &dyn std::fmt::Display) -> String {
         if w.chars().all(|c| c.is_ascii_alphabetic()) {
             words.push(w);
         }
-        if words.len() == 6 {
+        if words.len() == 4 {
             break;
         }
     }

@@ -37,4 +37,8 @@ fn inputs_that_once_failed_now_pass() {
     // A re-sealed recommender whose feature table has no offsets: its length was
     // computed as 0 − 1.
     (target("model").run)(include_bytes!("findings/model-empty-offsets.bin"));
+    // A re-sealed forest whose node points at leaf 50 of a tree with 31 leaves of
+    // three values each: the check counted values, not leaves.
+    let class = (target("model").run)(include_bytes!("findings/forest-leaf-index.bin"));
+    assert!(class.contains("trees:corrupted"), "{class}");
 }

@@ -862,7 +862,10 @@ impl Tree {
     /// exist, or at leaves that exist. Trees built here always are; this guards trees
     /// put together by hand or read from a damaged file. O(nodes).
     fn walkable(&self, nf: usize) -> bool {
-        let (n_nodes, n_leaves) = (self.nodes.len(), self.leaf_value.len());
+        // A tree of n nodes has n + 1 leaves, each holding one value per output (so a
+        // leaf index must be below both).
+        let n_nodes = self.nodes.len();
+        let n_leaves = (n_nodes + 1).min(self.leaf_value.len());
         self.nodes.iter().enumerate().all(|(i, nd)| {
             (nd.feature as usize) < nf
                 && [nd.left, nd.right].iter().all(|&c| {
