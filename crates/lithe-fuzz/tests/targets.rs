@@ -34,6 +34,10 @@ fn inputs_that_once_failed_now_pass() {
     // `parquet` crate allocated 3.4 GB for it. The page walk refuses it first.
     let class = (target("parquet").run)(include_bytes!("findings/parquet-dictionary-3gb.bin"));
     assert!(class.contains("corrupted Parquet"), "{class}");
+    // A page header whose Thrift list claims more booleans than it has bytes: lithe's own header walk
+    // looped over them (a hang); counts past the bytes left are now refused.
+    let class = (target("parquet").run)(include_bytes!("findings/parquet-thrift-list-hang.bin"));
+    assert!(class.contains("corrupted Parquet"), "{class}");
     // A re-sealed recommender whose feature table has no offsets: its length was
     // computed as 0 − 1.
     (target("model").run)(include_bytes!("findings/model-empty-offsets.bin"));

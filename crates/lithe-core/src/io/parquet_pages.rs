@@ -59,6 +59,19 @@ impl Cursor<'_> {
         (end <= self.b.len()).then(|| self.pos = end)
     }
 
+    /// At least `n` bytes are left.
+    fn enough(&self, n: u64) -> Option<()> {
+        (n <= (self.b.len() - self.pos) as u64).then_some(())
+    }
+
+    /// Skip an element of a list, set or map: as a value, but a boolean is a byte.
+    fn element(&mut self, t: u8, depth: u32) -> Option<()> {
+        match t {
+            1 | 2 => self.skip(1),
+            _ => self.skip_value(t, depth),
+        }
+    }
+
     /// Skip a value of compact type `t` (nesting bounded by `depth`).
     fn skip_value(&mut self, t: u8, depth: u32) -> Option<()> {
         if depth > 32 {
@@ -79,9 +92,13 @@ impl Cursor<'_> {
                     15 => self.varint()?,
                     n => u64::from(n),
                 };
+                // Every element takes at least a byte (booleans in a list are one
+                // each), so a count past the bytes left is false, and refused before
+                // looping over it.
+                self.enough(n)?;
                 let et = h & 0x0f;
                 for _ in 0..n {
-                    self.skip_value(et, depth + 1)?;
+                    self.element(et, depth + 1)?;
                 }
                 Some(())
             }
@@ -90,10 +107,11 @@ impl Cursor<'_> {
                 if n == 0 {
                     return Some(());
                 }
+                self.enough(n.checked_mul(2)?)?;
                 let kv = self.byte()?;
                 for _ in 0..n {
-                    self.skip_value(kv >> 4, depth + 1)?;
-                    self.skip_value(kv & 0x0f, depth + 1)?;
+                    self.element(kv >> 4, depth + 1)?;
+                    self.element(kv & 0x0f, depth + 1)?;
                 }
                 Some(())
             }
