@@ -45,4 +45,7 @@ fn inputs_that_once_failed_now_pass() {
     // three values each: the check counted values, not leaves.
     let class = (target("model").run)(include_bytes!("findings/forest-leaf-index.bin"));
     assert!(class.contains("trees:corrupted"), "{class}");
+    // A re-sealed forest with no values per leaf: prediction chunked rows by zero.
+    let class = (target("model").run)(include_bytes!("findings/forest-zero-values-per-leaf.bin"));
+    assert!(class.contains("trees:corrupted"), "{class}");
 }

@@ -147,14 +147,59 @@ fn check_trees(path: &Path, trees: &[Tree], features: &[Feature], per_leaf: usiz
     Ok(())
 }
 
+/// The classes a task needs: none for regression, two for binary, at least two for
+/// multiclass.
+fn check_classes(path: &Path, task: Task, classes: &[String]) -> Result<()> {
+    let ok = match task {
+        Task::Regression => classes.is_empty(),
+        Task::Binary => classes.len() == 2,
+        Task::Multiclass => classes.len() >= 2,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::input(format!(
+            "{}: corrupted model: a {} model with {} classes",
+            path.display(),
+            task.name(),
+            classes.len()
+        )))
+    }
+}
+
 fn decode_gbdt(path: &Path, payload: &[u8]) -> Result<GbdtModel> {
     let m: GbdtModel = decode(path, payload)?;
+    check_classes(path, m.task(), &m.classes)?;
+    let k = m.n_class_trees();
+    if m.init.len() != k || !m.trees.len().is_multiple_of(k) {
+        return Err(Error::input(format!(
+            "{}: corrupted model: {} initial scores and {} trees for {k} trees per round",
+            path.display(),
+            m.init.len(),
+            m.trees.len()
+        )));
+    }
     check_trees(path, &m.trees, &m.features, 1)?;
     Ok(m)
 }
 
 fn decode_forest(path: &Path, payload: &[u8]) -> Result<ForestModel> {
     let m: ForestModel = decode(path, payload)?;
+    check_classes(path, m.task, &m.classes)?;
+    let n_out = if m.task == Task::Multiclass {
+        m.classes.len()
+    } else {
+        1
+    };
+    if m.n_out != n_out {
+        return Err(Error::input(format!(
+            "{}: corrupted model: {} values per leaf for a {} model with {} classes",
+            path.display(),
+            m.n_out,
+            m.task.name(),
+            m.classes.len()
+        )));
+    }
     check_trees(path, &m.trees, &m.features, m.n_out)?;
     Ok(m)
 }
