@@ -50,22 +50,18 @@ fn temporaries(dir: &Path) -> Vec<String> {
 
 const INTERACTIONS: &str = "user_id,item_id\n007,a\n7,b\n007,b\n1.50,a\n8,c\n8,a\n9,c\n9,b\n";
 
-fn train_recommender(dir: &Path) -> PathBuf {
-    let inter = file(dir, "inter.csv", INTERACTIONS);
+/// A recommender trained briefly (no tuning) on `interactions`, with item features
+/// when given; its model file.
+fn train_recommender(dir: &Path, interactions: &str, item_features: Option<&str>) -> PathBuf {
+    let inter = file(dir, "inter.csv", interactions);
     let model = dir.join("m.lithe");
-    let o = lithe(&[
-        "recommend",
-        "train",
-        "--interactions",
-        p(&inter),
-        "--out",
-        p(&model),
-        "--epochs",
-        "2",
-        "--no-tune",
-        "-q",
-    ]);
-    assert_ok(&o);
+    let mut args = vec!["recommend", "train", "--interactions", p(&inter)];
+    let feats = item_features.map(|t| file(dir, "items.csv", t));
+    if let Some(f) = &feats {
+        args.extend(["--item-features", p(f)]);
+    }
+    args.extend(["--out", p(&model), "--epochs", "2", "--no-tune", "-q"]);
+    assert_ok(&lithe(&args));
     model
 }
 
@@ -74,7 +70,7 @@ fn train_recommender(dir: &Path) -> PathBuf {
 #[test]
 fn recommend_query_keeps_user_ids_as_written() {
     let dir = tempfile::tempdir().unwrap();
-    let model = train_recommender(dir.path());
+    let model = train_recommender(dir.path(), INTERACTIONS, None);
     let users = file(dir.path(), "users.csv", "user_id\n007\n1.50\n");
     let out = dir.path().join("q.csv");
     let o = lithe(&[
@@ -103,31 +99,11 @@ fn recommend_query_keeps_user_ids_as_written() {
 #[test]
 fn add_items_keeps_item_ids_as_written() {
     let dir = tempfile::tempdir().unwrap();
-    let inter = file(
+    let model = train_recommender(
         dir.path(),
-        "inter.csv",
         "user_id,item_id\nu1,0100\nu1,0200\nu2,0200\nu2,0300\nu3,0100\nu3,0300\n",
+        Some("item_id,colour\n0100,red\n0200,blue\n0300,red\n"),
     );
-    let feats = file(
-        dir.path(),
-        "items.csv",
-        "item_id,colour\n0100,red\n0200,blue\n0300,red\n",
-    );
-    let model = dir.path().join("m.lithe");
-    assert_ok(&lithe(&[
-        "recommend",
-        "train",
-        "--interactions",
-        p(&inter),
-        "--item-features",
-        p(&feats),
-        "--out",
-        p(&model),
-        "--epochs",
-        "2",
-        "--no-tune",
-        "-q",
-    ]));
     let new = file(dir.path(), "new.csv", "item_id,colour\n0400,blue\n");
     assert_ok(&lithe(&[
         "recommend",
@@ -687,27 +663,11 @@ fn feature_tables_with_duplicate_ids_are_refused_and_partial_coverage_is_counted
 #[test]
 fn add_items_with_an_id_twice_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let inter = file(dir.path(), "inter.csv", INTERACTIONS);
-    let feats = file(
+    let model = train_recommender(
         dir.path(),
-        "if.csv",
-        "item_id,colour\na,red\nb,blue\nc,red\n",
+        INTERACTIONS,
+        Some("item_id,colour\na,red\nb,blue\nc,red\n"),
     );
-    let model = dir.path().join("m.lithe");
-    assert_ok(&lithe(&[
-        "recommend",
-        "train",
-        "--interactions",
-        p(&inter),
-        "--item-features",
-        p(&feats),
-        "--out",
-        p(&model),
-        "--no-tune",
-        "--epochs",
-        "1",
-        "-q",
-    ]));
     let before = std::fs::read(&model).unwrap();
     let new = file(
         dir.path(),

@@ -302,10 +302,7 @@ pub fn atomic_write(
 /// inputs, however spelt. Commands call this before any work; every writer calls it
 /// again when writing starts.
 pub fn check_output(out: &Path, inputs: &[&Path]) -> Result<()> {
-    let dir = match out.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = directory_of(out);
     if !dir.is_dir() {
         return Err(Error::input(format!(
             "{}: the directory {} does not exist",
@@ -343,6 +340,14 @@ pub fn check_output(out: &Path, inputs: &[&Path]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The directory a file is (to be) in: its parent, or `.` for a bare name.
+fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
 }
 
 #[cfg(unix)]
@@ -388,10 +393,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// created file gets.
 pub(crate) fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
     check_output(path, &[])?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = directory_of(path);
     let mut builder = tempfile::Builder::new();
     builder.prefix(".lithe-tmp-");
     // The finished file gets the permissions any newly created file gets (0666 less
