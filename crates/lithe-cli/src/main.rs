@@ -7,6 +7,7 @@ mod forecast;
 mod inspect;
 mod progress;
 mod recommend;
+mod spec_flags;
 mod tabular;
 
 use std::io::Write;

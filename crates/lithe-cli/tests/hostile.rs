@@ -829,7 +829,7 @@ fn negative_flag_values_reach_lithe_s_checks_and_parser_errors_are_one_line() {
         "--out",
         p(&dir.path().join("m.lithe")),
     ]);
-    assert_bad_input(&o, "--learning-rate must be positive, got -1");
+    assert_bad_input(&o, "learning_rate must be positive, got -1");
     let o = lithe(&["tabular", "train", "--data", p(&data), "--nope"]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);

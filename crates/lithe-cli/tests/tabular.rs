@@ -240,7 +240,7 @@ fn bad_inputs() {
     assert!(!model.exists(), "a model was written");
     assert_bad_input(
         &train_model(&train, "label", &model, &["--num-leaves", "1"]),
-        "--num-leaves",
+        "num_leaves must be at least 2, got 1",
     );
     assert_bad_input(
         &train_model(&train, "label", &model, &["--task", "regression"]),
@@ -395,7 +395,7 @@ fn random_forest_from_the_command_line() {
         &bad,
         &["--model", "rf", "--max-features", "2"],
     );
-    assert_bad_input(&o, "--max-features");
+    assert_bad_input(&o, "max_features '2' is not sqrt, log2, all or a share");
     let o = train_model(
         &train,
         "label",
@@ -409,6 +409,92 @@ fn random_forest_from_the_command_line() {
             "true",
         ],
     );
-    assert_bad_input(&o, "--oob-score true needs --bootstrap true");
+    assert_bad_input(&o, "oob_score true needs bootstrap true");
     assert!(!bad.exists());
+}
+
+/// Every parameter of both learners' specs is a flag whose help shows the spec's
+/// documentation and default, and a model trained with no flags stores exactly the
+/// spec's defaults in its header: the default is written once, in the spec.
+#[test]
+fn flags_help_and_model_header_come_from_the_parameter_specs() {
+    use lithe_core::params::{ParamValue, Spec};
+    use lithe_trees::GbdtParams;
+    use lithe_trees::forest::ForestParams;
+
+    let o = lithe(&["tabular", "train", "--help"]);
+    assert!(o.status.success());
+    let help = String::from_utf8_lossy(&o.stdout);
+    // One line per flag and its help (clap puts the help on the lines below the flag).
+    let mut sections: Vec<String> = Vec::new();
+    for line in help.lines() {
+        let t = line.trim_start();
+        if t.starts_with("--") || t.starts_with("-q,") || t.starts_with("-v,") {
+            sections.push(t.to_string());
+        } else if let Some(last) = sections.last_mut() {
+            last.push(' ');
+            last.push_str(t);
+        }
+    }
+    let section = |flag: &str| {
+        sections
+            .iter()
+            .find(|s| s.split_whitespace().next() == Some(flag))
+            .unwrap_or_else(|| panic!("no {flag} in --help:\n{help}"))
+            .clone()
+    };
+    let shown = |v: &ParamValue| match v {
+        ParamValue::None => None,
+        v => Some(v.to_string()),
+    };
+    let gbdt = GbdtParams::defaults();
+    let rf = ForestParams::defaults();
+    for (p, d) in gbdt.iter().chain(rf.iter()) {
+        if p.name == "task" {
+            continue; // `--task` is the command's own flag (it picks the objective too)
+        }
+        let s = section(&p.flag());
+        assert!(s.contains(&p.doc()), "{}: {s}", p.name);
+        let in_gbdt = gbdt.iter().find(|(q, _)| q.name == p.name).map(|(_, v)| v);
+        let in_rf = rf.iter().find(|(q, _)| q.name == p.name).map(|(_, v)| v);
+        match (in_gbdt, in_rf) {
+            (Some(a), Some(b)) if a != b => assert!(
+                s.contains(&format!(
+                    "[default: {} for gbdt, {} for rf]",
+                    shown(a).unwrap_or("none".into()),
+                    shown(b).unwrap_or("none".into())
+                )),
+                "{s}"
+            ),
+            _ => match shown(d) {
+                Some(d) => assert!(s.contains(&format!("[default: {d}]")), "{s}"),
+                None => assert!(!s.contains("[default:"), "{s}"),
+            },
+        }
+    }
+
+    // The header: a model trained without parameter flags stores the defaults.
+    let dir = tempfile::tempdir().unwrap();
+    let train = write_data(dir.path(), "train.csv", 300, true, false);
+    for (model, defaults) in [("gbdt", &gbdt), ("rf", &rf)] {
+        let path = dir.path().join(format!("{model}.lithe"));
+        let o = train_model(&train, "label", &path, &["--model", model]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let header = lithe_core::model_file::read(&path).unwrap().header;
+        for (p, d) in defaults.iter() {
+            let stored = &header.params[p.name];
+            // The header keeps the parameters as given: an objective or task left to
+            // the data stays null there (the schema records what was inferred).
+            let want = match d {
+                ParamValue::None => serde_json::Value::Null,
+                ParamValue::Bool(b) => serde_json::json!(b),
+                ParamValue::Int(i) => serde_json::json!(i),
+                ParamValue::Float(x) => serde_json::json!(x),
+                ParamValue::Text(t) => serde_json::json!(t),
+            };
+            assert_eq!(stored, &want, "{model}: {}", p.name);
+        }
+        let keys = header.params.as_object().unwrap().len();
+        assert_eq!(keys, defaults.len(), "{model}: {}", header.params);
+    }
 }

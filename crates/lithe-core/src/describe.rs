@@ -27,6 +27,15 @@ impl Task {
     }
 }
 
+impl crate::params::Named for Task {
+    const NAMES: &'static [&'static str] = &["binary", "multiclass", "regression"];
+    const ALL: &'static [Self] = &[Task::Binary, Task::Multiclass, Task::Regression];
+    fn name(self) -> &'static str {
+        Task::name(self)
+    }
+}
+crate::choice_param!(Task);
+
 /// Integer targets with at most this many distinct values are taken as classes.
 pub const MAX_INFERRED_CLASSES: usize = 20;
 

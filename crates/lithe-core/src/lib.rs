@@ -5,6 +5,7 @@
 //! - [`describe`]: what lithe sees in a table, column by column;
 //! - [`model_file`]: the one model-file envelope every model kind uses;
 //! - [`metrics`]: classification, regression, forecasting and ranking metrics;
+//! - [`params`]: one parameter spec per model, read by every front end;
 //! - [`error`]: one error type that tells bad input from runtime failure;
 //! - [`quiet_panic`]: third-party decoders' panics on malformed input turned into errors.
 
@@ -13,6 +14,7 @@ pub mod error;
 pub mod io;
 pub mod metrics;
 pub mod model_file;
+pub mod params;
 pub mod quiet_panic;
 pub mod rng;
 pub mod table;

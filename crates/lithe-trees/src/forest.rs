@@ -18,7 +18,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use lithe_core::describe::Task;
-use lithe_core::{Column, Error, Result, Table};
+use lithe_core::params::{ParamValue, require};
+use lithe_core::{Column, Result, Table};
 
 use crate::data::{BinColumn, Binned, Feature, FeatureKind, feature_matrix};
 use crate::gbdt::{Prepared, class_indices};
@@ -80,61 +81,79 @@ impl std::str::FromStr for MaxFeatures {
     }
 }
 
-/// Random-forest parameters (scikit-learn's defaults).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ForestParams {
-    /// The task; `None` infers it from the target.
-    pub task: Option<Task>,
-    pub trees: usize,
-    /// Maximum depth; -1 grows until leaves are pure or too small.
-    pub max_depth: i32,
-    /// Minimum rows in a leaf.
-    pub min_data_in_leaf: usize,
-    /// Features per split; `None`: √ for classification, all for regression.
-    pub max_features: Option<MaxFeatures>,
-    /// Train each tree on a bootstrap sample (else on every row).
-    pub bootstrap: bool,
-    /// Compute the out-of-bag score (needs `bootstrap`).
-    pub oob_score: bool,
-    /// Bins per numeric feature (at most 255).
-    pub max_bins: usize,
-    /// Rows sampled to find bin boundaries.
-    pub bin_sample: usize,
-    pub seed: u64,
-}
-
-impl Default for ForestParams {
-    fn default() -> Self {
-        ForestParams {
-            task: None,
-            trees: 100,
-            max_depth: -1,
-            min_data_in_leaf: 1,
-            max_features: None,
-            bootstrap: true,
-            oob_score: true,
-            max_bins: 255,
-            bin_sample: 200_000,
-            seed: 0,
-        }
+lithe_core::param_spec! {
+    /// Random-forest parameters (scikit-learn's defaults).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct ForestParams("rf") {
+        /// The task (default: inferred from the target).
+        task: Option<Task> = None,
+        /// Trees in the forest.
+        trees: usize = 100 => "n_estimators",
+        /// Maximum tree depth (-1: grow until leaves are pure or too small).
+        max_depth: i32 = -1,
+        /// Minimum rows in a leaf.
+        min_data_in_leaf: usize = 1 => "min_samples_leaf",
+        /// Features tried at each split: sqrt, log2, all, or a share in (0, 1]
+        /// (default: sqrt for classification, all for regression).
+        max_features: Option<MaxFeatures> = None,
+        /// Train each tree on a bootstrap sample of the rows (else on every row).
+        bootstrap: bool = true,
+        /// Compute the out-of-bag score (default: whenever bootstrap is on; true needs
+        /// bootstrap).
+        oob_score: Option<bool> = None,
+        /// Bins per numeric feature (2 to 255).
+        max_bins: usize = 255 => "max_bin",
+        /// Rows sampled to find bin boundaries.
+        bin_sample: usize = 200_000,
+        /// Seed for every random choice.
+        seed: u64 = 0 => "random_state",
     }
 }
 
 impl ForestParams {
-    /// Check every value; the message names the flag.
-    pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::input(m));
-        if self.trees == 0 {
-            return bad("--trees must be at least 1".into());
-        }
+    /// Every rule, including those between fields; the message names the parameter.
+    fn check(&self) -> Result<()> {
+        require(self.trees >= 1, "trees", || "must be at least 1".into())?;
         crate::params::check_tree_shape(self.max_depth, self.min_data_in_leaf, self.max_bins)?;
-        if let Some(MaxFeatures::Fraction(f)) = self.max_features
-            && !(f > 0.0 && f <= 1.0)
-        {
-            return bad(format!("--max-features must be in (0, 1], got {f}"));
+        require(self.bin_sample >= 1, "bin_sample", || {
+            "must be at least 1".into()
+        })?;
+        if let Some(MaxFeatures::Fraction(f)) = self.max_features {
+            require(f > 0.0 && f <= 1.0, "max_features", || {
+                format!("must be in (0, 1], got {f}")
+            })?;
         }
-        Ok(())
+        require(
+            self.oob_score != Some(true) || self.bootstrap,
+            "oob_score",
+            || "true needs bootstrap true (out-of-bag rows exist only with bootstrap)".into(),
+        )
+    }
+
+    /// The out-of-bag score is computed.
+    pub fn with_oob(&self) -> bool {
+        self.bootstrap && self.oob_score.unwrap_or(true)
+    }
+}
+
+impl lithe_core::params::ParamType for MaxFeatures {
+    const KIND: lithe_core::params::Kind = lithe_core::params::Kind::Text;
+    fn from_param(v: &ParamValue) -> std::result::Result<Self, String> {
+        match v {
+            ParamValue::Text(s) => s.trim().parse(),
+            ParamValue::Float(f) => format!("{f}").parse(),
+            ParamValue::Int(1) => Ok(MaxFeatures::All),
+            other => Err(format!(
+                "must be sqrt, log2, all or a share of the features in (0, 1], got {other}"
+            )),
+        }
+    }
+    fn to_param(&self) -> ParamValue {
+        match self {
+            MaxFeatures::Fraction(f) => ParamValue::Float(*f),
+            m => ParamValue::Text(m.name()),
+        }
     }
 }
 
@@ -733,7 +752,7 @@ impl ForestModel {
             .max()
             .unwrap_or(1);
         let done = std::sync::atomic::AtomicUsize::new(0);
-        let with_oob = params.bootstrap && params.oob_score;
+        let with_oob = params.with_oob();
         let grow_tree = |t: usize| {
             let mut rng =
                 SplitMix(params.seed ^ (t as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));

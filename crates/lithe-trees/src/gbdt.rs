@@ -268,6 +268,11 @@ impl GbdtModel {
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<(Self, FitReport)> {
         params.validate()?;
+        lithe_core::params::require(
+            params.early_stopping_rounds == 0 || valid.is_some(),
+            "early_stopping_rounds",
+            || "needs a validation set to judge the rounds".into(),
+        )?;
         let Prepared {
             objective,
             y_all,

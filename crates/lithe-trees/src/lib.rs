@@ -5,6 +5,7 @@
 //! [`ForestParams`] → [`ForestModel::fit`] → [`ForestModel::predict`]. Models save to
 //! and load from lithe model files ([`save`], [`save_forest`], [`load_any`]).
 
+pub mod api;
 pub mod data;
 pub mod forest;
 pub mod gbdt;
@@ -14,7 +15,8 @@ pub mod objective;
 pub mod params;
 pub mod tree;
 
+pub use api::{Ensemble, FitSummary, Metrics, TabularModel, TabularParams, fit};
 pub use forest::{ForestModel, ForestParams, MaxFeatures, OobScore};
 pub use gbdt::{FitReport, GbdtModel};
-pub use model_io::{KIND_GBDT, KIND_RF, TabularModel, load, load_any, save, save_forest};
+pub use model_io::{KIND_GBDT, KIND_RF, load, load_any, save, save_forest};
 pub use params::{GbdtParams, Objective};

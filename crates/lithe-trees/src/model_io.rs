@@ -6,7 +6,9 @@ use serde_json::json;
 
 use lithe_core::describe::Task;
 use lithe_core::model_file::{self, Header};
-use lithe_core::{Column, Error, Result, Table};
+use lithe_core::{Error, Result};
+
+use crate::api::TabularModel;
 
 use crate::data::{Feature, FeatureKind};
 use crate::forest::ForestModel;
@@ -70,21 +72,52 @@ fn encode<T: serde::Serialize>(m: &T) -> Result<Vec<u8>> {
     postcard::to_allocvec(m).map_err(|e| Error::Runtime(format!("encoding the model: {e}")))
 }
 
-/// The header (with `metrics` and the data fingerprint) and the encoded model, written
-/// atomically.
-fn write_model<P: serde::Serialize, M: serde::Serialize>(
-    path: &Path,
-    kind: &str,
-    params: &P,
-    about: About,
-    metrics: serde_json::Value,
-    fingerprint: Option<u64>,
-    model: &M,
-) -> Result<()> {
-    let mut h = header(kind, to_json(params)?, about);
+fn finish(mut h: Header, metrics: serde_json::Value, fingerprint: Option<u64>) -> Header {
     h.metrics = metrics;
     h.data_fingerprint = fingerprint.map(|f| format!("{f:016x}"));
-    model_file::write(path, &h, &encode(model)?)
+    h
+}
+
+fn gbdt_header(m: &GbdtModel, metrics: serde_json::Value, fp: Option<u64>) -> Result<Header> {
+    let about = About {
+        target: &m.target,
+        task: m.task(),
+        objective: Some(m.objective.name()),
+        classes: &m.classes,
+        features: &m.features,
+        trees: &m.trees,
+        importance: m.importance(),
+    };
+    Ok(finish(
+        header(KIND_GBDT, to_json(&m.params)?, about),
+        metrics,
+        fp,
+    ))
+}
+
+fn forest_header(
+    m: &ForestModel,
+    mut metrics: serde_json::Value,
+    fp: Option<u64>,
+) -> Result<Header> {
+    let about = About {
+        target: &m.target,
+        task: m.task,
+        objective: None,
+        classes: &m.classes,
+        features: &m.features,
+        trees: &m.trees,
+        importance: m.importance(),
+    };
+    // The out-of-bag score joins the metrics.
+    if let (Some(oob), Some(obj)) = (&m.oob, metrics.as_object_mut()) {
+        obj.insert("oob".into(), to_json(oob)?);
+    }
+    Ok(finish(
+        header(KIND_RF, to_json(&m.params)?, about),
+        metrics,
+        fp,
+    ))
 }
 
 /// Write a gradient-boosting model file (atomically). `metrics` and `fingerprint` go
@@ -95,61 +128,36 @@ pub fn save(
     metrics: serde_json::Value,
     fingerprint: Option<u64>,
 ) -> Result<()> {
-    let about = About {
-        target: &m.target,
-        task: m.task(),
-        objective: Some(m.objective.name()),
-        classes: &m.classes,
-        features: &m.features,
-        trees: &m.trees,
-        importance: m.importance(),
-    };
-    write_model(path, KIND_GBDT, &m.params, about, metrics, fingerprint, m)
+    model_file::write(path, &gbdt_header(m, metrics, fingerprint)?, &encode(m)?)
 }
 
 /// Write a random-forest model file (atomically); its out-of-bag score joins `metrics`.
 pub fn save_forest(
     path: &Path,
     m: &ForestModel,
-    mut metrics: serde_json::Value,
+    metrics: serde_json::Value,
     fingerprint: Option<u64>,
 ) -> Result<()> {
-    let about = About {
-        target: &m.target,
-        task: m.task,
-        objective: None,
-        classes: &m.classes,
-        features: &m.features,
-        trees: &m.trees,
-        importance: m.importance(),
-    };
-    if let (Some(oob), Some(obj)) = (&m.oob, metrics.as_object_mut()) {
-        obj.insert("oob".into(), to_json(oob)?);
-    }
-    write_model(path, KIND_RF, &m.params, about, metrics, fingerprint, m)
+    model_file::write(path, &forest_header(m, metrics, fingerprint)?, &encode(m)?)
 }
 
-fn decode<T: serde::de::DeserializeOwned>(path: &Path, payload: &[u8]) -> Result<T> {
+fn decode<T: serde::de::DeserializeOwned>(name: &str, payload: &[u8]) -> Result<T> {
     postcard::from_bytes(payload)
-        .map_err(|e| Error::input(format!("{}: corrupted model payload: {e}", path.display())))
+        .map_err(|e| Error::input(format!("{name}: corrupted model payload: {e}")))
 }
 
 /// Every tree of a model read from `path` must fit its features ([`Tree::check`]).
-fn check_trees(path: &Path, trees: &[Tree], features: &[Feature], per_leaf: usize) -> Result<()> {
+fn check_trees(name: &str, trees: &[Tree], features: &[Feature], per_leaf: usize) -> Result<()> {
     for (i, t) in trees.iter().enumerate() {
-        t.check(features, per_leaf).map_err(|e| {
-            Error::input(format!(
-                "{}: corrupted model: tree {i}: {e}",
-                path.display()
-            ))
-        })?;
+        t.check(features, per_leaf)
+            .map_err(|e| Error::input(format!("{name}: corrupted model: tree {i}: {e}")))?;
     }
     Ok(())
 }
 
 /// The classes a task needs: none for regression, two for binary, at least two for
 /// multiclass.
-fn check_classes(path: &Path, task: Task, classes: &[String]) -> Result<()> {
+fn check_classes(name: &str, task: Task, classes: &[String]) -> Result<()> {
     let ok = match task {
         Task::Regression => classes.is_empty(),
         Task::Binary => classes.len() == 2,
@@ -159,33 +167,31 @@ fn check_classes(path: &Path, task: Task, classes: &[String]) -> Result<()> {
         Ok(())
     } else {
         Err(Error::input(format!(
-            "{}: corrupted model: a {} model with {} classes",
-            path.display(),
+            "{name}: corrupted model: a {} model with {} classes",
             task.name(),
             classes.len()
         )))
     }
 }
 
-fn decode_gbdt(path: &Path, payload: &[u8]) -> Result<GbdtModel> {
-    let m: GbdtModel = decode(path, payload)?;
-    check_classes(path, m.task(), &m.classes)?;
+fn decode_gbdt(name: &str, payload: &[u8]) -> Result<GbdtModel> {
+    let m: GbdtModel = decode(name, payload)?;
+    check_classes(name, m.task(), &m.classes)?;
     let k = m.n_class_trees();
     if m.init.len() != k || !m.trees.len().is_multiple_of(k) {
         return Err(Error::input(format!(
-            "{}: corrupted model: {} initial scores and {} trees for {k} trees per round",
-            path.display(),
+            "{name}: corrupted model: {} initial scores and {} trees for {k} trees per round",
             m.init.len(),
             m.trees.len()
         )));
     }
-    check_trees(path, &m.trees, &m.features, 1)?;
+    check_trees(name, &m.trees, &m.features, 1)?;
     Ok(m)
 }
 
-fn decode_forest(path: &Path, payload: &[u8]) -> Result<ForestModel> {
-    let m: ForestModel = decode(path, payload)?;
-    check_classes(path, m.task, &m.classes)?;
+fn decode_forest(name: &str, payload: &[u8]) -> Result<ForestModel> {
+    let m: ForestModel = decode(name, payload)?;
+    check_classes(name, m.task, &m.classes)?;
     let n_out = if m.task == Task::Multiclass {
         m.classes.len()
     } else {
@@ -193,106 +199,60 @@ fn decode_forest(path: &Path, payload: &[u8]) -> Result<ForestModel> {
     };
     if m.n_out != n_out {
         return Err(Error::input(format!(
-            "{}: corrupted model: {} values per leaf for a {} model with {} classes",
-            path.display(),
+            "{name}: corrupted model: {} values per leaf for a {} model with {} classes",
             m.n_out,
             m.task.name(),
             m.classes.len()
         )));
     }
-    check_trees(path, &m.trees, &m.features, m.n_out)?;
+    check_trees(name, &m.trees, &m.features, m.n_out)?;
     Ok(m)
 }
 
 /// Read a gradient-boosting model file.
 pub fn load(path: &Path) -> Result<GbdtModel> {
     let f = model_file::read_kind(path, KIND_GBDT)?;
-    decode_gbdt(path, &f.payload)
-}
-
-/// A tabular model of either kind, for code that predicts without caring which.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TabularModel {
-    Gbdt(GbdtModel),
-    Forest(ForestModel),
-}
-
-impl TabularModel {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            TabularModel::Gbdt(_) => KIND_GBDT,
-            TabularModel::Forest(_) => KIND_RF,
-        }
-    }
-
-    pub fn task(&self) -> Task {
-        match self {
-            TabularModel::Gbdt(m) => m.task(),
-            TabularModel::Forest(m) => m.task,
-        }
-    }
-
-    pub fn target(&self) -> &str {
-        match self {
-            TabularModel::Gbdt(m) => &m.target,
-            TabularModel::Forest(m) => &m.target,
-        }
-    }
-
-    pub fn classes(&self) -> &[String] {
-        match self {
-            TabularModel::Gbdt(m) => &m.classes,
-            TabularModel::Forest(m) => &m.classes,
-        }
-    }
-
-    pub fn features(&self) -> &[Feature] {
-        match self {
-            TabularModel::Gbdt(m) => &m.features,
-            TabularModel::Forest(m) => &m.features,
-        }
-    }
-
-    pub fn trees(&self) -> &[Tree] {
-        match self {
-            TabularModel::Gbdt(m) => &m.trees,
-            TabularModel::Forest(m) => &m.trees,
-        }
-    }
-
-    /// One value per row (binary: positive-class probability; regression: value) or
-    /// one probability per class (multiclass), in row order.
-    pub fn predict(&self, table: &Table) -> Result<Vec<f64>> {
-        match self {
-            TabularModel::Gbdt(m) => m.predict(table),
-            TabularModel::Forest(m) => m.predict(table),
-        }
-    }
-
-    pub fn class_indices(&self, col: &Column) -> Result<Vec<f64>> {
-        match self {
-            TabularModel::Gbdt(m) => m.class_indices(col),
-            TabularModel::Forest(m) => m.class_indices(col),
-        }
-    }
-
-    pub fn importance(&self) -> Vec<(String, f64, usize)> {
-        match self {
-            TabularModel::Gbdt(m) => m.importance(),
-            TabularModel::Forest(m) => m.importance(),
-        }
-    }
+    decode_gbdt(&path.display().to_string(), &f.payload)
 }
 
 /// Read a tabular model file of any kind.
 pub fn load_any(path: &Path) -> Result<TabularModel> {
     let f = model_file::read_kind(path, "tabular.*")?;
+    decode_any(&f, &path.display().to_string())
+}
+
+/// A tabular model from model-file bytes (as [`model_bytes`] makes); `name` is used in
+/// messages.
+pub fn from_bytes(bytes: &[u8], name: &str) -> Result<TabularModel> {
+    let f = model_file::decode(bytes, name)?;
+    if f.kind.split('.').next() != Some("tabular") {
+        return Err(Error::input(format!(
+            "{name}: this is a '{}' model, but a 'tabular.*' model is needed here",
+            f.kind
+        )));
+    }
+    decode_any(&f, name)
+}
+
+fn decode_any(f: &model_file::ModelFile, name: &str) -> Result<TabularModel> {
     match f.kind.as_str() {
-        KIND_GBDT => Ok(TabularModel::Gbdt(decode_gbdt(path, &f.payload)?)),
-        KIND_RF => Ok(TabularModel::Forest(decode_forest(path, &f.payload)?)),
+        KIND_GBDT => Ok(TabularModel::Gbdt(decode_gbdt(name, &f.payload)?)),
+        KIND_RF => Ok(TabularModel::Forest(decode_forest(name, &f.payload)?)),
         other => Err(Error::input(format!(
-            "{}: a '{other}' model is not one this version of lithe can use (it knows {KIND_GBDT} and {KIND_RF})",
-            path.display()
+            "{name}: a '{other}' model is not one this version of lithe can use (it knows {KIND_GBDT} and {KIND_RF})"
         ))),
     }
+}
+
+/// The bytes of the model file [`save`] or [`save_forest`] would write.
+pub fn model_bytes(
+    m: &TabularModel,
+    metrics: serde_json::Value,
+    fingerprint: Option<u64>,
+) -> Result<Vec<u8>> {
+    let (h, payload) = match m {
+        TabularModel::Gbdt(m) => (gbdt_header(m, metrics, fingerprint)?, encode(m)?),
+        TabularModel::Forest(m) => (forest_header(m, metrics, fingerprint)?, encode(m)?),
+    };
+    model_file::encode(&h, &payload)
 }

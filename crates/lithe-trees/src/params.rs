@@ -1,10 +1,12 @@
-//! Parameters of gradient boosting, in one place: the CLI flags, the model header and
-//! the docs all come from here. Names and defaults follow LightGBM's.
+//! Parameters of gradient boosting, in one place ([`lithe_core::param_spec!`]): the
+//! CLI flags, the Python signatures, the model header and the docs all come from here.
+//! Names and defaults follow LightGBM's.
 
 use serde::{Deserialize, Serialize};
 
+use lithe_core::Result;
 use lithe_core::describe::Task;
-use lithe_core::{Error, Result};
+use lithe_core::params::require;
 
 /// The loss being minimised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,80 +79,74 @@ impl Objective {
     }
 }
 
-/// Gradient-boosting parameters (LightGBM's names and defaults).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct GbdtParams {
-    /// The loss; `None` infers it from the target (see `lithe_core::describe::infer_target`).
-    pub objective: Option<Objective>,
-    /// Boosting rounds (trees per class).
-    pub rounds: usize,
-    pub learning_rate: f64,
-    /// Maximum leaves per tree (leaf-wise growth).
-    pub num_leaves: usize,
-    /// Maximum depth; -1 for no limit.
-    pub max_depth: i32,
-    /// Minimum rows in a leaf.
-    pub min_data_in_leaf: usize,
-    /// Minimum sum of hessians in a leaf.
-    pub min_sum_hessian: f64,
-    /// L2 regularisation of leaf values.
-    pub lambda_l2: f64,
-    /// Minimum gain to make a split.
-    pub min_gain: f64,
-    /// Bins per feature (at most 255; missing values get a bin of their own).
-    pub max_bins: usize,
-    /// Rows sampled to find bin boundaries.
-    pub bin_sample: usize,
-    /// Categorical splits: at most this many categories on the smaller side.
-    pub max_cat_threshold: usize,
-    /// Categorical splits: smoothing added to each category's hessian when ordering.
-    pub cat_smooth: f64,
-    /// Categorical splits: extra L2 regularisation.
-    pub cat_l2: f64,
-    /// Categorical features with at most this many categories split one-vs-rest.
-    pub max_cat_to_onehot: usize,
-    /// Categorical splits: minimum rows for a category to take part.
-    pub min_data_per_group: usize,
-    /// Share of features each tree may use (sampled per tree).
-    pub feature_fraction: f64,
-    /// Share of rows each round trains on (sampled per round, without replacement).
-    pub bagging_fraction: f64,
-    /// Stop when the validation metric has not improved for this many rounds (0: never).
-    pub early_stopping_rounds: usize,
-    /// Huber's threshold, or the quantile for `quantile`.
-    pub alpha: f64,
-    /// Seed for every random choice.
-    pub seed: u64,
-}
-
-impl Default for GbdtParams {
-    fn default() -> Self {
-        GbdtParams {
-            objective: None,
-            rounds: 100,
-            learning_rate: 0.1,
-            num_leaves: 31,
-            max_depth: -1,
-            min_data_in_leaf: 20,
-            min_sum_hessian: 1e-3,
-            lambda_l2: 0.0,
-            min_gain: 0.0,
-            max_bins: 255,
-            bin_sample: 200_000,
-            max_cat_threshold: 32,
-            cat_smooth: 10.0,
-            cat_l2: 10.0,
-            max_cat_to_onehot: 4,
-            min_data_per_group: 100,
-            feature_fraction: 1.0,
-            bagging_fraction: 1.0,
-            early_stopping_rounds: 0,
-            alpha: 0.9,
-            seed: 0,
-        }
+lithe_core::param_spec! {
+    /// Gradient-boosting parameters (LightGBM's names and defaults; the Python
+    /// estimators use LightGBM's scikit-learn names where those differ).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct GbdtParams("gbdt") {
+        /// The loss (default: from the task, or inferred from the target).
+        objective: Option<Objective> = None,
+        /// Boosting rounds (trees per class).
+        rounds: usize = 100 => "n_estimators",
+        /// Shrinkage of each tree.
+        learning_rate: f64 = 0.1,
+        /// Maximum leaves per tree (leaf-wise growth).
+        num_leaves: usize = 31,
+        /// Maximum tree depth (-1: no limit).
+        max_depth: i32 = -1,
+        /// Minimum rows in a leaf.
+        min_data_in_leaf: usize = 20 => "min_child_samples",
+        /// Minimum sum of hessians in a leaf.
+        min_sum_hessian: f64 = 1e-3 => "min_child_weight",
+        /// L2 regularisation of leaf values.
+        lambda_l2: f64 = 0.0 => "reg_lambda",
+        /// Minimum gain to make a split.
+        min_gain: f64 = 0.0 => "min_split_gain",
+        /// Bins per numeric feature (2 to 255; missing values get a bin of their own).
+        max_bins: usize = 255 => "max_bin",
+        /// Rows sampled to find bin boundaries.
+        bin_sample: usize = 200_000,
+        /// Categorical splits: at most this many categories on the smaller side.
+        max_cat_threshold: usize = 32,
+        /// Categorical splits: smoothing added to each category's hessian when ordering.
+        cat_smooth: f64 = 10.0,
+        /// Categorical splits: extra L2 regularisation.
+        cat_l2: f64 = 10.0,
+        /// Categorical features with at most this many categories split one-vs-rest.
+        max_cat_to_onehot: usize = 4,
+        /// Categorical splits: minimum rows for a category to take part.
+        min_data_per_group: usize = 100,
+        /// Share of features each tree may use (sampled per tree).
+        feature_fraction: f64 = 1.0 => "colsample_bytree",
+        /// Share of rows each round trains on (sampled per round, without replacement).
+        bagging_fraction: f64 = 1.0 => "subsample",
+        /// Stop when the validation score has not improved for this many rounds
+        /// (0: never; needs a validation set).
+        early_stopping_rounds: usize = 0,
+        /// Huber's threshold, or the quantile to predict with the quantile objective.
+        alpha: f64 = 0.9,
+        /// Seed for every random choice.
+        seed: u64 = 0 => "random_state",
     }
 }
+
+impl lithe_core::params::Named for Objective {
+    const NAMES: &'static [&'static str] = &[
+        "binary",
+        "multiclass",
+        "l2",
+        "l1",
+        "huber",
+        "quantile",
+        "poisson",
+    ];
+    const ALL: &'static [Self] = &Objective::ALL;
+    fn name(self) -> &'static str {
+        Objective::name(self)
+    }
+}
+lithe_core::choice_param!(Objective);
 
 impl std::str::FromStr for Objective {
     type Err = String;
@@ -174,86 +170,73 @@ fn non_negative(x: f64) -> bool {
     x.is_finite() && x >= 0.0
 }
 
-/// The checks every tree learner shares; the message names the flag.
+/// The checks every tree learner shares.
 pub(crate) fn check_tree_shape(
     max_depth: i32,
     min_data_in_leaf: usize,
     max_bins: usize,
 ) -> Result<()> {
-    if max_depth == 0 || max_depth < -1 {
-        return Err(Error::input(format!(
-            "--max-depth must be -1 (no limit) or at least 1, got {max_depth}"
-        )));
-    }
-    if min_data_in_leaf == 0 {
-        return Err(Error::input("--min-data-in-leaf must be at least 1"));
-    }
-    if !(2..=255).contains(&max_bins) {
-        return Err(Error::input(format!(
-            "--max-bins must be between 2 and 255, got {max_bins}"
-        )));
-    }
-    Ok(())
+    require(max_depth == -1 || max_depth >= 1, "max_depth", || {
+        format!("must be -1 (no limit) or at least 1, got {max_depth}")
+    })?;
+    require(min_data_in_leaf >= 1, "min_data_in_leaf", || {
+        "must be at least 1".into()
+    })?;
+    require((2..=255).contains(&max_bins), "max_bins", || {
+        format!("must be between 2 and 255, got {max_bins}")
+    })
 }
 
 impl GbdtParams {
-    /// Check every value; the message names the flag.
-    pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::input(m));
-        if self.rounds == 0 {
-            return bad("--rounds must be at least 1".into());
-        }
-        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
-            return bad(format!(
-                "--learning-rate must be positive, got {}",
-                self.learning_rate
-            ));
-        }
-        if self.num_leaves < 2 {
-            return bad(format!(
-                "--num-leaves must be at least 2, got {}",
-                self.num_leaves
-            ));
-        }
+    /// Every rule, including those between fields; the message names the parameter.
+    fn check(&self) -> Result<()> {
+        require(self.rounds >= 1, "rounds", || "must be at least 1".into())?;
+        require(
+            self.learning_rate > 0.0 && self.learning_rate.is_finite(),
+            "learning_rate",
+            || format!("must be positive, got {}", self.learning_rate),
+        )?;
+        require(self.num_leaves >= 2, "num_leaves", || {
+            format!("must be at least 2, got {}", self.num_leaves)
+        })?;
         check_tree_shape(self.max_depth, self.min_data_in_leaf, self.max_bins)?;
-        if !non_negative(self.min_sum_hessian) {
-            return bad(format!(
-                "--min-sum-hessian must be non-negative, got {}",
-                self.min_sum_hessian
-            ));
-        }
-        if !non_negative(self.lambda_l2) {
-            return bad(format!(
-                "--lambda-l2 must be non-negative, got {}",
-                self.lambda_l2
-            ));
-        }
-        if !non_negative(self.min_gain) {
-            return bad(format!(
-                "--min-gain must be non-negative, got {}",
-                self.min_gain
-            ));
-        }
-        if self.objective == Some(Objective::Quantile) && !(self.alpha > 0.0 && self.alpha < 1.0) {
-            return bad(format!(
-                "--alpha must be in (0, 1) for the quantile objective, got {}",
-                self.alpha
-            ));
-        }
-        if self.objective == Some(Objective::Huber) && !(self.alpha > 0.0 && self.alpha.is_finite())
-        {
-            return bad(format!(
-                "--alpha must be positive for the huber objective, got {}",
-                self.alpha
-            ));
-        }
-        for (flag, v) in [
-            ("--feature-fraction", self.feature_fraction),
-            ("--bagging-fraction", self.bagging_fraction),
+        require(self.bin_sample >= 1, "bin_sample", || {
+            "must be at least 1".into()
+        })?;
+        for (name, v) in [
+            ("min_sum_hessian", self.min_sum_hessian),
+            ("lambda_l2", self.lambda_l2),
+            ("min_gain", self.min_gain),
+            ("cat_smooth", self.cat_smooth),
+            ("cat_l2", self.cat_l2),
         ] {
-            if !(v > 0.0 && v <= 1.0) {
-                return bad(format!("{flag} must be in (0, 1], got {v}"));
-            }
+            require(non_negative(v), name, || {
+                format!("must be non-negative, got {v}")
+            })?;
+        }
+        if self.objective == Some(Objective::Quantile) {
+            require(self.alpha > 0.0 && self.alpha < 1.0, "alpha", || {
+                format!(
+                    "must be in (0, 1) for the quantile objective, got {}",
+                    self.alpha
+                )
+            })?;
+        }
+        if self.objective == Some(Objective::Huber) {
+            require(self.alpha > 0.0 && self.alpha.is_finite(), "alpha", || {
+                format!(
+                    "must be positive for the huber objective, got {}",
+                    self.alpha
+                )
+            })?;
+        }
+        for (name, v) in [
+            ("feature_fraction", self.feature_fraction),
+            ("bagging_fraction", self.bagging_fraction),
+        ] {
+            require(v > 0.0 && v <= 1.0, name, || {
+                format!("must be in (0, 1], got {v}")
+            })?;
         }
         Ok(())
     }

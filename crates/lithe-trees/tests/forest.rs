@@ -195,20 +195,34 @@ fn unseen_category_is_treated_as_missing() {
 fn bad_parameters_and_targets_are_clear_errors() {
     let t = binary_table(100, 9);
     let err = |p: ForestParams| ForestModel::fit(&p, &t, "y").unwrap_err().to_string();
-    assert!(
+    assert_eq!(
         err(ForestParams {
             trees: 0,
             ..ForestParams::default()
-        })
-        .contains("--trees")
+        }),
+        "trees must be at least 1"
     );
-    assert!(
+    assert_eq!(
         err(ForestParams {
             max_features: Some(MaxFeatures::Fraction(0.0)),
             ..ForestParams::default()
-        })
-        .contains("--max-features")
+        }),
+        "max_features must be in (0, 1], got 0"
     );
+    // A rule between fields: an out-of-bag score needs bootstrap samples.
+    assert_eq!(
+        err(ForestParams {
+            oob_score: Some(true),
+            bootstrap: false,
+            ..ForestParams::default()
+        }),
+        "oob_score true needs bootstrap true (out-of-bag rows exist only with bootstrap)"
+    );
+    let no_boot = ForestParams {
+        bootstrap: false,
+        ..ForestParams::default()
+    };
+    assert_eq!(ForestModel::fit(&no_boot, &t, "y").unwrap().oob, None);
     assert!("1.5".parse::<MaxFeatures>().is_err());
     assert_eq!("0.5".parse::<MaxFeatures>(), Ok(MaxFeatures::Fraction(0.5)));
     assert_eq!(MaxFeatures::Sqrt.count(54), 7);

@@ -369,7 +369,24 @@ fn input_errors_are_clear() {
     )
     .unwrap_err()
     .to_string();
-    assert!(e.contains("--num-leaves"), "{e}");
+    assert!(e.starts_with("num_leaves must be at least 2"), "{e}");
+    // A rule between a parameter and the fit's inputs: early stopping needs a judge.
+    let e = GbdtModel::fit_valid(
+        &GbdtParams {
+            early_stopping_rounds: 5,
+            ..Default::default()
+        },
+        &text,
+        "y",
+        None,
+        &|_| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        e,
+        "early_stopping_rounds needs a validation set to judge the rounds"
+    );
 }
 
 #[test]
@@ -435,7 +452,11 @@ fn sampling_is_seeded_and_thread_count_free() {
         "y",
     )
     .unwrap_err();
-    assert!(e.to_string().contains("--bagging-fraction"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("bagging_fraction must be in (0, 1]"),
+        "{e}"
+    );
 }
 
 fn regression_table(y: Vec<f64>) -> Table {
@@ -486,7 +507,7 @@ fn robust_and_quantile_objectives() {
     let below = y.iter().zip(&p).filter(|(a, b)| a <= b).count() as f64 / y.len() as f64;
     assert!((below - 0.9).abs() < 0.05, "{below}");
     let e = GbdtModel::fit(&GbdtParams { alpha: 1.5, ..q }, &t, "y").unwrap_err();
-    assert!(e.to_string().contains("--alpha"), "{e}");
+    assert!(e.to_string().starts_with("alpha must be in (0, 1)"), "{e}");
 
     // Huber on clean data behaves like L2.
     let h = GbdtModel::fit(

@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::table::Table;
 
 pub use csv_write::{csv_string, write_csv};
-pub use parquet_io::{read_parquet, read_parquet_bytes, write_parquet};
+pub use parquet_io::{from_batches, read_parquet, read_parquet_bytes, write_parquet};
 pub use sink::TableWriter;
 
 /// Called with the number of bytes of the source consumed so far.

@@ -228,6 +228,28 @@ fn decode_parquet<R: parquet::file::reader::ChunkReader + 'static>(
     let builder = ParquetRecordBatchReaderBuilder::try_new(source).map_err(bad)?;
     super::parquet_pages::check(builder.metadata(), probe, name)?;
     let schema = builder.schema().clone();
+    let expected_rows = builder.metadata().file_metadata().num_rows().max(1) as u64;
+    let reader = builder.with_batch_size(64 * 1024).build().map_err(bad)?;
+    let mut rows = 0usize;
+    let batches = reader.map(|batch| {
+        let batch = batch.map_err(|e| Error::input(format!("{name}: {e}")))?;
+        rows += batch.num_rows();
+        if let Some(p) = &opts.progress {
+            p(total_bytes.saturating_mul(rows as u64) / expected_rows);
+        }
+        Ok(batch)
+    });
+    from_batches(&schema, batches, name, opts)
+}
+
+/// A typed table from Arrow record batches of one schema (a Parquet file's, or another
+/// library's through the Arrow C stream interface); typed as a Parquet file is.
+pub fn from_batches(
+    schema: &arrow_schema::Schema,
+    batches: impl Iterator<Item = Result<arrow_array::RecordBatch>>,
+    name: &str,
+    opts: &ReadOptions,
+) -> Result<Table> {
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let mut seen = std::collections::HashSet::new();
     for n in &names {
@@ -256,8 +278,6 @@ fn decode_parquet<R: parquet::file::reader::ChunkReader + 'static>(
             force[i] = true;
         }
     }
-    let expected_rows = builder.metadata().file_metadata().num_rows().max(1) as u64;
-    let reader = builder.with_batch_size(64 * 1024).build().map_err(bad)?;
     let mut builders: Vec<Builder> = force
         .iter()
         .map(|&f| {
@@ -269,8 +289,8 @@ fn decode_parquet<R: parquet::file::reader::ChunkReader + 'static>(
         })
         .collect();
     let mut rows = 0usize;
-    for batch in reader {
-        let batch = batch.map_err(|e| Error::input(format!("{name}: {e}")))?;
+    for batch in batches {
+        let batch = batch?;
         rows += batch.num_rows();
         for (c, a) in batch.columns().iter().enumerate() {
             let mut p = to_part(name, &names[c], a)?;
@@ -286,9 +306,6 @@ fn decode_parquet<R: parquet::file::reader::ChunkReader + 'static>(
                     names[c]
                 ))
             })?;
-        }
-        if let Some(p) = &opts.progress {
-            p(total_bytes.saturating_mul(rows as u64) / expected_rows);
         }
     }
     if rows == 0 {
