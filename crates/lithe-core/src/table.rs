@@ -88,6 +88,42 @@ impl Column {
         Column::new(name, ColumnData::Int(Int64Array::from(values)))
     }
 
+    /// A categorical column from codes into `categories` (a code below zero is
+    /// missing), as pandas stores one. Categories must be distinct.
+    pub fn from_codes(
+        name: impl Into<String>,
+        codes: &[i64],
+        categories: &[String],
+    ) -> Result<Self> {
+        let name = name.into();
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = categories.iter().find(|c| !seen.insert(c.as_str())) {
+            return Err(Error::input(format!(
+                "column '{name}': category '{dup}' is listed twice"
+            )));
+        }
+        let k = categories.len() as i64;
+        let mut keys = Vec::with_capacity(codes.len());
+        let mut nulls = arrow_buffer::NullBufferBuilder::new(codes.len());
+        for (row, &c) in codes.iter().enumerate() {
+            if c < 0 {
+                keys.push(0);
+                nulls.append_null();
+            } else if c < k {
+                keys.push(c as u32);
+                nulls.append_non_null();
+            } else {
+                return Err(Error::input(format!(
+                    "column '{name}', row {}: code {c} but {k} categories",
+                    row + 1
+                )));
+            }
+        }
+        let values = StringArray::from_iter_values(categories);
+        let data = crate::io::dict::dictionary_array(keys, nulls.finish(), values);
+        Ok(Column::new(name, ColumnData::Categorical(data)))
+    }
+
     /// A categorical column from strings; `None` is missing. Categories are numbered
     /// in order of first appearance.
     pub fn from_strings<S: AsRef<str>>(

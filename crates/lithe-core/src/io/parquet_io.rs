@@ -120,7 +120,12 @@ fn to_part(name: &str, col: &str, a: &ArrayRef) -> Result<Part> {
         DataType::Utf8 => strings(a.as_string::<i32>().iter(), a.len()),
         DataType::LargeUtf8 => strings(a.as_string::<i64>().iter(), a.len()),
         DataType::Utf8View => strings(a.as_string_view().iter(), a.len()),
-        DataType::Dictionary(_, v) if matches!(**v, DataType::Utf8 | DataType::LargeUtf8) => {
+        DataType::Dictionary(_, v)
+            if matches!(
+                **v,
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            ) =>
+        {
             let d = a.as_any_dictionary();
             let values = d.values();
             let keys = d.normalized_keys();
@@ -129,6 +134,8 @@ fn to_part(name: &str, col: &str, a: &ArrayRef) -> Result<Part> {
                     if a.is_null(i) {
                         None
                     } else if let Some(s) = values.as_string_opt::<i32>() {
+                        Some(s.value(keys[i]))
+                    } else if let Some(s) = values.as_string_view_opt() {
                         Some(s.value(keys[i]))
                     } else {
                         values.as_string_opt::<i64>().map(|s| s.value(keys[i]))

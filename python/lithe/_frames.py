@@ -1,0 +1,86 @@
+"""Inputs to lithe tables: NumPy arrays, pandas, polars and pyarrow frames.
+
+Frames with the Arrow C stream interface (pyarrow, polars) cross as Arrow; pandas and
+NumPy cross column by column (float64 values, or a categorical's codes and
+categories). Every conversion the Rust side cannot make raises ValueError/TypeError.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["is_frame", "frame_names", "to_table", "matrix_table"]
+
+
+def _module(x) -> str:
+    return type(x).__module__.split(".")[0]
+
+
+def is_frame(x) -> bool:
+    """A pandas, polars or pyarrow table (named columns that may be categorical)."""
+    return _module(x) in ("pandas", "polars", "pyarrow") and hasattr(x, "columns")
+
+
+def frame_names(x) -> list[str]:
+    if _module(x) == "pyarrow":
+        return list(x.column_names)
+    return [str(c) for c in x.columns]
+
+
+def matrix_table(a: np.ndarray, names: list[str]):
+    """A 2-D float64 array as lithe columns."""
+    a = np.asarray(a, dtype=np.float64)
+    cols = []
+    for j, name in enumerate(names):
+        cols.append((name, "f64", np.ascontiguousarray(a[:, j]).tobytes()))
+    return ("columns", cols)
+
+
+def _pandas_table(df, categorical: set[str]):
+    import pandas as pd
+
+    cols = []
+    for name in df.columns:
+        s = df[name]
+        key = str(name)
+        dtype = s.dtype
+        if isinstance(dtype, pd.CategoricalDtype) or key in categorical or not (
+            pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+        ):
+            if not isinstance(dtype, pd.CategoricalDtype):
+                s = s.astype("object").where(s.notna(), None)
+                s = s.map(lambda v: v if v is None else str(v)).astype("category")
+            cats = [str(c) for c in s.cat.categories]
+            codes = np.asarray(s.cat.codes, dtype=np.int64)
+            cols.append((key, "cat", (codes.tobytes(), cats)))
+        else:
+            try:
+                v = s.to_numpy(dtype=np.float64, na_value=np.nan)
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"column '{key}' cannot be read as numbers: {e}") from None
+            cols.append((key, "f64", np.ascontiguousarray(v).tobytes()))
+    return ("columns", cols)
+
+
+def to_table(x, categorical: set[str] | None = None):
+    """A frame as a lithe table (see the module's doc); `categorical` names columns to
+    split as categories even if they hold numbers."""
+    categorical = categorical or set()
+    mod = _module(x)
+    if mod == "pandas":
+        return _pandas_table(x, categorical)
+    if mod == "polars":
+        if categorical:
+            import polars as pl
+
+            x = x.with_columns([pl.col(c).cast(pl.Utf8) for c in categorical])
+        return ("arrow", x)
+    if mod == "pyarrow":
+        if categorical:
+            import pyarrow as pa
+
+            for c in categorical:
+                i = x.column_names.index(c)
+                x = x.set_column(i, c, x.column(c).cast(pa.string()))
+        return ("arrow", x)
+    raise TypeError(f"lithe reads NumPy arrays and pandas, polars or pyarrow frames, got {type(x)}")

@@ -1,0 +1,168 @@
+"""The scikit-learn estimators: scikit-learn's own checks, the parameter spec, inputs
+of every kind, pickle and model-file round trips, and bad input from Python."""
+
+import inspect
+import pickle
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+from sklearn.datasets import make_classification, make_regression
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import lithe
+from lithe._lithe import TabularModel, param_spec
+
+ESTIMATORS = [
+    lithe.GBDTClassifier(n_estimators=10),
+    lithe.GBDTRegressor(n_estimators=10),
+    lithe.RandomForestClassifier(n_estimators=10),
+    lithe.RandomForestRegressor(n_estimators=10),
+]
+
+# Checks lithe fails on purpose, each with its reason (none today).
+EXPECTED_FAILED: dict[str, str] = {}
+
+
+def _expected_failed(est):
+    return dict(EXPECTED_FAILED)
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed)
+def test_scikit_learn_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize(
+    "cls,model,skip",
+    [
+        (lithe.GBDTClassifier, "gbdt", {"objective"}),
+        (lithe.GBDTRegressor, "gbdt", set()),
+        (lithe.RandomForestClassifier, "rf", {"task"}),
+        (lithe.RandomForestRegressor, "rf", {"task"}),
+    ],
+)
+def test_signature_and_docs_come_from_the_spec(cls, model, skip):
+    sig = inspect.signature(cls)
+    spec = [p for p in param_spec(model) if p["name"] not in skip and p["name"] != "task"]
+    names = [p["python_name"] for p in spec] + ["n_jobs"]
+    assert list(sig.parameters) == names
+    for p in spec:
+        assert sig.parameters[p["python_name"]].default == p["default"], p["name"]
+        assert p["doc"] in cls.__doc__
+    # LightGBM's scikit-learn names where lithe's differ.
+    if model == "gbdt":
+        assert {"n_estimators", "min_child_samples", "subsample", "colsample_bytree", "reg_lambda"} <= set(names)
+
+
+def _data(n=400, seed=0):
+    X, y = make_classification(n, 5, n_informative=3, random_state=seed)
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(5)])
+    df["city"] = pd.Categorical(np.where(X[:, 0] > 0, "north", "south"))
+    return X, y, df
+
+
+def test_frames_of_every_kind_give_the_same_predictions():
+    X, y, df = _data()
+    num = df.drop(columns="city")
+    ref = lithe.GBDTClassifier(n_estimators=15).fit(X, y).predict_proba(X)
+    for frame in (num, pl.from_pandas(num), pa.Table.from_pandas(num)):
+        got = lithe.GBDTClassifier(n_estimators=15).fit(frame, y).predict_proba(frame)
+        np.testing.assert_array_equal(got, ref)
+    # A categorical column splits natively and predicts the same from any frame.
+    m = lithe.GBDTClassifier(n_estimators=15).fit(df, y)
+    assert list(m.feature_names_in_) == list(df.columns)
+    p = m.predict_proba(df)
+    np.testing.assert_array_equal(m.predict_proba(pl.from_pandas(df)), p)
+    np.testing.assert_array_equal(m.predict_proba(pa.Table.from_pandas(df)), p)
+    # Columns in another order are matched by name.
+    np.testing.assert_array_equal(m.predict_proba(df[df.columns[::-1]]), p)
+
+
+def test_labels_keep_their_type_and_order():
+    X, y, _ = _data()
+    labels = np.where(y == 1, "yes", "no")
+    m = lithe.RandomForestClassifier(n_estimators=10).fit(X, labels)
+    assert list(m.classes_) == ["no", "yes"]
+    assert set(m.predict(X)) <= {"no", "yes"}
+    y3 = (X[:, 0] > 0.5).astype(int) + (X[:, 1] > 0.5).astype(int) * 2 + 10
+    m = lithe.GBDTClassifier(n_estimators=10).fit(X, y3)
+    assert list(m.classes_) == sorted(set(y3))
+    assert m.predict_proba(X).shape == (len(X), len(set(y3)))
+    np.testing.assert_allclose(m.predict_proba(X).sum(axis=1), 1.0)
+
+
+def test_pickle_and_model_file_round_trips(tmp_path):
+    X, y, df = _data()
+    for est in (lithe.GBDTClassifier(n_estimators=10), lithe.RandomForestClassifier(n_estimators=5)):
+        est.fit(df, y)
+        p = est.predict_proba(df)
+        np.testing.assert_array_equal(pickle.loads(pickle.dumps(est)).predict_proba(df), p)
+        path = tmp_path / "m.lithe"
+        est.save_model(path)
+        back = type(est).load_model(path)
+        np.testing.assert_array_equal(back.predict_proba(df), p)
+        np.testing.assert_array_equal(back.classes_, est.classes_)
+        # The file is the CLI's: its header names the learner and the parameters.
+        raw = TabularModel.load(str(path))
+        assert raw.kind == est._model
+    Xr, yr = make_regression(300, 4, random_state=1)
+    r = lithe.GBDTRegressor(n_estimators=10, learning_rate=0.2).fit(Xr, yr)
+    r.save_model(tmp_path / "r.lithe")
+    back = lithe.GBDTRegressor.load_model(tmp_path / "r.lithe")
+    assert back.learning_rate == 0.2
+    np.testing.assert_array_equal(back.predict(Xr), r.predict(Xr))
+    with pytest.raises(ValueError, match="holds a regression model"):
+        lithe.GBDTClassifier.load_model(tmp_path / "r.lithe")
+
+
+def test_early_stopping_with_an_eval_set():
+    X, y, _ = _data(1000)
+    m = lithe.GBDTClassifier(n_estimators=300, learning_rate=0.3, early_stopping_rounds=5)
+    m.fit(X[:700], y[:700], eval_set=[(X[700:], y[700:])])
+    assert 1 <= m.best_iteration_ < 300
+
+
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda: lithe.GBDTClassifier(n_estimators=0), "n_estimators must be at least 1"),
+        (lambda: lithe.GBDTRegressor(max_depth=0), "max_depth must be -1 (no limit) or at least 1, got 0"),
+        (lambda: lithe.GBDTRegressor(subsample=1.5), "subsample must be in (0, 1], got 1.5"),
+        (lambda: lithe.GBDTRegressor(objective="binary"), "objective binary does not fit the task regression"),
+        (lambda: lithe.GBDTRegressor(objective="nope"), "objective has no value 'nope'"),
+        (lambda: lithe.GBDTClassifier(early_stopping_rounds=3), "early_stopping_rounds needs a validation set"),
+        (
+            lambda: lithe.RandomForestClassifier(oob_score=True, bootstrap=False),
+            "oob_score true needs bootstrap true",
+        ),
+        (lambda: lithe.RandomForestRegressor(max_features="half"), "max_features 'half' is not sqrt"),
+        (lambda: lithe.GBDTClassifier(n_jobs=0), "n_jobs must not be 0"),
+    ],
+)
+def test_bad_parameters_raise_value_error_naming_the_python_parameter(make, message):
+    X, y, _ = _data(100)
+    with pytest.raises(ValueError) as e:
+        make().fit(X, y)
+    assert message in str(e.value)
+
+
+def test_bad_data_raises_and_never_crashes():
+    X, y, df = _data(100)
+    m = lithe.GBDTClassifier(n_estimators=5).fit(df, y)
+    with pytest.raises(ValueError, match="lacks the column"):
+        m.predict(df.drop(columns="f1"))
+    with pytest.raises(ValueError, match="only 1 class"):
+        lithe.GBDTClassifier().fit(X, np.zeros(len(X)))
+    with pytest.raises(ValueError):
+        lithe.GBDTRegressor().fit(X, np.full(len(X), np.inf))
+    with pytest.raises(ValueError):
+        lithe.GBDTRegressor().fit(X[:10], y)
+    with pytest.raises(TypeError):
+        lithe.GBDTRegressor(learning_rate=[0.1]).fit(X, y)
+    with pytest.raises(ValueError, match="not a lithe model|empty"):
+        TabularModel.from_bytes(b"")
+    with pytest.raises(ValueError, match="no such file"):
+        lithe.GBDTClassifier.load_model("/nonexistent/m.lithe")
