@@ -39,6 +39,16 @@ def matrix_table(a: np.ndarray, names: list[str]):
 def _pandas_table(df, categorical: set[str]):
     import pandas as pd
 
+    numeric = [
+        pd.api.types.is_numeric_dtype(t) and not isinstance(t, pd.CategoricalDtype) for t in df.dtypes
+    ]
+    if all(numeric) and not categorical:
+        # Numbers only: one conversion of the whole frame.
+        try:
+            a = df.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"X cannot be read as numbers: {e}") from None
+        return matrix_table(a, [str(c) for c in df.columns])
     cols = []
     for name in df.columns:
         s = df[name]

@@ -96,6 +96,20 @@ class _Trees(BaseEstimator):
             if n == 0:
                 raise ValueError("X has 0 samples; at least 1 is required")
             return _frames.to_table(X, self._categorical)
+        if (
+            not reset
+            and type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype in (np.float64, np.float32)
+            and X.shape[0] > 0
+            and X.shape[1] == getattr(self, "n_features_in_", -1)
+            and not hasattr(self, "feature_names_in_")
+        ):
+            # A plain float matrix of the fitted width: the checks below would pass it
+            # unchanged (NaN is missing; infinity is refused here).
+            if np.isinf(X).any():
+                raise ValueError("Input X contains infinity or a value too large for dtype('float64').")
+            return _frames.matrix_table(X, self._columns)
         X = _validate_data(self, X, reset=reset, dtype=np.float64, ensure_all_finite="allow-nan")
         if reset:
             self._columns = [f"x{j}" for j in range(X.shape[1])]
@@ -217,7 +231,9 @@ class _Trees(BaseEstimator):
         est._columns = list(booster.feature_names)
         est._categorical = set()
         est.n_features_in_ = len(est._columns)
-        est.feature_names_in_ = np.asarray(est._columns, dtype=object)
+        if est._columns != [f"x{j}" for j in range(len(est._columns))]:
+            # Names of a frame's columns (a NumPy-trained model's are lithe's x0, x1, …).
+            est.feature_names_in_ = np.asarray(est._columns, dtype=object)
         est.best_iteration_ = None
         if is_classifier:
             est.classes_ = _classes_from_text(booster.classes)

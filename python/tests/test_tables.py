@@ -166,3 +166,16 @@ def test_bad_data_raises_and_never_crashes():
         TabularModel.from_bytes(b"")
     with pytest.raises(ValueError, match="no such file"):
         lithe.GBDTClassifier.load_model("/nonexistent/m.lithe")
+
+
+def test_type_stubs_are_the_specs():
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("stubs", root / "tools" / "stubs.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert (root / "lithe" / "_tables.pyi").read_text() == mod.render(), (
+        "stubs are stale: python python/tools/stubs.py > python/lithe/_tables.pyi"
+    )

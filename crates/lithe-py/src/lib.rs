@@ -151,6 +151,24 @@ fn pool(n_jobs: i64) -> PyResult<Arc<rayon::ThreadPool>> {
     Ok(p)
 }
 
+/// Tables of at most this many rows are predicted on the calling thread.
+const SMALL: usize = 256;
+
+/// Run `f` with a panic caught and turned into a runtime error.
+fn catch<T>(f: impl FnOnce() -> lithe_core::Result<T>) -> lithe_core::Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown".into());
+            Err(Error::Runtime(format!("internal error in lithe: {msg}")))
+        }
+    }
+}
+
 /// Run lithe work without the GIL, on `n_jobs` threads, with panics caught.
 fn compute<T: Send>(
     py: Python<'_>,
@@ -158,21 +176,7 @@ fn compute<T: Send>(
     f: impl FnOnce() -> lithe_core::Result<T> + Send,
 ) -> lithe_core::Result<T> {
     let pool = pool(n_jobs).map_err(|e| Error::input(e.to_string()))?;
-    py.detach(|| {
-        pool.install(
-            || match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-                Ok(r) => r,
-                Err(p) => {
-                    let msg = p
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| p.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "unknown".into());
-                    Err(Error::Runtime(format!("internal error in lithe: {msg}")))
-                }
-            },
-        )
-    })
+    py.detach(|| pool.install(|| catch(f)))
 }
 
 /// A table from what the Python side hands over: `("arrow", obj)` for an object with
@@ -324,7 +328,14 @@ impl PyTabular {
         n_jobs: i64,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let t = table_of(x)?;
-        let p = compute(py, n_jobs, || self.model.predict(&t)).map_err(|e| py_err(e, None))?;
+        let p = if t.n_rows() <= SMALL {
+            // A few rows: predicted on this thread (a hop to the pool and back costs
+            // more than the prediction).
+            catch(|| self.model.predict(&t))
+        } else {
+            compute(py, n_jobs, || self.model.predict(&t))
+        }
+        .map_err(|e| py_err(e, None))?;
         let mut bytes = Vec::with_capacity(p.len() * 8);
         for v in p {
             bytes.extend_from_slice(&v.to_le_bytes());

@@ -953,18 +953,24 @@ impl ForestModel {
         let n = m.len() / nf;
         let mut out = vec![0f64; n * k];
         let t = self.trees.len().max(1) as f64;
-        out.par_chunks_mut(k * ROW_BLOCK)
-            .zip(m.par_chunks(nf * ROW_BLOCK))
-            .for_each(|(o, rows)| {
-                // Each row adds its trees in order, as `predict_raw_row` does.
-                let trees = &self.trees;
-                Tree::for_each_leaf(trees, rows, nf, &self.features, |i, r, leaf| {
-                    add_leaf(&mut o[r * k..(r + 1) * k], &trees[i], leaf);
-                });
-                for v in o.iter_mut() {
-                    *v /= t;
-                }
+        let block = |o: &mut [f64], rows: &[f32]| {
+            // Each row adds its trees in order, as `predict_raw_row` does.
+            let trees = &self.trees;
+            Tree::for_each_leaf(trees, rows, nf, &self.features, |i, r, leaf| {
+                add_leaf(&mut o[r * k..(r + 1) * k], &trees[i], leaf);
             });
+            for v in o.iter_mut() {
+                *v /= t;
+            }
+        };
+        if n <= ROW_BLOCK {
+            // One block: computed here, without a hop to the thread pool.
+            block(&mut out, m);
+        } else {
+            out.par_chunks_mut(k * ROW_BLOCK)
+                .zip(m.par_chunks(nf * ROW_BLOCK))
+                .for_each(|(o, rows)| block(o, rows));
+        }
         out
     }
 

@@ -157,6 +157,10 @@ pub fn numeric_target(col: &Column) -> Result<Vec<f64>> {
     Ok(y)
 }
 
+/// Batches of at most this many rows are predicted row by row (the compiled one-row
+/// walk); larger ones by the batch walker.
+const FEW_ROWS: usize = 16;
+
 /// The largest target magnitude accepted: gradients are stored as f32 (as LightGBM
 /// stores them), which holds about ±3.4e38; differences of two targets must fit.
 const MAX_TARGET: f64 = 1e30;
@@ -551,31 +555,50 @@ impl GbdtModel {
         let k = self.n_class_trees();
         let n = m.len() / nf;
         let mut out = vec![0f64; n * k];
-        let walker = Walker::new(&self.trees, &self.features, nf);
-        out.par_chunks_mut(k * 256)
-            .zip(m.par_chunks(nf * 256))
-            .for_each(|(o, rows)| {
-                // Each row adds its trees in order, as `predict_raw_row` does.
-                for dst in o.chunks_mut(k) {
-                    dst.copy_from_slice(&self.init[..k]);
-                }
-                walker.add_leaf_values(rows, o, k);
-                for dst in o.chunks_mut(k) {
-                    if self.objective == Objective::Multiclass {
-                        let mx = dst.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-                        let mut s = 0.0;
-                        for v in dst.iter_mut() {
-                            *v = (*v - mx).exp();
-                            s += *v;
-                        }
-                        for v in dst.iter_mut() {
-                            *v /= s;
-                        }
-                    } else {
-                        dst[0] = self.link(dst[0]);
+        let finish = |o: &mut [f64]| {
+            for dst in o.chunks_mut(k) {
+                if self.objective == Objective::Multiclass {
+                    let mx = dst.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                    let mut s = 0.0;
+                    for v in dst.iter_mut() {
+                        *v = (*v - mx).exp();
+                        s += *v;
                     }
+                    for v in dst.iter_mut() {
+                        *v /= s;
+                    }
+                } else {
+                    dst[0] = self.link(dst[0]);
                 }
-            });
+            }
+        };
+        if n <= FEW_ROWS {
+            // A few rows: the one-row walk (compiled once per model) beats compiling
+            // the batch walker for them; both add each row's trees in the same order.
+            for (dst, row) in out.chunks_mut(k).zip(m.chunks(nf)) {
+                self.predict_raw_row(row, dst);
+            }
+            finish(&mut out);
+            return out;
+        }
+        let walker = Walker::new(&self.trees, &self.features, nf);
+        let block = |o: &mut [f64], rows: &[f32]| {
+            // Each row adds its trees in order, as `predict_raw_row` does.
+            for dst in o.chunks_mut(k) {
+                dst.copy_from_slice(&self.init[..k]);
+            }
+            walker.add_leaf_values(rows, o, k);
+            finish(o);
+        };
+        if n <= 256 {
+            // One block: computed here, without a hop to the thread pool (which costs
+            // more than the block itself for a few hundred rows).
+            block(&mut out, m);
+        } else {
+            out.par_chunks_mut(k * 256)
+                .zip(m.par_chunks(nf * 256))
+                .for_each(|(o, rows)| block(o, rows));
+        }
         out
     }
 

@@ -122,6 +122,15 @@ fn assert_walks_agree(m: &GbdtModel, matrix: &[f32]) {
     let nf = m.features.len();
     let k = m.n_class_trees();
     let batch = m.predict_matrix(matrix);
+    // A few rows take the one-row walk inside `predict_matrix`, a block or more the
+    // batch walker: the same bits either way (multiclass probabilities included).
+    for few in [1, 3, 16, 17] {
+        let n = (matrix.len() / nf).min(few);
+        let small = m.predict_matrix(&matrix[..n * nf]);
+        for (i, (a, b)) in small.iter().zip(&batch).enumerate() {
+            assert_eq!(a.to_bits(), b.to_bits(), "{few} rows: value {i}");
+        }
+    }
     let mut raw = vec![0.0; k];
     for (r, row) in matrix.chunks(nf).enumerate() {
         let mut want = m.init[..k].to_vec();
