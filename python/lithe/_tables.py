@@ -96,7 +96,7 @@ class _Trees(BaseEstimator):
             if n == 0:
                 raise ValueError("X has 0 samples; at least 1 is required")
             return _frames.to_table(X, self._categorical)
-        if (
+        fitted_width_floats = (
             not reset
             and type(X) is np.ndarray
             and X.ndim == 2
@@ -104,19 +104,17 @@ class _Trees(BaseEstimator):
             and X.shape[0] > 0
             and X.shape[1] == getattr(self, "n_features_in_", -1)
             and not hasattr(self, "feature_names_in_")
-        ):
-            # A plain float matrix of the fitted width: the checks below would pass it
-            # unchanged (NaN is missing; infinity is refused here).
-            if np.isinf(X).any():
-                raise ValueError("Input X contains infinity or a value too large for dtype('float64').")
-            return _frames.matrix_table(X, self._columns)
-        X = _validate_data(self, X, reset=reset, dtype=np.float64, ensure_all_finite="allow-nan")
-        if reset:
-            self._columns = [f"x{j}" for j in range(X.shape[1])]
-            self._categorical = set()
-            cat = list(categorical or ())
-            if cat:
-                raise ValueError("categorical_feature needs a frame with named columns (pandas, polars, pyarrow)")
+        )
+        # A plain float matrix of the fitted width: scikit-learn's checks would pass it
+        # unchanged (NaN is missing; infinity is refused below), so they are skipped.
+        if not fitted_width_floats:
+            X = _validate_data(self, X, reset=reset, dtype=np.float64, ensure_all_finite="allow-nan")
+            if reset:
+                self._columns = [f"x{j}" for j in range(X.shape[1])]
+                self._categorical = set()
+                cat = list(categorical or ())
+                if cat:
+                    raise ValueError("categorical_feature needs a frame with named columns (pandas, polars, pyarrow)")
         if np.isinf(X).any():
             raise ValueError("Input X contains infinity or a value too large for dtype('float64').")
         return _frames.matrix_table(X, self._columns)

@@ -205,25 +205,25 @@ fn table_of(src: &Bound<'_, PyAny>) -> PyResult<Table> {
     }
 }
 
+/// Little-endian 8-byte words (NumPy's `tobytes()` of float64 or int64 on the
+/// platforms lithe builds for); a trailing partial word is ignored.
+fn words<T>(b: &[u8], word: fn([u8; 8]) -> T) -> Vec<T> {
+    b.chunks_exact(8)
+        .map(|c| word(c.try_into().unwrap_or([0; 8])))
+        .collect()
+}
+
 /// One column: kind `f64` (float64 bytes, NaN missing) or `cat` (`(int64 code bytes,
 /// categories)`, code -1 missing).
 fn column_of(name: String, kind: &str, data: &Bound<'_, PyAny>) -> PyResult<Column> {
     Ok(match kind {
         "f64" => {
             let b = data.cast::<PyBytes>()?.as_bytes();
-            let v: Vec<f64> = b
-                .chunks_exact(8)
-                .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
-                .collect();
-            Column::from_f64(name, v)
+            Column::from_f64(name, words(b, f64::from_le_bytes))
         }
         "cat" => {
             let (codes, cats): (Bound<'_, PyBytes>, Vec<String>) = data.extract()?;
-            let codes: Vec<i64> = codes
-                .as_bytes()
-                .chunks_exact(8)
-                .map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
-                .collect();
+            let codes = words(codes.as_bytes(), i64::from_le_bytes);
             Column::from_codes(name, &codes, &cats).map_err(|e| py_err(e, None))?
         }
         other => {

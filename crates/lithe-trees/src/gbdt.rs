@@ -12,7 +12,7 @@ use lithe_core::{Column, Error, Result, Table};
 use crate::data::{Binned, Feature, FeatureKind, feature_matrix};
 use crate::objective::{gradients, init_scores, quantile, sigmoid};
 use crate::params::{GbdtParams, Objective};
-use crate::tree::{Grower, RowWalk, Tree, Walker};
+use crate::tree::{Grower, RowWalk, Tree, Walker, by_row_blocks};
 
 /// A fitted gradient-boosting model. Immutable; `predict` never mutates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -590,15 +590,7 @@ impl GbdtModel {
             walker.add_leaf_values(rows, o, k);
             finish(o);
         };
-        if n <= 256 {
-            // One block: computed here, without a hop to the thread pool (which costs
-            // more than the block itself for a few hundred rows).
-            block(&mut out, m);
-        } else {
-            out.par_chunks_mut(k * 256)
-                .zip(m.par_chunks(nf * 256))
-                .for_each(|(o, rows)| block(o, rows));
-        }
+        by_row_blocks(&mut out, m, k, nf, 256, block);
         out
     }
 

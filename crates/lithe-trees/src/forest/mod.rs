@@ -30,7 +30,7 @@ use lithe_core::{Column, Result, Table};
 use crate::data::{BinColumn, Binned, Feature, FeatureKind, feature_matrix};
 use crate::gbdt::{Prepared, class_indices};
 use crate::params::Objective;
-use crate::tree::{Child, Node, Tree, partition_by};
+use crate::tree::{Child, Node, Tree, by_row_blocks, partition_by};
 use lithe_core::rng::SplitMix;
 
 /// The out-of-bag estimate: each row scored by the trees that did not see it.
@@ -328,14 +328,7 @@ impl ForestModel {
                 *v /= t;
             }
         };
-        if n <= ROW_BLOCK {
-            // One block: computed here, without a hop to the thread pool.
-            block(&mut out, m);
-        } else {
-            out.par_chunks_mut(k * ROW_BLOCK)
-                .zip(m.par_chunks(nf * ROW_BLOCK))
-                .for_each(|(o, rows)| block(o, rows));
-        }
+        by_row_blocks(&mut out, m, k, nf, ROW_BLOCK, block);
         out
     }
 

@@ -634,3 +634,24 @@ struct Walk {
     off: Vec<u32>,
     node: Vec<u32>,
 }
+
+/// Run `block` over blocks of `rows_per_block` rows of the row-major matrix `m` (`nf`
+/// values a row) and their `k` outputs a row in `out`: in parallel, or on this thread
+/// when there is one block (a hop to the thread pool costs more than a block of a few
+/// hundred rows). Every row is in exactly one block, whatever the thread count.
+pub fn by_row_blocks(
+    out: &mut [f64],
+    m: &[f32],
+    k: usize,
+    nf: usize,
+    rows_per_block: usize,
+    block: impl Fn(&mut [f64], &[f32]) + Sync,
+) {
+    if out.len() <= k * rows_per_block {
+        block(out, m);
+    } else {
+        out.par_chunks_mut(k * rows_per_block)
+            .zip(m.par_chunks(nf * rows_per_block))
+            .for_each(|(o, rows)| block(o, rows));
+    }
+}
