@@ -4,12 +4,14 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Args, Subcommand};
+use lithe_core::params::{ParamValue, Spec};
 use lithe_forecast::eval::evaluate;
-use lithe_forecast::{ForecastParams, Freq, Model, SeriesColumns, SeriesStore, Settings};
+use lithe_forecast::params::model_named;
+use lithe_forecast::{CrossValidation, ModelParams, ModelSpec, Request, SeriesColumns};
 use serde_json::{Map, Value, json};
 
 use crate::tabular::read;
-use crate::{DataArgs, GlobalArgs, UsageError, emit};
+use crate::{DataArgs, GlobalArgs, UsageError, emit, spec_flags};
 
 /// Forecast many time series (long format: id, time, value), or score forecasts
 #[derive(Args, Debug)]
@@ -93,48 +95,39 @@ struct RunArgs {
     /// with an optional multiple (default: inferred from the data)
     #[arg(long, value_name = "F")]
     freq: Option<String>,
-    /// window_size of window_average and seasonal_window_average
-    #[arg(long, value_name = "N")]
-    window_size: Option<usize>,
-    /// The smoothing parameter of ses and seasonal_ses
-    #[arg(long, value_name = "A")]
-    alpha: Option<f64>,
-    /// TSB's smoothing parameter for demand sizes
-    #[arg(long, value_name = "A")]
-    alpha_d: Option<f64>,
-    /// TSB's smoothing parameter for the probability of demand
-    #[arg(long, value_name = "A")]
-    alpha_p: Option<f64>,
-    /// Conformal prediction intervals for every model, from this many windows of
-    /// --horizon steps at the end of each series (StatsForecast's ConformalIntervals)
-    #[arg(long, value_name = "N")]
-    conformal_windows: Option<usize>,
-    /// AutoETS's model: error, trend, season letters (A additive, M multiplicative,
-    /// N none, Z choose), e.g. ZZZ (default), AAN, MAM, ZZN
-    #[arg(long, default_value = "ZZZ", value_name = "ETS")]
-    ets_model: String,
-    /// AutoETS's damping of the trend: auto (try both), true or false
-    #[arg(long, default_value = "auto", value_name = "auto|true|false")]
-    damped: String,
-    /// AutoARIMA's exact likelihood: "statsforecast" keeps the differencing states'
-    /// covariance from the previous evaluation, as StatsForecast 2.1 does (its
-    /// estimates of differenced models then mostly stay at the CSS ones); "fresh"
-    /// starts every evaluation from the model's prior, as R's arima does
-    #[arg(
-        long,
-        default_value = "statsforecast",
-        value_name = "fresh|statsforecast"
-    )]
-    arima_likelihood: String,
-    /// AutoARIMA's search: "stepwise" tries the neighbours StatsForecast and R try;
-    /// "cross" also tries (p+1, Q+1) and (q+1, P+1) where that search stops, and goes
-    /// on from either if it is better
-    #[arg(long, default_value = "cross", value_name = "cross|stepwise")]
-    arima_search: String,
+    #[command(flatten)]
+    params: ModelFlags,
     #[command(flatten)]
     cols: ColumnArgs,
     #[command(flatten)]
     data_args: DataArgs,
+}
+
+/// The models' parameter flags, made from their spec.
+#[derive(Debug, Clone, Default)]
+struct ModelFlags(Vec<(&'static str, String)>);
+
+fn spec() -> [spec_flags::Model; 1] {
+    [spec_flags::Model::of::<ModelParams>("forecast")]
+}
+
+impl clap::FromArgMatches for ModelFlags {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        Ok(ModelFlags(spec_flags::given(m, &spec(), &[])))
+    }
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+impl Args for ModelFlags {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        spec_flags::add(cmd, &spec(), &[])
+    }
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
 }
 
 #[derive(Args, Debug)]
@@ -198,166 +191,53 @@ pub fn run(cmd: ForecastCommand, g: &GlobalArgs) -> anyhow::Result<()> {
     }
 }
 
-use lithe_forecast::models::auto_arima::{Likelihood, Steps};
-
-fn parse_models(names: &[String]) -> anyhow::Result<Vec<Model>> {
-    let mut models = Vec::new();
-    for n in names {
-        let n = n.trim();
-        let m = Model::parse(n).ok_or_else(|| {
-            let known: Vec<&str> = Model::ALL.iter().map(|m| m.cli_name()).collect();
-            UsageError(format!(
-                "--models: unknown model '{n}' (available: {})",
-                known.join(", ")
-            ))
-        })?;
-        if !models.contains(&m) {
-            models.push(m);
-        }
-    }
-    Ok(models)
-}
-
 /// Forecast (or, with `cv = Some((windows, step))`, cross-validate) and write the table.
 fn forecast(mut a: RunArgs, cv: Option<(u32, u32)>, g: &GlobalArgs) -> anyhow::Result<()> {
     a.data_args.ids.push(a.cols.id_col.clone());
     let (Some(data), Some(horizon), Some(out)) = (&a.data, a.horizon, &a.out) else {
         return Err(UsageError("--data, --horizon and --out are required".into()).into());
     };
-    let models = parse_models(&a.models)?;
+    let values = a
+        .params
+        .0
+        .iter()
+        .map(|(n, v)| (*n, ParamValue::Text(v.clone())));
+    let params = ModelParams::from_values(values)?;
+    let seasons: Vec<usize> = a.season.iter().map(|&v| v as usize).collect();
+    let settings = params.settings(&seasons, &a.level)?;
+    let mut models: Vec<ModelSpec> = Vec::new();
+    for n in &a.models {
+        let m = model_named(n)?;
+        if !models.iter().any(|s| s.model == m) {
+            models.push(ModelSpec::new(m, settings.clone()));
+        }
+    }
+    let req = Request {
+        columns: a.cols.columns(),
+        horizon: horizon as usize,
+        models,
+        freq: a.freq.clone(),
+        cv: cv.map(|(windows, step)| CrossValidation {
+            windows: windows as usize,
+            step: step as usize,
+        }),
+    };
     let t0 = Instant::now();
     let table = read(data, &a.data_args, Some(g))?;
+    let future = a
+        .future
+        .as_ref()
+        .map(|f| read(f, &a.data_args, Some(g)))
+        .transpose()?;
     let read_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    let cols = a.cols.columns();
-    // Every column beside the id, time and value is an exogenous regressor (as in
-    // StatsForecast); only the models that use them read them.
-    let exog: Vec<String> = table
-        .columns()
-        .iter()
-        .map(|c| c.name().to_string())
-        .filter(|n| *n != cols.id && *n != cols.time && *n != cols.target)
-        .collect();
-    let uses_exog: Vec<&str> = models
-        .iter()
-        .filter(|m| m.uses_exog())
-        .map(|m| m.cli_name())
-        .collect();
-    let regress = !exog.is_empty() && !uses_exog.is_empty();
-    if let Some(f) = &a.future {
-        if exog.is_empty() {
-            return Err(UsageError(format!(
-                "--future {}: the training data has no columns beside {}, {} and {}, so there \
-                 are no regressors to give future values of",
-                f.display(),
-                cols.id,
-                cols.time,
-                cols.target
-            ))
-            .into());
-        }
-        if cv.is_some() {
-            return Err(UsageError(
-                "--future is for forecasting; cross-validation takes the regressors' values \
-                 from the training data"
-                    .into(),
-            )
-            .into());
-        }
-    }
-    let mut store = if regress {
-        SeriesStore::from_table_with_exog(&table, &cols, &exog)?
-    } else {
-        SeriesStore::from_table(&table, &cols)?
-    };
-    drop(table);
-    if regress && cv.is_none() && a.future.is_none() {
-        return Err(UsageError(format!(
-            "{} use the columns beside the value as exogenous regressors ({}) and need their \
-             future values: --future FILE ({}, {}, {}; {horizon} rows per series)",
-            uses_exog.join(" and "),
-            exog.join(", "),
-            cols.id,
-            cols.time,
-            exog.join(", ")
-        ))
-        .into());
-    }
-    let freq = a
-        .freq
-        .as_deref()
-        .map(|f| Freq::parse(f, store.time_kind))
-        .transpose()?;
-    if let (true, Some(f)) = (regress, &a.future) {
-        let future = read(f, &a.data_args, Some(g))?;
-        store.attach_future(&future, &cols, horizon as usize, freq)?;
-    }
-    if !g.quiet && !exog.is_empty() && !regress {
-        eprintln!(
-            "note: the columns {} beside the value are exogenous regressors; only auto_arima \
-             and ensemble use them{}",
-            exog.join(", "),
-            if a.future.is_some() {
-                ", so --future is not read"
-            } else {
-                ""
-            }
-        );
-    }
-    let params = ForecastParams {
-        horizon: horizon as usize,
-        models: models.clone(),
-        settings: Settings {
-            season: a.season.first().copied().unwrap_or(1) as usize,
-            seasons: a.season.iter().map(|&v| v as usize).collect(),
-            levels: a.level.clone(),
-            window: a.window_size,
-            alpha: a.alpha,
-            alpha_d: a.alpha_d,
-            alpha_p: a.alpha_p,
-            conformal_windows: a.conformal_windows,
-            ets: ets_spec(&a.ets_model, &a.damped)?,
-            arima: match a.arima_likelihood.as_str() {
-                "fresh" => Likelihood::Fresh,
-                "statsforecast" => Likelihood::AsStatsForecast,
-                other => {
-                    return Err(UsageError(format!(
-                        "--arima-likelihood: '{other}' is neither fresh nor statsforecast"
-                    ))
-                    .into());
-                }
-            },
-            arima_steps: match a.arima_search.as_str() {
-                "cross" => Steps::Cross,
-                "stepwise" => Steps::Stepwise,
-                other => {
-                    return Err(UsageError(format!(
-                        "--arima-search: '{other}' is neither cross nor stepwise"
-                    ))
-                    .into());
-                }
-            },
-        },
-        freq,
-    };
     // The output is written part by part as the series are forecast (memory stays flat
     // in the number of series) and appears at `out` only when complete.
     let mut writer = lithe_core::io::TableWriter::create(out)?;
-    let sink = |t: lithe_core::Table| writer.write(&t);
-    let report = match cv {
-        None => lithe_forecast::forecast_to(&store, &params, &cols.id, &cols.time, sink)?,
-        Some((windows, step)) => lithe_forecast::cross_validation_to(
-            &store,
-            &params,
-            windows as usize,
-            step as usize,
-            &cols.id,
-            &cols.time,
-            sink,
-        )?,
-    };
+    let outcome = lithe_forecast::api::run_to(&table, future.as_ref(), &req, |t| writer.write(&t))?;
     writer.finish()?;
     let forecast_s = t1.elapsed().as_secs_f64();
+    let report = &outcome.report;
     if !g.quiet {
         for ((model, why, used), n) in &report.fallbacks {
             eprintln!("warning: {model}: {n} series {why}; forecast by {used} instead");
@@ -381,17 +261,8 @@ fn forecast(mut a: RunArgs, cv: Option<(u32, u32)>, g: &GlobalArgs) -> anyhow::R
                 report.gappy
             );
         }
-        let no_iv: Vec<&str> = models
-            .iter()
-            .filter(|m| !m.gives_intervals(&params.settings))
-            .map(|m| m.column())
-            .collect();
-        if !a.level.is_empty() && !no_iv.is_empty() {
-            eprintln!(
-                "note: {} define no prediction intervals of their own; --level adds none for \
-                 them (--conformal-windows N gives conformal ones)",
-                no_iv.join(", ")
-            );
+        for note in &outcome.notes {
+            eprintln!("note: {note}");
         }
     }
     let fallbacks: Vec<Value> = report
@@ -404,7 +275,7 @@ fn forecast(mut a: RunArgs, cv: Option<(u32, u32)>, g: &GlobalArgs) -> anyhow::R
     let summary = json!({
         "series": report.series,
         "horizon": horizon,
-        "models": models.iter().map(|m| m.column()).collect::<Vec<_>>(),
+        "models": req.models.iter().map(ModelSpec::column).collect::<Vec<_>>(),
         "out": out,
         "read_seconds": read_s,
         "forecast_seconds": forecast_s,
@@ -440,26 +311,4 @@ fn eval(mut a: EvalArgs) -> anyhow::Result<()> {
         "mase_skipped": e.mase_skipped,
     });
     emit(&format!("{}\n", serde_json::to_string_pretty(&out)?))
-}
-
-/// AutoETS's model string and damping from the command line.
-fn ets_spec(model: &str, damped: &str) -> lithe_core::Result<lithe_forecast::models::ets::Spec> {
-    let mut spec =
-        lithe_forecast::models::ets::Spec::parse(model).map_err(lithe_core::Error::input)?;
-    spec.damped = match damped {
-        "auto" => None,
-        "true" => Some(true),
-        "false" => Some(false),
-        other => {
-            return Err(lithe_core::Error::input(format!(
-                "--damped must be auto, true or false, not '{other}'"
-            )));
-        }
-    };
-    if spec.damped == Some(true) && spec.trend == Some(lithe_forecast::models::ets::Comp::N) {
-        return Err(lithe_core::Error::input(
-            "--damped true needs a trend (the ETS model has trend N)",
-        ));
-    }
-    Ok(spec)
 }

@@ -89,7 +89,7 @@ pub fn add(mut cmd: Command, models: &[Model], skip: &[&str]) -> Command {
                 Kind::Bool => arg.value_parser(["true", "false"]).value_name("true|false"),
                 Kind::Int => arg.value_name("N"),
                 Kind::Float => arg.value_name("X"),
-                Kind::Text => arg,
+                Kind::Text => arg.value_name("TEXT"),
             };
             cmd = cmd.arg(arg);
         }

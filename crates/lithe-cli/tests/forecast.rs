@@ -191,7 +191,7 @@ fn bad_forecast_input_is_exit_2_and_writes_nothing() {
     let o = run(&["--data", s(&dup), "--horizon", "2"]);
     assert_bad_input(&o, "two rows with ds = 2", &out);
     let o = run(&["--data", s(&train), "--horizon", "2", "--models", "tsb"]);
-    assert_bad_input(&o, "--alpha-d", &out);
+    assert_bad_input(&o, "alpha_d must be given", &out);
     let o = run(&[
         "--data",
         s(&train),
@@ -202,7 +202,11 @@ fn bad_forecast_input_is_exit_2_and_writes_nothing() {
         "--alpha",
         "1.5",
     ]);
-    assert_bad_input(&o, "smoothing parameter 1.5 must be in [0, 1]", &out);
+    assert_bad_input(
+        &o,
+        "alpha is a smoothing parameter and must be in [0, 1], got 1.5",
+        &out,
+    );
     let o = run(&["--data", s(&train), "--horizon", "2", "--freq", "W"]);
     assert_bad_input(&o, "--freq", &out);
     let o = run(&[
@@ -224,7 +228,7 @@ fn bad_forecast_input_is_exit_2_and_writes_nothing() {
         "--conformal-windows",
         "2",
     ]);
-    assert_bad_input(&o, "needs --level", &out);
+    assert_bad_input(&o, "conformal_windows needs level", &out);
     for (args, needle) in [
         (
             vec!["--models", "auto_ets", "--ets-model", "ANM"],
@@ -240,7 +244,7 @@ fn bad_forecast_input_is_exit_2_and_writes_nothing() {
         ),
         (
             vec!["--models", "auto_ets", "--damped", "maybe"],
-            "--damped must be",
+            "--damped",
         ),
         (
             vec![
@@ -253,7 +257,10 @@ fn bad_forecast_input_is_exit_2_and_writes_nothing() {
             ],
             "needs a trend",
         ),
-        (vec!["--models", "holt_winters"], "--season (at least 2)"),
+        (
+            vec!["--models", "holt_winters"],
+            "season must be at least 2",
+        ),
         (
             vec!["--models", "auto_arima", "--arima-likelihood", "exact"],
             "--arima-likelihood",
@@ -264,7 +271,7 @@ fn bad_forecast_input_is_exit_2_and_writes_nothing() {
         ),
         (
             vec!["--models", "auto_ets", "--ets-model", "AAA"],
-            "--season (at least 2)",
+            "season must be at least 2 with a seasonal ets_model",
         ),
     ] {
         let mut all = vec!["--data", s(&train), "--horizon", "2"];
@@ -687,7 +694,7 @@ fn bad_regressor_input_is_exit_2_and_writes_nothing() {
     for (args, needle) in [
         (
             vec!["--data", s(&train), "--models", "auto_arima"],
-            "--future",
+            "need their future values",
         ),
         (
             vec![

@@ -129,6 +129,19 @@ impl ParamType for bool {
     }
 }
 
+impl ParamType for String {
+    const KIND: Kind = Kind::Text;
+    fn from_param(v: &ParamValue) -> std::result::Result<Self, String> {
+        match v {
+            ParamValue::Text(s) => Ok(s.clone()),
+            other => Err(format!("must be text, got {other}")),
+        }
+    }
+    fn to_param(&self) -> ParamValue {
+        ParamValue::Text(self.clone())
+    }
+}
+
 impl<T: ParamType> ParamType for Option<T> {
     const KIND: Kind = T::KIND;
     const OPTIONAL: bool = true;

@@ -39,50 +39,49 @@ impl ForecastParams {
 
     pub fn validate(&self) -> Result<()> {
         if self.horizon == 0 {
-            return Err(Error::input("the horizon must be at least 1"));
+            return Err(Error::param("horizon", "must be at least 1"));
         }
         if self.settings.season == 0 {
-            return Err(Error::input("the season length must be at least 1"));
+            return Err(Error::param("season", "must be at least 1"));
         }
         if self.models.is_empty() {
-            return Err(Error::input("no models to run"));
+            return Err(Error::param("models", "names no model to run"));
         }
         for m in &self.models {
-            if let Some(flag) = m.missing_setting(&self.settings) {
-                return Err(Error::input(format!(
-                    "{} needs {flag} (it has no default)",
-                    m.cli_name()
-                )));
+            if let Some((name, why)) = m.missing_setting(&self.settings) {
+                return Err(Error::param(name, format!("{why} for {}", m.cli_name())));
             }
         }
         if self.settings.conformal_windows.is_some_and(|w| w < 2) {
-            return Err(Error::input("--conformal-windows must be at least 2"));
+            return Err(Error::param("conformal_windows", "must be at least 2"));
         }
         if self.settings.conformal_windows.is_some() && self.settings.levels.is_empty() {
-            return Err(Error::input("--conformal-windows needs --level"));
+            return Err(Error::param(
+                "conformal_windows",
+                "needs level (the interval levels to give)",
+            ));
         }
         if self.settings.window == Some(0) {
-            return Err(Error::input("--window-size must be at least 1"));
+            return Err(Error::param("window_size", "must be at least 1"));
         }
-        for a in [
-            self.settings.alpha,
-            self.settings.alpha_d,
-            self.settings.alpha_p,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if !(0.0..=1.0).contains(&a) {
-                return Err(Error::input(format!(
-                    "smoothing parameter {a} must be in [0, 1]"
-                )));
+        for (name, a) in [
+            ("alpha", self.settings.alpha),
+            ("alpha_d", self.settings.alpha_d),
+            ("alpha_p", self.settings.alpha_p),
+        ] {
+            if let Some(a) = a.filter(|a| !(0.0..=1.0).contains(a)) {
+                return Err(Error::param(
+                    name,
+                    format!("is a smoothing parameter and must be in [0, 1], got {a}"),
+                ));
             }
         }
         for &l in &self.settings.levels {
             if !(l > 0.0 && l < 100.0) {
-                return Err(Error::input(format!(
-                    "interval level {l} must be above 0 and below 100 (percent)"
-                )));
+                return Err(Error::param(
+                    "level",
+                    format!("{l} must be above 0 and below 100 (percent)"),
+                ));
             }
         }
         Ok(())

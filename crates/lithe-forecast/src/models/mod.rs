@@ -68,7 +68,7 @@ impl std::fmt::Display for Unfit {
 }
 
 /// Settings every model may read.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     /// StatsForecast's `season_length` (1 = no season).
     pub season: usize,
@@ -276,19 +276,20 @@ impl Model {
         )
     }
 
-    /// What the model needs in `s` that has no default, as the flag that gives it.
-    pub fn missing_setting(self, s: &Settings) -> Option<&'static str> {
+    /// What the model needs in `s` that has no default: the parameter and what it must be.
+    pub fn missing_setting(self, s: &Settings) -> Option<(&'static str, &'static str)> {
+        const GIVEN: &str = "must be given (it has no default)";
         match self {
             Model::WindowAverage | Model::SeasonalWindowAverage if s.window.is_none() => {
-                Some("--window-size")
+                Some(("window_size", GIVEN))
             }
-            Model::Ses | Model::SeasonalSes if s.alpha.is_none() => Some("--alpha"),
-            Model::HoltWinters if s.season < 2 => Some("--season (at least 2)"),
+            Model::Ses | Model::SeasonalSes if s.alpha.is_none() => Some(("alpha", GIVEN)),
+            Model::HoltWinters if s.season < 2 => Some(("season", "must be at least 2")),
             Model::AutoEts if s.ets.needs_season() && s.season < 2 => {
-                Some("--season (at least 2) for a seasonal --ets-model")
+                Some(("season", "must be at least 2 with a seasonal ets_model"))
             }
-            Model::Tsb if s.alpha_d.is_none() => Some("--alpha-d"),
-            Model::Tsb if s.alpha_p.is_none() => Some("--alpha-p"),
+            Model::Tsb if s.alpha_d.is_none() => Some(("alpha_d", GIVEN)),
+            Model::Tsb if s.alpha_p.is_none() => Some(("alpha_p", GIVEN)),
             _ => None,
         }
     }
