@@ -208,7 +208,7 @@ fn bad_forecast_input_is_exit_2_and_writes_nothing() {
         &out,
     );
     let o = run(&["--data", s(&train), "--horizon", "2", "--freq", "W"]);
-    assert_bad_input(&o, "--freq", &out);
+    assert_bad_input(&o, "freq W", &out);
     let o = run(&[
         "--data",
         s(&train),

@@ -41,11 +41,11 @@ impl Freq {
             num.parse()
                 .ok()
                 .filter(|&m| m > 0)
-                .ok_or_else(|| Error::input(format!("--freq {s}: the multiple must be positive")))?
+                .ok_or_else(|| Error::input(format!("freq {s}: the multiple must be positive")))?
         };
         let bad = || {
             Error::input(format!(
-                "--freq {s}: unknown frequency (use D, W, h, min, s, ms, M, Q, Y, optionally \
+                "freq {s}: unknown frequency (use D, W, h, min, s, ms, M, Q, Y, optionally \
                  with a multiple such as 15min)"
             ))
         };
@@ -54,17 +54,17 @@ impl Freq {
                 Ok(Freq::Step(mult))
             } else {
                 Err(Error::input(format!(
-                    "--freq {s}: ds holds integers, which take an integer step (e.g. --freq 1)"
+                    "freq {s}: ds holds integers, which take an integer step (e.g. freq 1)"
                 )))
             };
         }
         let unit_micros = |u: i64| -> Result<Freq> {
             let micros = mult
                 .checked_mul(u)
-                .ok_or_else(|| Error::input(format!("--freq {s}: too large")))?;
+                .ok_or_else(|| Error::input(format!("freq {s}: too large")))?;
             match kind {
                 TimeKind::Date if micros % MICROS_PER_DAY != 0 => Err(Error::input(format!(
-                    "--freq {s}: ds holds dates, so the step must be whole days"
+                    "freq {s}: ds holds dates, so the step must be whole days"
                 ))),
                 TimeKind::Date => Ok(Freq::Step(micros / MICROS_PER_DAY)),
                 _ => Ok(Freq::Step(micros)),
@@ -73,7 +73,7 @@ impl Freq {
         let months = |m: i64| -> Result<Freq> {
             i32::try_from(mult * m)
                 .map(Freq::Months)
-                .map_err(|_| Error::input(format!("--freq {s}: too large")))
+                .map_err(|_| Error::input(format!("freq {s}: too large")))
         };
         match unit {
             "D" | "d" => unit_micros(MICROS_PER_DAY),
@@ -86,7 +86,7 @@ impl Freq {
             "Q" | "QS" | "QE" => months(3),
             "Y" | "YS" | "YE" | "A" | "AS" => months(12),
             "" => Err(Error::input(format!(
-                "--freq {s}: ds holds dates or datetimes, so give a unit such as D or h"
+                "freq {s}: ds holds dates or datetimes, so give a unit such as D or h"
             ))),
             _ => Err(bad()),
         }

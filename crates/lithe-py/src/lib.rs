@@ -11,7 +11,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use lithe_core::params::{Kind, ParamInfo, ParamValue, Spec};
-use lithe_core::{Column, Error, Table};
+use lithe_core::{Column, ColumnData, Error, Table};
+use lithe_forecast::ModelParams;
 use lithe_trees::forest::ForestParams;
 use lithe_trees::{GbdtParams, TabularModel, TabularParams};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
@@ -19,10 +20,11 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 mod arrow_in;
+mod forecast;
 
 /// A lithe error as the Python exception a user expects. Parameter errors name the
 /// parameter as the Python signature does (`n_estimators`, not `rounds`).
-fn py_err(e: Error, model: Option<&str>) -> PyErr {
+pub(crate) fn py_err(e: Error, model: Option<&str>) -> PyErr {
     match e {
         Error::Param { name, message } => {
             let alias = model.and_then(|m| specs(m).ok()).and_then(|ps| {
@@ -41,8 +43,9 @@ fn specs(model: &str) -> PyResult<&'static [ParamInfo]> {
     match model {
         "gbdt" => Ok(GbdtParams::params()),
         "rf" => Ok(ForestParams::params()),
+        "forecast" => Ok(ModelParams::params()),
         other => Err(PyValueError::new_err(format!(
-            "unknown model '{other}'; choose gbdt or rf"
+            "unknown model '{other}'; choose gbdt, rf or forecast"
         ))),
     }
 }
@@ -51,8 +54,9 @@ fn defaults(model: &str) -> PyResult<Vec<(&'static ParamInfo, ParamValue)>> {
     match model {
         "gbdt" => Ok(GbdtParams::defaults()),
         "rf" => Ok(ForestParams::defaults()),
+        "forecast" => Ok(ModelParams::defaults()),
         other => Err(PyValueError::new_err(format!(
-            "unknown model '{other}'; choose gbdt or rf"
+            "unknown model '{other}'; choose gbdt, rf or forecast"
         ))),
     }
 }
@@ -67,7 +71,7 @@ fn to_py<'py>(py: Python<'py>, v: &ParamValue) -> PyResult<Bound<'py, PyAny>> {
     })
 }
 
-fn from_py(v: &Bound<'_, PyAny>) -> PyResult<ParamValue> {
+pub(crate) fn from_py(v: &Bound<'_, PyAny>) -> PyResult<ParamValue> {
     if v.is_none() {
         return Ok(ParamValue::None);
     }
@@ -100,7 +104,7 @@ fn from_py(v: &Bound<'_, PyAny>) -> PyResult<ParamValue> {
     )))
 }
 
-/// Every parameter of `model` (`gbdt` or `rf`): name, Python name, documentation,
+/// Every parameter of `model` (`gbdt`, `rf` or `forecast`): name, Python name, documentation,
 /// kind, choices, whether `None` is a value, and the default.
 #[pyfunction]
 fn param_spec<'py>(py: Python<'py>, model: &str) -> PyResult<Bound<'py, PyList>> {
@@ -170,7 +174,7 @@ fn catch<T>(f: impl FnOnce() -> lithe_core::Result<T>) -> lithe_core::Result<T> 
 }
 
 /// Run lithe work without the GIL, on `n_jobs` threads, with panics caught.
-fn compute<T: Send>(
+pub(crate) fn compute<T: Send>(
     py: Python<'_>,
     n_jobs: i64,
     f: impl FnOnce() -> lithe_core::Result<T> + Send,
@@ -183,7 +187,7 @@ fn compute<T: Send>(
 /// `__arrow_c_stream__` (pyarrow, polars, …), or `("columns", [(name, kind, data)])`
 /// with kind `f64` (data: float64 bytes, NaN missing) or `cat` (data: `(int64 code
 /// bytes, categories)`, code -1 missing).
-fn table_of(src: &Bound<'_, PyAny>) -> PyResult<Table> {
+pub(crate) fn table_of(src: &Bound<'_, PyAny>) -> PyResult<Table> {
     let t = src
         .cast::<PyTuple>()
         .map_err(|_| PyTypeError::new_err("internal: a table is passed as a (kind, data) tuple"))?;
@@ -213,8 +217,9 @@ fn words<T>(b: &[u8], word: fn([u8; 8]) -> T) -> Vec<T> {
         .collect()
 }
 
-/// One column: kind `f64` (float64 bytes, NaN missing) or `cat` (`(int64 code bytes,
-/// categories)`, code -1 missing).
+/// One column: kind `f64` (float64 bytes, NaN missing), `cat` (`(int64 code bytes,
+/// categories)`, code -1 missing), `i64` (int64 bytes), `ts_us` (int64 microseconds
+/// since 1970, UTC) or `date` (int64 days since 1970).
 fn column_of(name: String, kind: &str, data: &Bound<'_, PyAny>) -> PyResult<Column> {
     Ok(match kind {
         "f64" => {
@@ -225,6 +230,21 @@ fn column_of(name: String, kind: &str, data: &Bound<'_, PyAny>) -> PyResult<Colu
             let (codes, cats): (Bound<'_, PyBytes>, Vec<String>) = data.extract()?;
             let codes = words(codes.as_bytes(), i64::from_le_bytes);
             Column::from_codes(name, &codes, &cats).map_err(|e| py_err(e, None))?
+        }
+        "i64" | "ts_us" | "date" => {
+            let b = data.cast::<PyBytes>()?.as_bytes();
+            let v = words(b, i64::from_le_bytes);
+            match kind {
+                "i64" => Column::new(name, ColumnData::Int(v.into())),
+                "ts_us" => Column::new(name, ColumnData::Datetime(v.into())),
+                _ => {
+                    let days: Option<Vec<i32>> = v.iter().map(|&d| i32::try_from(d).ok()).collect();
+                    let days = days.ok_or_else(|| {
+                        PyValueError::new_err(format!("column '{name}' holds a date out of range"))
+                    })?;
+                    Column::new(name, ColumnData::Date(days.into()))
+                }
+            }
         }
         other => {
             return Err(PyTypeError::new_err(format!(
@@ -459,5 +479,6 @@ fn _lithe(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", lithe_core::VERSION)?;
     m.add_function(wrap_pyfunction!(param_spec, m)?)?;
     m.add_class::<PyTabular>()?;
+    m.add_function(wrap_pyfunction!(forecast::forecast, m)?)?;
     Ok(())
 }
