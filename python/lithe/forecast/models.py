@@ -67,7 +67,8 @@ class _Model:
         """(lithe model, alias, parameters, season lengths, levels) for the Rust side."""
         params = dict(self._params)
         ci = self.prediction_intervals or intervals
-        if ci is not None:
+        # As StatsForecast: conformal intervals are computed only when levels are asked for.
+        if ci is not None and levels:
             if ci.h != h:
                 raise ValueError(
                     f"{self.alias}: the conformal intervals were made for h={ci.h}, "
