@@ -4,15 +4,13 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Args, Subcommand};
+use lithe_core::params::{ParamValue, Spec};
 use lithe_core::{Column, Error, Table};
-use lithe_recsys::data::{ITEM_COL, USER_COL, id_strings, read_options};
-use lithe_recsys::{
-    Answer, Free, IndexParams, Interactions, Stage, TuneOptions, TwoTowerModel, TwoTowerParams,
-    evaluate,
-};
+use lithe_recsys::data::{USER_COL, read_options};
+use lithe_recsys::{Stage, TrainParams, TwoTowerModel};
 use serde_json::json;
 
-use crate::{GlobalArgs, UsageError, emit};
+use crate::{GlobalArgs, UsageError, emit, spec_flags};
 
 #[derive(Subcommand, Debug)]
 pub enum RecommendCommand {
@@ -55,68 +53,38 @@ pub struct TrainArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "no_tune")]
     valid: Option<PathBuf>,
     /// No validation slice and no search: train the given (or default) settings for
-    /// --epochs epochs on every interaction
+    /// --epochs epochs on every interaction (as --trials 0)
     #[arg(long)]
     no_tune: bool,
-    /// Settings to try on the validation slice (fits, the first being the given
-    /// settings); flags given explicitly stay fixed
-    #[arg(long, default_value_t = TuneOptions::default().trials, value_name = "N")]
-    trials: usize,
-    /// Embedding and output dimension of both towers [default: 64; tuned]
-    #[arg(long)]
-    dim: Option<usize>,
-    /// Passes over the interactions [default: chosen on validation, up to 40; 12 with
-    /// --no-tune]
-    #[arg(long)]
-    epochs: Option<usize>,
-    /// Interactions per batch (one optimiser step)
-    #[arg(long)]
-    batch: Option<usize>,
-    /// In-batch negatives of each interaction: the batch is scored in groups of N + 1,
-    /// each row against its group's other items [default: 511]
-    #[arg(long, value_name = "N")]
-    negatives: Option<usize>,
-    /// The history bag reads only each user's latest N items (0: all) [default: 0]
-    #[arg(long, value_name = "N")]
-    max_history: Option<usize>,
-    /// Adam's step size [default: 0.005; tuned]
-    #[arg(long)]
-    learning_rate: Option<f64>,
-    /// Softmax temperature over cosine scores [default: 0.15; tuned]
-    #[arg(long)]
-    temperature: Option<f64>,
-    /// L2 penalty on the embedding rows each batch touches [default: 0.0001; tuned]
-    #[arg(long)]
-    l2: Option<f64>,
-    /// Share of the sampling-bias (logQ) correction, 0 to 1
-    #[arg(long)]
-    logq: Option<f64>,
-    /// Half-life (in interactions back from the latest, by timestamp) of history items
-    /// in the user tower; 0 weighs them all the same
-    #[arg(long)]
-    half_life: Option<f64>,
-    /// Latest items (before the one predicted, by timestamp) the user tower reads
-    /// through a channel of its own; 0 switches it off [default: 10 with a timestamp
-    /// column, else 0]
-    #[arg(long, value_name = "N")]
-    recent: Option<usize>,
-    /// Links per node of the item index's HNSW graph
-    #[arg(long, value_name = "N", default_value_t = IndexParams::default().connectivity)]
-    index_degree: usize,
-    /// Candidates kept while inserting an item into the index
-    #[arg(long, value_name = "N", default_value_t = IndexParams::default().expansion_add)]
-    index_build_width: usize,
-    /// Candidates kept while searching the index (the start: raised until the
-    /// self-check's recall reaches --index-target-recall)
-    #[arg(long, value_name = "N", default_value_t = IndexParams::default().expansion_search)]
-    index_search_width: usize,
-    /// Recall@10 of the index against exact search, on a sample of users, that training
-    /// widens the search to reach (0: no check)
-    #[arg(long, value_name = "R", default_value_t = IndexParams::default().target_recall)]
-    index_target_recall: f64,
-    /// Random seed (initial weights, batch order, validation slice)
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
+    #[command(flatten)]
+    params: TowerFlags,
+}
+
+/// The model's parameter flags, made from its spec.
+#[derive(Debug, Clone, Default)]
+pub struct TowerFlags(Vec<(&'static str, String)>);
+
+fn spec() -> [spec_flags::Model; 1] {
+    [spec_flags::Model::of::<TrainParams>("two_tower")]
+}
+
+impl clap::FromArgMatches for TowerFlags {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        Ok(TowerFlags(spec_flags::given(m, &spec(), &[])))
+    }
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+impl Args for TowerFlags {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        spec_flags::add(cmd, &spec(), &[])
+    }
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
 }
 
 #[derive(Args, Debug)]
@@ -199,76 +167,45 @@ fn read(path: &std::path::Path) -> anyhow::Result<Table> {
 }
 
 fn train(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {
-    let d = TwoTowerParams::default();
-    let params = TwoTowerParams {
-        dim: a.dim.unwrap_or(d.dim),
-        epochs: a.epochs.unwrap_or(d.epochs),
-        batch: a.batch.unwrap_or(d.batch),
-        negatives: a.negatives.unwrap_or(d.negatives),
-        learning_rate: a.learning_rate.unwrap_or(d.learning_rate),
-        temperature: a.temperature.unwrap_or(d.temperature),
-        l2: a.l2.unwrap_or(d.l2),
-        logq: a.logq.unwrap_or(d.logq),
-        half_life: a.half_life.unwrap_or(d.half_life),
-        recent: a.recent,
-        max_history: a.max_history.unwrap_or(d.max_history),
-        index: IndexParams {
-            connectivity: a.index_degree,
-            expansion_add: a.index_build_width,
-            expansion_search: a.index_search_width,
-            target_recall: a.index_target_recall,
-        },
-        seed: a.seed,
-    };
-    params.validate()?;
-    let opts = TuneOptions {
-        trials: if a.no_tune { 0 } else { a.trials },
-        free: Free {
-            learning_rate: a.learning_rate.is_none(),
-            temperature: a.temperature.is_none(),
-            l2: a.l2.is_none(),
-            dim: a.dim.is_none(),
-            epochs: a.epochs.is_none(),
-        },
-        ..TuneOptions::default()
-    };
-    if !a.no_tune && a.trials == 0 {
-        return Err(UsageError("--trials must be at least 1 (or give --no-tune)".into()).into());
+    let mut values: Vec<(&str, ParamValue)> = a
+        .params
+        .0
+        .iter()
+        .map(|(n, v)| (*n, ParamValue::Text(v.clone())))
+        .collect();
+    if a.no_tune {
+        if values.iter().any(|(n, _)| *n == "trials") {
+            return Err(UsageError("--no-tune and --trials do not go together".into()).into());
+        }
+        values.push(("trials", ParamValue::Int(0)));
     }
-    opts.validate()?;
+    let params = TrainParams::from_values(values)?;
     let t0 = Instant::now();
     let table = read(&a.interactions)?;
-    let name = a.interactions.display().to_string();
     let valid = a.valid.as_deref().map(read).transpose()?;
-    let valid_name = a.valid.as_ref().map(|p| p.display().to_string());
-    let data = match (&valid, &valid_name) {
-        (Some(v), Some(vn)) => Interactions::from_tables(&[(&table, &name), (v, vn)])?,
-        _ => Interactions::from_table(&table, &name)?,
-    };
-    let valid_from = valid.as_ref().map(|_| table.n_rows());
     let user_features = a.user_features.as_deref().map(read).transpose()?;
     let item_features = a.item_features.as_deref().map(read).transpose()?;
     let read_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
+    let trials = params.trials;
     let model = crate::progress::with_message_bar(g, "training", |say| {
-        TwoTowerModel::train(
+        lithe_recsys::api::fit(
             &params,
-            &opts,
-            &data,
-            valid_from,
+            &table,
+            valid.as_ref(),
             user_features.as_ref(),
             item_features.as_ref(),
             |stage| match stage {
-                Stage::Trial { trial, epoch } => say(&format!(
-                    "tuning: trial {trial} of {}, epoch {epoch}",
-                    opts.trials
-                )),
+                Stage::Trial { trial, epoch } => {
+                    say(&format!("tuning: trial {trial} of {trials}, epoch {epoch}"))
+                }
                 Stage::Final { epoch, epochs } => {
                     say(&format!("final fit: epoch {epoch} of {epochs}"))
                 }
             },
         )
     })?;
+    let interactions = table.n_rows() + valid.as_ref().map_or(0, Table::n_rows);
     for (n, what) in [
         (model.report.unused_user_features, "user feature rows"),
         (model.report.unused_item_features, "item feature rows"),
@@ -302,7 +239,7 @@ fn train(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {
     let p = &model.params;
     let mut out = json!({
         "model": a.out.display().to_string(),
-        "interactions": data.len(),
+        "interactions": interactions,
         "users": model.users.len(),
         "items": model.items.len(),
         "dim": p.dim,
@@ -360,73 +297,24 @@ fn query(a: QueryArgs, g: &GlobalArgs) -> anyhow::Result<()> {
     }
     let mut model = load(&a.model)?;
     model.exact = a.exact;
-    let mut new_user_feats: Option<lithe_recsys::features::SparseRows> = None;
-    let users: Vec<String> = match (&a.user, &a.users) {
-        (Some(u), None) => vec![u.clone()],
-        (None, Some(path)) => {
-            let t = read(path)?;
-            let schema = &model.user_schema;
-            if schema.columns.iter().any(|c| t.column(c.name()).is_some()) {
-                let name = path.display().to_string();
-                new_user_feats = Some(schema.encode(&t, USER_COL, &name)?.1);
-            }
-            let col = t
-                .require(USER_COL)
-                .map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
-            id_strings(col)
-                .into_iter()
-                .enumerate()
-                .map(|(r, u)| {
-                    u.ok_or_else(|| {
-                        Error::input(format!(
-                            "{}: row {}: missing {USER_COL}",
-                            path.display(),
-                            r + 2
-                        ))
-                    })
-                })
-                .collect::<Result<_, _>>()?
-        }
+    let users = match (&a.user, &a.users) {
+        (Some(u), None) => Table::new(vec![Column::from_strings(USER_COL, &[Some(u.as_str())])?])?,
+        (None, Some(path)) => read(path)?,
         _ => return Err(UsageError("give --user ID or --users FILE".into()).into()),
     };
-    use rayon::prelude::*;
-    let answers: Vec<_> = users
-        .par_iter()
-        .enumerate()
-        .map(|(r, u)| {
-            // A user new to the model, with features: the user tower from them.
-            if let Some(f) = &new_user_feats
-                && model.users.get(u).is_none()
-                && let Some(recs) = model.recommend_new_user(f.of(r), a.k)?
-            {
-                return Ok((recs, Answer::Tower));
-            }
-            model.recommend(u, a.k, a.exclude_seen)
-        })
-        .collect::<Result<_, lithe_core::Error>>()?;
-    let unknown = answers.iter().filter(|x| x.1 == Answer::Popular).count();
-    if unknown > 0 && !g.quiet {
+    let (table, answered) = lithe_recsys::api::recommend(&model, &users, a.k, a.exclude_seen)
+        .map_err(|e| match &a.users {
+            Some(path) => e.context(path.display()),
+            None => e,
+        })?;
+    if answered.popular > 0 && !g.quiet {
         eprintln!(
-            "note: {unknown} of {} users are not in the model and have no features; they get \
+            "note: {} of {} users are not in the model and have no features; they get \
              the most popular items",
-            users.len()
+            answered.popular,
+            users.n_rows()
         );
     }
-    let (mut uc, mut rank, mut item, mut score) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (u, (recs, _)) in users.iter().zip(&answers) {
-        for (r, rec) in recs.iter().enumerate() {
-            uc.push(u.as_str());
-            rank.push(Some(r as i64 + 1));
-            item.push(model.items.names[rec.item as usize].as_str());
-            score.push(rec.score as f64);
-        }
-    }
-    let table = Table::new(vec![
-        Column::from_strings(USER_COL, &uc.iter().map(|s| Some(*s)).collect::<Vec<_>>())?,
-        Column::from_i64("rank", rank),
-        Column::from_strings(ITEM_COL, &item.iter().map(|s| Some(*s)).collect::<Vec<_>>())?,
-        Column::from_f64("score", score),
-    ])?;
     match &a.out {
         Some(path) => lithe_core::write_table(path, &table)?,
         None => emit(&lithe_core::io::csv_string(&table))?,
@@ -440,29 +328,8 @@ fn eval(a: EvalArgs) -> anyhow::Result<()> {
     }
     let model = load(&a.model)?;
     let t = read(&a.test)?;
-    let name = a.test.display().to_string();
-    let u = t
-        .require(USER_COL)
-        .map_err(|e| Error::input(format!("{name}: {e}")))?;
-    let i = t
-        .require(ITEM_COL)
-        .map_err(|e| Error::input(format!("{name}: {e}")))?;
-    let pairs: Vec<(String, String)> = id_strings(u)
-        .into_iter()
-        .zip(id_strings(i))
-        .enumerate()
-        .map(|(r, p)| match p {
-            (Some(u), Some(i)) => Ok((u, i)),
-            _ => Err(Error::input(format!(
-                "{name}: row {}: missing {USER_COL} or {ITEM_COL}",
-                r + 2
-            ))),
-        })
-        .collect::<Result<_, _>>()?;
-    if pairs.is_empty() {
-        return Err(Error::input(format!("{name}: no test interactions")).into());
-    }
-    let r = evaluate(&model, &pairs, a.k)?;
+    let r = lithe_recsys::api::evaluate_table(&model, &t, a.k)
+        .map_err(|e| e.context(a.test.display()))?;
     let k = a.k;
     let out = json!({
         format!("recall@{k}"): r.recall,

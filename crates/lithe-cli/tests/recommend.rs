@@ -254,9 +254,15 @@ fn bad_input() {
         &train(&badw, &[]),
         "row 3: 'weight' must be a positive number",
     );
-    assert_bad_input(&train(&data, &["--dim", "0"]), "--dim");
-    assert_bad_input(&train(&data, &["--batch", "1"]), "--batch");
-    assert_bad_input(&train(&data, &["--temperature", "0"]), "--temperature");
+    assert_bad_input(
+        &train(&data, &["--dim", "0"]),
+        "dim must be between 1 and 4096",
+    );
+    assert_bad_input(&train(&data, &["--batch", "1"]), "batch must be at least 2");
+    assert_bad_input(
+        &train(&data, &["--temperature", "0"]),
+        "temperature must be a positive number",
+    );
     assert!(!model.exists());
 
     // Unknown model file, a file that is not a model, the wrong kind of model.
@@ -623,8 +629,8 @@ fn self_tuning_bad_input() {
         lithe(&args)
     };
     assert_bad_input(
-        &train(&timed, &["--trials", "0"]),
-        "--trials must be at least 1",
+        &train(&timed, &["--trials", "2", "--no-tune"]),
+        "--no-tune and --trials do not go together",
     );
     assert_bad_input(
         &train(&timed, &["--trials", "101"]),
@@ -635,7 +641,10 @@ fn self_tuning_bad_input() {
         "index_target_recall must be between 0 and 1",
     );
     assert_bad_input(&train(&timed, &["--index-degree", "1"]), "index_degree");
-    assert_bad_input(&train(&timed, &["--recent", "5000"]), "--recent");
+    assert_bad_input(
+        &train(&timed, &["--recent", "5000"]),
+        "recent must be at most 1000",
+    );
     // A validation file without timestamps beside interactions with them, and one
     // without the id columns.
     assert_bad_input(

@@ -79,22 +79,24 @@ pub const MAX_EXPANSION: usize = 4096;
 
 impl IndexParams {
     pub fn validate(&self) -> Result<()> {
-        let bad = |what: &str| Err(Error::input(what.to_string()));
+        let bad = |name: &'static str, why: String| Err(Error::param(name, why));
         if !(2..=256).contains(&self.connectivity) {
-            return bad("index_degree must be between 2 and 256");
+            return bad("index_degree", "must be between 2 and 256".into());
         }
         if !(1..=MAX_EXPANSION).contains(&self.expansion_add) {
-            return bad(&format!(
-                "index_build_width must be between 1 and {MAX_EXPANSION}"
-            ));
+            return bad(
+                "index_build_width",
+                format!("must be between 1 and {MAX_EXPANSION}"),
+            );
         }
         if !(1..=MAX_EXPANSION).contains(&self.expansion_search) {
-            return bad(&format!(
-                "index_search_width must be between 1 and {MAX_EXPANSION}"
-            ));
+            return bad(
+                "index_search_width",
+                format!("must be between 1 and {MAX_EXPANSION}"),
+            );
         }
         if !(self.target_recall.is_finite() && (0.0..=1.0).contains(&self.target_recall)) {
-            return bad("index_target_recall must be between 0 and 1");
+            return bad("index_target_recall", "must be between 0 and 1".into());
         }
         Ok(())
     }

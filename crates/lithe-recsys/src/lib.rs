@@ -5,6 +5,7 @@
 //! Start at [`model::TwoTowerModel::fit`]; the towers and their hand-written
 //! gradients are in [`tower`].
 
+pub mod api;
 pub mod data;
 pub mod dense;
 pub mod exact;
@@ -17,6 +18,7 @@ pub mod train;
 pub mod tune;
 pub mod valid;
 
+pub use api::TrainParams;
 pub use data::Interactions;
 pub use index::{IndexCheck, IndexParams, ItemIndex};
 pub use model::{Answer, EvalReport, FitReport, Rec, Stage, TwoTowerModel, evaluate};

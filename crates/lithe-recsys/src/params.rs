@@ -81,7 +81,7 @@ impl TwoTowerParams {
     }
 
     pub fn validate(&self) -> Result<()> {
-        let bad = |flag: &str, why: &str| Err(Error::input(format!("--{flag} {why}")));
+        let bad = |name: &'static str, why: &str| Err(Error::param(name, why));
         if self.dim == 0 || self.dim > 4096 {
             return bad("dim", "must be between 1 and 4096");
         }
@@ -98,7 +98,7 @@ impl TwoTowerParams {
             return bad("negatives", "must be at least 1");
         }
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return bad("learning-rate", "must be a positive number");
+            return bad("learning_rate", "must be a positive number");
         }
         if !(self.temperature.is_finite() && self.temperature > 0.0) {
             return bad("temperature", "must be a positive number");
@@ -107,7 +107,7 @@ impl TwoTowerParams {
             return bad("logq", "must be between 0 and 1");
         }
         if !(self.half_life.is_finite() && self.half_life >= 0.0) {
-            return bad("half-life", "must be zero (off) or a positive number");
+            return bad("half_life", "must be zero (off) or a positive number");
         }
         if self.recent.is_some_and(|w| w > 1000) {
             return bad("recent", "must be at most 1000 items");
