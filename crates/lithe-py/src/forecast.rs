@@ -46,7 +46,7 @@ fn le_bytes<'py, T: Copy>(py: Python<'py>, v: &[T], f: fn(T) -> [u8; 8]) -> Boun
 
 /// A table's columns as `(name, kind, data)`: kind `f64`, `i64`, `ts_us`, `date` (the
 /// values as 8-byte little-endian words) or `str` (`(int64 code bytes, categories)`).
-fn columns_out<'py>(py: Python<'py>, t: &Table) -> PyResult<Bound<'py, PyList>> {
+pub(crate) fn columns_out<'py>(py: Python<'py>, t: &Table) -> PyResult<Bound<'py, PyList>> {
     let out = PyList::empty(py);
     for c in t.columns() {
         let (kind, data): (&str, Bound<'py, PyAny>) = match c.data() {

@@ -21,6 +21,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 mod arrow_in;
 mod forecast;
+mod recommend;
 
 /// A lithe error as the Python exception a user expects. Parameter errors name the
 /// parameter as the Python signature does (`n_estimators`, not `rounds`).
@@ -44,8 +45,9 @@ fn specs(model: &str) -> PyResult<&'static [ParamInfo]> {
         "gbdt" => Ok(GbdtParams::params()),
         "rf" => Ok(ForestParams::params()),
         "forecast" => Ok(ModelParams::params()),
+        "two_tower" => Ok(lithe_recsys::TrainParams::params()),
         other => Err(PyValueError::new_err(format!(
-            "unknown model '{other}'; choose gbdt, rf or forecast"
+            "unknown model '{other}'; choose gbdt, rf, forecast or two_tower"
         ))),
     }
 }
@@ -55,8 +57,9 @@ fn defaults(model: &str) -> PyResult<Vec<(&'static ParamInfo, ParamValue)>> {
         "gbdt" => Ok(GbdtParams::defaults()),
         "rf" => Ok(ForestParams::defaults()),
         "forecast" => Ok(ModelParams::defaults()),
+        "two_tower" => Ok(lithe_recsys::TrainParams::defaults()),
         other => Err(PyValueError::new_err(format!(
-            "unknown model '{other}'; choose gbdt, rf or forecast"
+            "unknown model '{other}'; choose gbdt, rf, forecast or two_tower"
         ))),
     }
 }
@@ -159,7 +162,7 @@ fn pool(n_jobs: i64) -> PyResult<Arc<rayon::ThreadPool>> {
 const SMALL: usize = 256;
 
 /// Run `f` with a panic caught and turned into a runtime error.
-fn catch<T>(f: impl FnOnce() -> lithe_core::Result<T>) -> lithe_core::Result<T> {
+pub(crate) fn catch<T>(f: impl FnOnce() -> lithe_core::Result<T>) -> lithe_core::Result<T> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(r) => r,
         Err(p) => {
@@ -480,5 +483,6 @@ fn _lithe(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(param_spec, m)?)?;
     m.add_class::<PyTabular>()?;
     m.add_function(wrap_pyfunction!(forecast::forecast, m)?)?;
+    m.add_class::<recommend::PyTwoTower>()?;
     Ok(())
 }

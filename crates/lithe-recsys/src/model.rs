@@ -452,6 +452,17 @@ impl TwoTowerModel {
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
+        let (header, payload) = self.encode()?;
+        model_file::write(path, &header, &payload)
+    }
+
+    /// The model file's bytes (what [`Self::save`] writes).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let (header, payload) = self.encode()?;
+        model_file::encode(&header, &payload)
+    }
+
+    fn encode(&self) -> Result<(model_file::Header, Vec<u8>)> {
         let index = self.index.to_bytes()?;
         let index_sum = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&index));
         let saved = Saved {
@@ -493,11 +504,27 @@ impl TwoTowerModel {
             "index": self.index_params,
             "index_xxh3": index_sum,
         });
-        model_file::write(path, &header, &payload)
+        Ok((header, payload))
     }
 
     pub fn load(path: &Path) -> Result<TwoTowerModel> {
         let file = model_file::read_kind(path, KIND)?;
+        Self::decode(file, &path.display().to_string())
+    }
+
+    /// A model from a model file's bytes (`name` for messages).
+    pub fn from_bytes(bytes: &[u8], name: &str) -> Result<TwoTowerModel> {
+        let file = model_file::decode(bytes, name)?;
+        if file.kind != KIND {
+            return Err(Error::input(format!(
+                "{name}: this is a '{}' model, but a '{KIND}' model is needed here",
+                file.kind
+            )));
+        }
+        Self::decode(file, name)
+    }
+
+    fn decode(file: model_file::ModelFile, name: &str) -> Result<TwoTowerModel> {
         let payload = file
             .header
             .extra
@@ -506,17 +533,13 @@ impl TwoTowerModel {
             .unwrap_or(1);
         if payload != PAYLOAD {
             return Err(Error::input(format!(
-                "{}: a {KIND} model of payload layout {payload}, which this lithe ({}) does not \
-                 read (it reads {PAYLOAD}); train the model again with this lithe",
-                path.display(),
+                "{name}: a {KIND} model of payload layout {payload}, which this lithe ({}) does \
+                 not read (it reads {PAYLOAD}); train the model again with this lithe",
                 lithe_core::VERSION
             )));
         }
         let bad = |what: &str| {
-            Error::input(format!(
-                "{}: not a usable {KIND} model ({what})",
-                path.display()
-            ))
+            Error::input(format!("{name}: not a usable {KIND} model ({what})"))
         };
         let s: Saved = postcard::from_bytes(&file.payload).map_err(|e| bad(&e.to_string()))?;
         let d = s.weights.dim;
