@@ -146,3 +146,12 @@ def test_bad_input_raises_value_errors():
 def test_a_note_for_regressors_no_model_uses():
     with pytest.warns(UserWarning, match="price beside the value are exogenous regressors"):
         StatsForecast(models=[M.Naive()], freq="D").forecast(df=sf_script.data(), h=2)
+
+
+def test_defaults_come_from_the_rust_spec():
+    import inspect
+
+    from lithe._lithe import param_spec
+
+    spec = {p["python_name"]: p["default"] for p in param_spec("forecast")}
+    assert inspect.signature(M.AutoETS).parameters["model"].default == spec["model"] == "ZZZ"

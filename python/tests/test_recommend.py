@@ -89,3 +89,11 @@ def test_bad_input():
         TwoTower(n_jobs=1, **SMALL).fit(interactions()).recommend(["u1"], k=0)
     with pytest.raises(ValueError, match="trained without item features"):
         TwoTower(n_jobs=1, **SMALL).fit(interactions()).add_items(item_features().head(1))
+
+
+def test_defaults_come_from_the_rust_spec():
+    from lithe._lithe import param_spec
+
+    spec = {p["python_name"]: p["default"] for p in param_spec("two_tower")}
+    assert TwoTower().params == spec
+    assert spec["trials"] == 3 and spec["dim"] is None

@@ -84,11 +84,19 @@ impl PyTwoTower {
 
     /// Recall@k, NDCG@k and coverage on held-out interactions, as JSON.
     #[pyo3(signature = (test, k=10, n_jobs=-1))]
-    fn evaluate(&self, py: Python<'_>, test: &Bound<'_, PyAny>, k: usize, n_jobs: i64) -> PyResult<String> {
+    fn evaluate(
+        &self,
+        py: Python<'_>,
+        test: &Bound<'_, PyAny>,
+        k: usize,
+        n_jobs: i64,
+    ) -> PyResult<String> {
         let t = table_of(test)?;
         let model = &self.model;
-        let r = compute(py, n_jobs, || lithe_recsys::api::evaluate_table(model, &t, k))
-            .map_err(model_err)?;
+        let r = compute(py, n_jobs, || {
+            lithe_recsys::api::evaluate_table(model, &t, k)
+        })
+        .map_err(model_err)?;
         Ok(serde_json::to_string(&r).unwrap_or_default())
     }
 

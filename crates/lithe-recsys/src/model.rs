@@ -538,9 +538,7 @@ impl TwoTowerModel {
                 lithe_core::VERSION
             )));
         }
-        let bad = |what: &str| {
-            Error::input(format!("{name}: not a usable {KIND} model ({what})"))
-        };
+        let bad = |what: &str| Error::input(format!("{name}: not a usable {KIND} model ({what})"));
         let s: Saved = postcard::from_bytes(&file.payload).map_err(|e| bad(&e.to_string()))?;
         let d = s.weights.dim;
         let (nu, ni) = (s.users.len(), s.items.len());
