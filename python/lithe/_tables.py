@@ -12,7 +12,6 @@ import os
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from . import _frames
@@ -256,29 +255,61 @@ def _classes_from_text(labels: list[str]) -> np.ndarray:
     return v.astype(np.int64) if np.all(v == np.round(v)) else v
 
 
-def _label_column(y, classes):
+def _label_column(y, classes, codes=None):
     """Class labels as lithe reads a target: numbers as numbers (lithe orders them
     numerically, as np.unique does), anything else as text categories (ordered as
-    text, as np.unique orders strings)."""
+    text, as np.unique orders strings); `codes`: each row's index in `classes`, when
+    known."""
     if y.dtype.kind in "biuf":
         return ("f64", np.ascontiguousarray(y, dtype=np.float64).tobytes())
-    codes = np.searchsorted(classes, y)
+    if codes is None:
+        codes = np.searchsorted(classes, y)
     return ("cat", (codes.astype(np.int64).tobytes(), [str(c) for c in classes]))
+
+
+def _check_labels(y, classes):
+    """scikit-learn's check_classification_targets for a 1-d y, read from y's dtype,
+    its first value and its distinct values `classes` (the same errors and messages,
+    without another pass over y)."""
+    if y.dtype.kind == "S" or (len(y) and isinstance(y.flat[0], bytes)):
+        raise TypeError(
+            "Support for labels represented as bytes is not supported. Convert "
+            "the labels to a string or integer format."
+        )
+    kind = None
+    if y.dtype == object and len(y) and not isinstance(y.flat[0], str):
+        kind = "unknown"
+    elif y.dtype.kind == "c":
+        raise ValueError("Complex data not supported")
+    elif y.dtype.kind == "f" and len(classes):
+        finite = np.isfinite(classes)
+        if not finite.all():
+            bad = "NaN" if np.isnan(classes).any() else f"infinity or a value too large for {y.dtype!r}"
+            raise ValueError(f"Input y contains {bad}.")
+        if np.any(classes != np.trunc(classes)):
+            kind = "continuous"
+    if kind is not None:
+        raise ValueError(
+            f"Unknown label type: {kind}. Maybe you are trying to fit a "
+            "classifier, which expects discrete classes on a "
+            "regression target with continuous values."
+        )
 
 
 class _Classifier(ClassifierMixin, _Trees):
     def _target_column(self, y):
-        check_classification_targets(y)
-        if y.dtype.kind == "O":
-            y = y.astype(str)
-        self.classes_ = np.unique(y)
+        labels = y.astype(str) if y.dtype.kind == "O" else y
+        # One pass over y: its classes and each row's index among them.
+        self.classes_, codes = np.unique(labels, return_inverse=True)
+        _check_labels(y, self.classes_)
+        y = labels
         if len(self.classes_) < 2:
             raise ValueError(
                 f"y has only 1 class ({self.classes_[0] if len(self.classes_) else 'none'}); "
                 "a classifier needs at least 2 classes"
             )
         self.n_classes_ = len(self.classes_)
-        return _label_column(y, self.classes_)
+        return _label_column(y, self.classes_, codes.reshape(-1))
 
     def _valid_column(self, y):
         if y.dtype.kind == "O":

@@ -168,6 +168,26 @@ def test_bad_data_raises_and_never_crashes():
         lithe.GBDTClassifier.load_model("/nonexistent/m.lithe")
 
 
+def test_classifier_labels_are_checked_as_scikit_learn_checks_them():
+    X, y, _ = _data(60)
+    m = lithe.GBDTClassifier(n_estimators=3)
+    with pytest.raises(ValueError, match="Unknown label type: continuous"):
+        m.fit(X, y + 0.5)
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        m.fit(X, np.r_[np.nan, y[1:].astype(float)])
+    with pytest.raises(ValueError, match="Input y contains infinity"):
+        m.fit(X, np.r_[np.inf, y[1:].astype(float)])
+    with pytest.raises(ValueError, match="Unknown label type: unknown"):
+        m.fit(X, np.array([1] + ["a"] * 59, dtype=object))
+    with pytest.raises(TypeError, match="labels represented as bytes"):
+        m.fit(X, np.where(y == 1, b"yes", b"no"))
+    # Floats that are whole numbers, and text in object arrays, are classes.
+    assert list(m.fit(X, y.astype(float) * 2).classes_) == [0.0, 2.0]
+    labels = np.where(y == 1, "yes", "no").astype(object)
+    assert list(m.fit(X, labels).classes_) == ["no", "yes"]
+    np.testing.assert_array_equal(m.predict(X[:5]), m.classes_[m.predict_proba(X[:5]).argmax(axis=1)])
+
+
 def test_type_stubs_are_the_specs():
     import importlib.util
     from pathlib import Path
