@@ -142,13 +142,17 @@ class _Trees(BaseEstimator):
         return {p["python_name"]: getattr(self, p["python_name"]) for p in self._params}
 
     # -- fit ------------------------------------------------------------------------
-    def fit(self, X, y, eval_set=None, categorical_feature="auto"):
+    def fit(self, X, y, sample_weight=None, eval_set=None, categorical_feature="auto", eval_sample_weight=None):
         """Train on X (NumPy array, pandas, polars or pyarrow frame) and y.
 
+        sample_weight: one non-negative weight per row (None: all 1). Gradient
+        boosting multiplies each row's gradient and hessian by it (LightGBM); a random
+        forest multiplies each row's bootstrap count by it (scikit-learn).
         eval_set: a list with one (X, y) pair, scored after every round (gradient
         boosting; with `early_stopping_rounds`, the judge of early stopping).
         categorical_feature: column names or positions to split as categories besides
         the frame's categorical and text columns ("auto": those only).
+        eval_sample_weight: a list with the weights of eval_set's rows (None: all 1).
         """
         cat = self._categorical_names(X, categorical_feature)
         if y is None:
@@ -156,13 +160,21 @@ class _Trees(BaseEstimator):
         x = self._table(X, reset=True, categorical=cat)
         y = column_or_1d(y, warn=True)
         yv = self._target_column(y)
-        valid = None
+        weight = _weights(sample_weight, len(y), "sample_weight")
+        valid = valid_weight = None
         if eval_set:
             if len(eval_set) != 1:
                 raise ValueError("eval_set takes one (X, y) pair")
             vx, vy = eval_set[0]
             vx = self._table(vx, reset=False)
-            valid = (vx, self._valid_column(np.asarray(vy).ravel()))
+            vy = np.asarray(vy).ravel()
+            if eval_sample_weight is not None:
+                if len(eval_sample_weight) != 1:
+                    raise ValueError("eval_sample_weight takes one array, for eval_set's one pair")
+                valid_weight = _weights(eval_sample_weight[0], len(vy), "eval_sample_weight")
+            valid = (vx, self._valid_column(vy))
+        elif eval_sample_weight is not None:
+            raise ValueError("eval_sample_weight needs an eval_set")
         target = self._target_name()
         model = TabularModel.fit(
             self._model,
@@ -173,6 +185,8 @@ class _Trees(BaseEstimator):
             self._fit_task(),
             valid,
             self._jobs(),
+            sample_weight=weight,
+            eval_sample_weight=valid_weight,
         )
         self._booster = model
         report = json.loads(model.report_json) if model.report_json else None
@@ -253,6 +267,22 @@ def _classes_from_text(labels: list[str]) -> np.ndarray:
     except ValueError:
         return np.array(labels)
     return v.astype(np.int64) if np.all(v == np.round(v)) else v
+
+
+def _weights(w, n: int, name: str):
+    """Row weights as float64 bytes (None stays None; a scalar weighs every row).
+    Their values (negative, NaN, all zero) are checked by lithe, which names the row."""
+    if w is None:
+        return None
+    try:
+        w = np.asarray(w, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{name} must be numbers: {e}") from None
+    if w.ndim == 0:
+        w = np.full(n, float(w))
+    if w.shape != (n,):
+        raise ValueError(f"{name}.shape == {w.shape}, expected ({n},)!")
+    return np.ascontiguousarray(w).tobytes()
 
 
 def _label_column(y, classes, codes=None):
