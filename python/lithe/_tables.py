@@ -12,7 +12,6 @@ import os
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from . import _frames
@@ -143,13 +142,17 @@ class _Trees(BaseEstimator):
         return {p["python_name"]: getattr(self, p["python_name"]) for p in self._params}
 
     # -- fit ------------------------------------------------------------------------
-    def fit(self, X, y, eval_set=None, categorical_feature="auto"):
+    def fit(self, X, y, sample_weight=None, eval_set=None, categorical_feature="auto", eval_sample_weight=None):
         """Train on X (NumPy array, pandas, polars or pyarrow frame) and y.
 
+        sample_weight: one non-negative weight per row (None: all 1). Gradient
+        boosting multiplies each row's gradient and hessian by it (LightGBM); a random
+        forest multiplies each row's bootstrap count by it (scikit-learn).
         eval_set: a list with one (X, y) pair, scored after every round (gradient
         boosting; with `early_stopping_rounds`, the judge of early stopping).
         categorical_feature: column names or positions to split as categories besides
         the frame's categorical and text columns ("auto": those only).
+        eval_sample_weight: a list with the weights of eval_set's rows (None: all 1).
         """
         cat = self._categorical_names(X, categorical_feature)
         if y is None:
@@ -157,13 +160,21 @@ class _Trees(BaseEstimator):
         x = self._table(X, reset=True, categorical=cat)
         y = column_or_1d(y, warn=True)
         yv = self._target_column(y)
-        valid = None
+        weight = _weights(sample_weight, len(y), "sample_weight")
+        valid = valid_weight = None
         if eval_set:
             if len(eval_set) != 1:
                 raise ValueError("eval_set takes one (X, y) pair")
             vx, vy = eval_set[0]
             vx = self._table(vx, reset=False)
-            valid = (vx, self._valid_column(np.asarray(vy).ravel()))
+            vy = np.asarray(vy).ravel()
+            if eval_sample_weight is not None:
+                if len(eval_sample_weight) != 1:
+                    raise ValueError("eval_sample_weight takes one array, for eval_set's one pair")
+                valid_weight = _weights(eval_sample_weight[0], len(vy), "eval_sample_weight")
+            valid = (vx, self._valid_column(vy))
+        elif eval_sample_weight is not None:
+            raise ValueError("eval_sample_weight needs an eval_set")
         target = self._target_name()
         model = TabularModel.fit(
             self._model,
@@ -174,6 +185,8 @@ class _Trees(BaseEstimator):
             self._fit_task(),
             valid,
             self._jobs(),
+            sample_weight=weight,
+            eval_sample_weight=valid_weight,
         )
         self._booster = model
         report = json.loads(model.report_json) if model.report_json else None
@@ -256,29 +269,77 @@ def _classes_from_text(labels: list[str]) -> np.ndarray:
     return v.astype(np.int64) if np.all(v == np.round(v)) else v
 
 
-def _label_column(y, classes):
+def _weights(w, n: int, name: str):
+    """Row weights as float64 bytes (None stays None; a scalar weighs every row).
+    Their values (negative, NaN, all zero) are checked by lithe, which names the row."""
+    if w is None:
+        return None
+    try:
+        w = np.asarray(w, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{name} must be numbers: {e}") from None
+    if w.ndim == 0:
+        w = np.full(n, float(w))
+    if w.shape != (n,):
+        raise ValueError(f"{name}.shape == {w.shape}, expected ({n},)!")
+    return np.ascontiguousarray(w).tobytes()
+
+
+def _label_column(y, classes, codes=None):
     """Class labels as lithe reads a target: numbers as numbers (lithe orders them
     numerically, as np.unique does), anything else as text categories (ordered as
-    text, as np.unique orders strings)."""
+    text, as np.unique orders strings); `codes`: each row's index in `classes`, when
+    known."""
     if y.dtype.kind in "biuf":
         return ("f64", np.ascontiguousarray(y, dtype=np.float64).tobytes())
-    codes = np.searchsorted(classes, y)
+    if codes is None:
+        codes = np.searchsorted(classes, y)
     return ("cat", (codes.astype(np.int64).tobytes(), [str(c) for c in classes]))
+
+
+def _check_labels(y, classes):
+    """scikit-learn's check_classification_targets for a 1-d y, read from y's dtype,
+    its first value and its distinct values `classes` (the same errors and messages,
+    without another pass over y)."""
+    if y.dtype.kind == "S" or (len(y) and isinstance(y.flat[0], bytes)):
+        raise TypeError(
+            "Support for labels represented as bytes is not supported. Convert "
+            "the labels to a string or integer format."
+        )
+    kind = None
+    if y.dtype == object and len(y) and not isinstance(y.flat[0], str):
+        kind = "unknown"
+    elif y.dtype.kind == "c":
+        raise ValueError("Complex data not supported")
+    elif y.dtype.kind == "f" and len(classes):
+        finite = np.isfinite(classes)
+        if not finite.all():
+            bad = "NaN" if np.isnan(classes).any() else f"infinity or a value too large for {y.dtype!r}"
+            raise ValueError(f"Input y contains {bad}.")
+        if np.any(classes != np.trunc(classes)):
+            kind = "continuous"
+    if kind is not None:
+        raise ValueError(
+            f"Unknown label type: {kind}. Maybe you are trying to fit a "
+            "classifier, which expects discrete classes on a "
+            "regression target with continuous values."
+        )
 
 
 class _Classifier(ClassifierMixin, _Trees):
     def _target_column(self, y):
-        check_classification_targets(y)
-        if y.dtype.kind == "O":
-            y = y.astype(str)
-        self.classes_ = np.unique(y)
+        labels = y.astype(str) if y.dtype.kind == "O" else y
+        # One pass over y: its classes and each row's index among them.
+        self.classes_, codes = np.unique(labels, return_inverse=True)
+        _check_labels(y, self.classes_)
+        y = labels
         if len(self.classes_) < 2:
             raise ValueError(
                 f"y has only 1 class ({self.classes_[0] if len(self.classes_) else 'none'}); "
                 "a classifier needs at least 2 classes"
             )
         self.n_classes_ = len(self.classes_)
-        return _label_column(y, self.classes_)
+        return _label_column(y, self.classes_, codes.reshape(-1))
 
     def _valid_column(self, y):
         if y.dtype.kind == "O":

@@ -12,7 +12,15 @@ class _Trees(BaseEstimator):
     best_iteration_: int | None
     @property
     def feature_importances_(self) -> np.ndarray: ...
-    def fit(self, X: Any, y: Any, eval_set: list[tuple[Any, Any]] | None = None, categorical_feature: Any = "auto") -> Self: ...
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any = None,
+        eval_set: list[tuple[Any, Any]] | None = None,
+        categorical_feature: Any = "auto",
+        eval_sample_weight: list[Any] | None = None,
+    ) -> Self: ...
     def save_model(self, path: str | PathLike[str]) -> Self: ...
     @classmethod
     def load_model(cls, path: str | PathLike[str]) -> Self: ...

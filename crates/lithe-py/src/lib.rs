@@ -276,9 +276,13 @@ fn metrics_json(m: &lithe_trees::Metrics) -> serde_json::Value {
 impl PyTabular {
     /// Train `model` (`gbdt` or `rf`) with `params` (Python names or lithe names) on
     /// table `x` plus the target column `target` (`y`: `(kind, data)` as a table's
-    /// column), for `task`.
+    /// column), for `task`. `sample_weight` and `eval_sample_weight`: float64 bytes,
+    /// one weight per row of `x` and of `valid`'s table.
     #[staticmethod]
-    #[pyo3(signature = (model, params, x, y, target, task, valid=None, n_jobs=-1))]
+    #[pyo3(signature = (
+        model, params, x, y, target, task, valid=None, n_jobs=-1, sample_weight=None,
+        eval_sample_weight=None
+    ))]
     #[allow(clippy::too_many_arguments)]
     fn fit(
         py: Python<'_>,
@@ -290,6 +294,8 @@ impl PyTabular {
         task: &str,
         valid: Option<(Bound<'_, PyAny>, ColumnArg<'_>)>,
         n_jobs: i64,
+        sample_weight: Option<&[u8]>,
+        eval_sample_weight: Option<&[u8]>,
     ) -> PyResult<Self> {
         let mut values = Vec::new();
         for (k, v) in params.iter() {
@@ -325,8 +331,14 @@ impl PyTabular {
             Some((vx, vy)) => Some(with_target(vx, vy)?),
             None => None,
         };
+        let weight = |b: Option<&[u8]>| b.map(|b| words(b, f64::from_le_bytes));
+        let (train_w, valid_w) = (weight(sample_weight), weight(eval_sample_weight));
+        let weights = lithe_trees::Weights {
+            train: train_w.as_deref(),
+            valid: valid_w.as_deref(),
+        };
         let (m, summary) = compute(py, n_jobs, || {
-            lithe_trees::fit(&p, &train, target, valid.as_ref(), &|_| {})
+            lithe_trees::fit_weighted(&p, &train, target, valid.as_ref(), weights, &|_| {})
         })
         .map_err(|e| py_err(e, Some(model)))?;
         let report = summary.report.map(|r| {

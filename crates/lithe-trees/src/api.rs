@@ -15,6 +15,7 @@ use crate::forest::{ForestModel, ForestParams};
 use crate::gbdt::{FitReport, GbdtModel};
 use crate::params::{GbdtParams, Objective};
 use crate::tree::Tree;
+use crate::weights::Weights;
 
 /// What every fitted tree ensemble answers; [`TabularModel`] is one of them.
 pub trait Ensemble {
@@ -156,9 +157,25 @@ pub fn fit(
     valid: Option<&Table>,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<(TabularModel, FitSummary)> {
+    fit_weighted(params, table, target, valid, Weights::default(), progress)
+}
+
+/// [`fit`] with row weights (scikit-learn's and LightGBM's `sample_weight`): one
+/// finite, non-negative weight per row of `table`, and optionally of `valid`.
+/// Gradient boosting weighs each row's gradient and hessian, as LightGBM does; a
+/// forest multiplies each row's bootstrap count by its weight, as scikit-learn does.
+/// No weights and unit weights give the same model.
+pub fn fit_weighted(
+    params: &TabularParams,
+    table: &Table,
+    target: &str,
+    valid: Option<&Table>,
+    weights: Weights<'_>,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<(TabularModel, FitSummary)> {
     match params {
         TabularParams::Gbdt(p) => {
-            let (m, report) = GbdtModel::fit_valid(p, table, target, valid, progress)?;
+            let (m, report) = GbdtModel::fit_weighted(p, table, target, valid, weights, progress)?;
             Ok((
                 TabularModel::Gbdt(m),
                 FitSummary {
@@ -167,13 +184,13 @@ pub fn fit(
             ))
         }
         TabularParams::Forest(p) => {
-            if valid.is_some() {
+            if valid.is_some() || weights.valid.is_some() {
                 return Err(Error::input(
                     "a validation set applies to gradient boosting only (a random forest \
                      scores itself out of bag)",
                 ));
             }
-            let m = ForestModel::fit_with_progress(p, table, target, progress)?;
+            let m = ForestModel::fit_weighted(p, table, target, weights.train, progress)?;
             Ok((TabularModel::Forest(m), FitSummary::default()))
         }
     }

@@ -10,9 +10,12 @@ use lithe_core::rng::SplitMix;
 use lithe_core::{Column, Error, Result, Table};
 
 use crate::data::{Binned, Feature, FeatureKind, feature_matrix};
-use crate::objective::{gradients, init_scores, quantile, sigmoid};
+use crate::objective::{
+    gradients, init_scores, init_scores_weighted, quantile, sigmoid, weigh_gradients,
+};
 use crate::params::{GbdtParams, Objective};
 use crate::tree::{Grower, RowWalk, Tree, Walker, by_row_blocks};
+use crate::weights::{self, Weights, weighted_quantile};
 
 /// A fitted gradient-boosting model. Immutable; `predict` never mutates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -249,9 +252,26 @@ impl GbdtModel {
         valid: Option<&Table>,
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<(Self, FitReport)> {
+        Self::fit_weighted(params, table, target, valid, Weights::default(), progress)
+    }
+
+    /// [`Self::fit_valid`] with row weights, as LightGBM applies them: each training
+    /// row's gradient and hessian are multiplied by its weight (so `min_sum_hessian`
+    /// and the hessian-estimated `min_data_in_leaf` see weighted hessians), the
+    /// starting score is the weighted mean / log-odds / log-priors / quantile, L1 and
+    /// quantile leaves refit to weighted quantiles, and validation weights weigh the
+    /// validation metric. Binning and bagging ignore weights, as LightGBM's do.
+    pub fn fit_weighted(
+        params: &GbdtParams,
+        table: &Table,
+        target: &str,
+        valid: Option<&Table>,
+        weights: Weights<'_>,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<(Self, FitReport)> {
         // Run on a pool thread: the many small parallel steps inside then start from
         // within the pool instead of waking it from outside each time.
-        rayon::scope(|_| Self::fit_in_pool(params, table, target, valid, progress))
+        rayon::scope(|_| Self::fit_in_pool(params, table, target, valid, weights, progress))
     }
 
     /// As [`Self::fit`], calling `progress(round)` after each round.
@@ -269,6 +289,7 @@ impl GbdtModel {
         table: &Table,
         target: &str,
         valid: Option<&Table>,
+        weights: Weights<'_>,
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<(Self, FitReport)> {
         params.validate()?;
@@ -277,6 +298,20 @@ impl GbdtModel {
             "early_stopping_rounds",
             || "needs a validation set to judge the rounds".into(),
         )?;
+        let w = weights.train;
+        if let Some(w) = w {
+            weights::check(w, table.n_rows(), "sample_weight")?;
+        }
+        match (valid, weights.valid) {
+            (Some(v), Some(vw)) => weights::check(vw, v.n_rows(), "eval_sample_weight")
+                .map_err(|e| e.context("validation data"))?,
+            (None, Some(_)) => {
+                return Err(Error::input(
+                    "eval_sample_weight was given without a validation set",
+                ));
+            }
+            _ => {}
+        }
         let Prepared {
             objective,
             y_all,
@@ -301,7 +336,14 @@ impl GbdtModel {
             1
         };
         let y_used: Vec<f64> = rows.iter().map(|&r| y[r as usize]).collect();
-        let init = init_scores(objective, &y_used, n_class, params.alpha);
+        let init = match w {
+            None => init_scores(objective, &y_used, n_class, params.alpha),
+            Some(w) => {
+                weights::check_some_weight(w, &rows, "sample_weight")?;
+                let w_used: Vec<f64> = rows.iter().map(|&r| w[r as usize]).collect();
+                init_scores_weighted(objective, &y_used, &w_used, n_class, params.alpha)
+            }
+        };
         let mut score: Vec<f64> = (0..n_class)
             .flat_map(|k| std::iter::repeat_n(init[k], n))
             .collect();
@@ -324,7 +366,7 @@ impl GbdtModel {
                 &classes,
                 &binned.features,
                 &init,
-                n_class,
+                weights.valid,
             )?),
             None => None,
         };
@@ -334,6 +376,9 @@ impl GbdtModel {
         }
         for round in 0..params.rounds {
             gradients(objective, &y, &score, n_class, params.alpha, &mut g, &mut h);
+            if let Some(w) = w {
+                weigh_gradients(&mut g, &mut h, w);
+            }
             if !all_finite(&g) || !all_finite(&h) {
                 return Err(diverged(params, round, "a gradient is not finite"));
             }
@@ -360,11 +405,18 @@ impl GbdtModel {
                 if let Some(q) = objective.refit_quantile(params.alpha) {
                     // Each leaf moves by the quantile of its rows' residuals.
                     for (leaf, &(a, b)) in ranges.iter().enumerate() {
-                        let mut res: Vec<f64> = idx[a..b]
-                            .iter()
-                            .map(|&r| y[r as usize] - sk[r as usize])
-                            .collect();
-                        tree.leaf_value[leaf] = params.learning_rate * quantile(&mut res, q);
+                        let rows = &idx[a..b];
+                        let res = |r: u32| y[r as usize] - sk[r as usize];
+                        let v = match w {
+                            None => {
+                                quantile(&mut rows.iter().map(|&r| res(r)).collect::<Vec<_>>(), q)
+                            }
+                            Some(w) => weighted_quantile(
+                                &mut rows.iter().map(|&r| (res(r), w[r as usize])).collect(),
+                                q,
+                            ),
+                        };
+                        tree.leaf_value[leaf] = params.learning_rate * v;
                     }
                 }
                 if bagging {
@@ -719,6 +771,8 @@ struct ValidState {
     nf: usize,
     y: Vec<f64>,
     score: Vec<f64>,
+    /// Row weights of the metric (`None`: every row weighs 1).
+    w: Option<Vec<f64>>,
 }
 
 impl ValidState {
@@ -729,7 +783,7 @@ impl ValidState {
         classes: &[String],
         features: &[Feature],
         init: &[f64],
-        n_class: usize,
+        w: Option<&[f64]>,
     ) -> Result<Self> {
         let tcol = valid
             .require(target)
@@ -745,16 +799,26 @@ impl ValidState {
                 "validation data: no row has a target the model knows in '{target}'"
             )));
         }
+        if let Some(w) = w {
+            let known: Vec<u32> = (0..y.len() as u32)
+                .filter(|&r| !y[r as usize].is_nan())
+                .collect();
+            weights::check_some_weight(w, &known, "eval_sample_weight")
+                .map_err(|e| e.context("validation data"))?;
+        }
         let matrix = feature_matrix(features, valid).map_err(|e| e.context("validation data"))?;
         let nv = valid.n_rows();
-        let score = (0..n_class)
-            .flat_map(|k| std::iter::repeat_n(init[k], nv))
+        // One start per class tree.
+        let score = init
+            .iter()
+            .flat_map(|&v| std::iter::repeat_n(v, nv))
             .collect();
         Ok(ValidState {
             matrix,
             nf: features.len().max(1),
             y,
             score,
+            w: w.map(<[f64]>::to_vec),
         })
     }
 
@@ -774,10 +838,11 @@ impl ValidState {
         let nv = self.y.len();
         let rows = (0..nv).filter(|&r| !self.y[r].is_nan());
         let (mut sum, mut cnt) = (0.0, 0usize);
+        let mut total_w = 0.0;
         for r in rows {
             cnt += 1;
             let y = self.y[r];
-            sum += match objective {
+            let loss = match objective {
                 Objective::L2 => (self.score[r] - y).powi(2),
                 Objective::L1 => (self.score[r] - y).abs(),
                 Objective::Huber => {
@@ -812,8 +877,18 @@ impl ValidState {
                     -p.ln()
                 }
             };
+            match &self.w {
+                None => sum += loss,
+                Some(w) => {
+                    sum += w[r] * loss;
+                    total_w += w[r];
+                }
+            }
         }
-        let mean = sum / cnt.max(1) as f64;
+        let mean = match self.w {
+            None => sum / cnt.max(1) as f64,
+            Some(_) => sum / total_w,
+        };
         if objective == Objective::L2 {
             mean.sqrt()
         } else {

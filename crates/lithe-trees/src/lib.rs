@@ -14,9 +14,11 @@ pub mod model_io;
 pub mod objective;
 pub mod params;
 pub mod tree;
+pub mod weights;
 
-pub use api::{Ensemble, FitSummary, Metrics, TabularModel, TabularParams, fit};
+pub use api::{Ensemble, FitSummary, Metrics, TabularModel, TabularParams, fit, fit_weighted};
 pub use forest::{ForestModel, ForestParams, MaxFeatures, OobScore};
 pub use gbdt::{FitReport, GbdtModel};
 pub use model_io::{KIND_GBDT, KIND_RF, load, load_any, save, save_forest};
 pub use params::{GbdtParams, Objective};
+pub use weights::Weights;

@@ -3,6 +3,7 @@
 use rayon::prelude::*;
 
 use crate::params::Objective;
+use crate::weights::weighted_quantile;
 
 #[inline]
 pub fn sigmoid(x: f64) -> f64 {
@@ -40,6 +41,56 @@ pub fn init_scores(obj: Objective, y: &[f64], n_class: usize, alpha: f64) -> Vec
             }
             counts.iter().map(|&c| (c.max(1e-12) / n).ln()).collect()
         }
+    }
+}
+
+/// [`init_scores`] with row weights `w` (parallel to `y`): weighted means, class
+/// shares and quantiles, as LightGBM starts from with weights. Unit weights give the
+/// same bits as [`init_scores`].
+pub fn init_scores_weighted(
+    obj: Objective,
+    y: &[f64],
+    w: &[f64],
+    n_class: usize,
+    alpha: f64,
+) -> Vec<f64> {
+    let total: f64 = w.iter().sum();
+    let mean = || y.iter().zip(w).map(|(y, w)| y * w).sum::<f64>() / total;
+    let pairs = || y.iter().copied().zip(w.iter().copied()).collect::<Vec<_>>();
+    match obj {
+        Objective::L2 | Objective::Huber => vec![mean()],
+        Objective::L1 => vec![weighted_quantile(&mut pairs(), 0.5)],
+        Objective::Quantile => vec![weighted_quantile(&mut pairs(), alpha)],
+        Objective::Poisson => vec![mean().max(1e-12).ln()],
+        Objective::Binary => {
+            let p = mean().clamp(1e-12, 1.0 - 1e-12);
+            vec![(p / (1.0 - p)).ln()]
+        }
+        Objective::Multiclass => {
+            let mut sums = vec![0.0f64; n_class];
+            for (&c, &w) in y.iter().zip(w) {
+                sums[c as usize] += w;
+            }
+            sums.iter().map(|&c| (c.max(1e-12) / total).ln()).collect()
+        }
+    }
+}
+
+/// Multiply each row's gradients and hessians (`g[k * n + i]`, every class `k`) by its
+/// weight `w[i]`, as LightGBM weighs rows; the products are taken in f64.
+pub fn weigh_gradients(g: &mut [f32], h: &mut [f32], w: &[f64]) {
+    const CHUNK: usize = 1 << 14;
+    let n = w.len().max(1);
+    for (gk, hk) in g.chunks_mut(n).zip(h.chunks_mut(n)) {
+        gk.par_chunks_mut(CHUNK)
+            .zip(hk.par_chunks_mut(CHUNK))
+            .zip(w.par_chunks(CHUNK))
+            .for_each(|((gc, hc), wc)| {
+                for ((gi, hi), &wi) in gc.iter_mut().zip(hc.iter_mut()).zip(wc) {
+                    *gi = (*gi as f64 * wi) as f32;
+                    *hi = (*hi as f64 * wi) as f32;
+                }
+            });
     }
 }
 

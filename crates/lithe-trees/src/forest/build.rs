@@ -20,7 +20,8 @@ impl Targets {
     }
 }
 
-/// A node's (or a bin's) totals: weight (bootstrap copies) and distinct rows.
+/// A node's (or a bin's) totals: weight (bootstrap copies × row weights) and distinct
+/// rows.
 #[derive(Clone, Copy, Default)]
 pub(super) struct Tot {
     pub(super) w: f64,
@@ -132,7 +133,10 @@ type Pending = ((usize, usize), (usize, usize), usize, Option<(usize, bool)>);
 pub(super) struct TreeBuilder<'a> {
     pub(super) b: &'a Binned,
     pub(super) y: &'a Targets,
+    /// Bootstrap copies of each row.
     pub(super) w: Vec<u32>,
+    /// The user's row weights, multiplying the copies.
+    pub(super) sample_weight: Option<&'a [f64]>,
     pub(super) n_out: usize,
     pub(super) mtry: usize,
     pub(super) params: &'a ForestParams,
@@ -379,8 +383,15 @@ impl TreeBuilder<'_> {
         let s = &mut self.s;
         sums.fill(0.0);
         s.node_w.clear();
-        s.node_w
-            .extend(rows.iter().map(|&r| self.w[r as usize] as f64));
+        match self.sample_weight {
+            None => s
+                .node_w
+                .extend(rows.iter().map(|&r| self.w[r as usize] as f64)),
+            Some(sw) => s.node_w.extend(
+                rows.iter()
+                    .map(|&r| self.w[r as usize] as f64 * sw[r as usize]),
+            ),
+        }
         let w: f64 = s.node_w.iter().sum();
         match self.y {
             Targets::Value(y) => {

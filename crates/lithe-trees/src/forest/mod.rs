@@ -72,7 +72,26 @@ impl ForestModel {
         target: &str,
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<Self> {
+        Self::fit_weighted(params, table, target, None, progress)
+    }
+
+    /// [`Self::fit_with_progress`] with row weights `sample_weight` (one per row, finite,
+    /// non-negative), as scikit-learn applies them: a tree weighs each row by its
+    /// bootstrap count times its weight, so splits minimise weighted impurity and
+    /// leaves hold weighted class shares or means; rows of zero weight take no part
+    /// (and `min_data_in_leaf` counts the rows that do). Out of bag means not drawn,
+    /// whatever the weight, and the out-of-bag score is unweighted, as scikit-learn's.
+    pub fn fit_weighted(
+        params: &ForestParams,
+        table: &Table,
+        target: &str,
+        sample_weight: Option<&[f64]>,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<Self> {
         params.validate()?;
+        if let Some(sw) = sample_weight {
+            crate::weights::check(sw, table.n_rows(), "sample_weight")?;
+        }
         let Prepared {
             objective,
             y_all,
@@ -86,6 +105,9 @@ impl ForestModel {
             params.max_bins,
             params.bin_sample,
         )?;
+        if let Some(sw) = sample_weight {
+            crate::weights::check_some_weight(sw, &rows, "sample_weight")?;
+        }
         let task = objective.task();
         let y = match task {
             Task::Multiclass => Targets::Class(
@@ -124,10 +146,22 @@ impl ForestModel {
             let mut w = vec![0u32; n];
             if params.bootstrap {
                 let m = rows.len() as u64;
-                for _ in 0..rows.len() {
-                    // Multiply-shift: an unbiased-enough draw below m without division.
-                    let j = ((rng.next_u64() as u128 * m as u128) >> 64) as usize;
-                    w[rows[j] as usize] += 1;
+                loop {
+                    for _ in 0..rows.len() {
+                        // Multiply-shift: an unbiased-enough draw below m without division.
+                        let j = ((rng.next_u64() as u128 * m as u128) >> 64) as usize;
+                        w[rows[j] as usize] += 1;
+                    }
+                    // A draw of zero-weight rows only leaves nothing to learn from: draw
+                    // again (some row weighs more than zero, so this ends).
+                    let Some(sw) = sample_weight else { break };
+                    if rows
+                        .iter()
+                        .any(|&r| w[r as usize] > 0 && sw[r as usize] > 0.0)
+                    {
+                        break;
+                    }
+                    w.fill(0);
                 }
             } else {
                 for &r in &rows {
@@ -136,6 +170,11 @@ impl ForestModel {
             }
             let (mut idx, mut oob): (Vec<u32>, Vec<u32>) =
                 rows.iter().partition(|&&r| w[r as usize] > 0);
+            if let Some(sw) = sample_weight {
+                // Drawn rows of zero weight take no part in the tree (nor are they
+                // out of bag), as in scikit-learn.
+                idx.retain(|&r| sw[r as usize] > 0.0);
+            }
             if !with_oob {
                 oob.clear();
             }
@@ -143,6 +182,7 @@ impl ForestModel {
                 b: &binned,
                 y: &y,
                 w,
+                sample_weight,
                 n_out,
                 mtry,
                 params,
