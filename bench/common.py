@@ -67,3 +67,16 @@ def mb(n):
 def emit_json(path, obj):
     OUT.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(obj, indent=2))
+
+
+def subset(train, test, d, n):
+    """The first `n` series of the long-format `train` and their `test` rows, written to
+    directory `d`; returns the two paths."""
+    import pandas as pd
+    tr = pd.read_csv(train)
+    ids = tr["unique_id"].unique()[:n]
+    te = pd.read_csv(test)
+    paths = d / f"first{n}-train.csv", d / f"first{n}-test.csv"
+    tr[tr["unique_id"].isin(ids)].to_csv(paths[0], index=False)
+    te[te["unique_id"].isin(ids)].to_csv(paths[1], index=False)
+    return paths

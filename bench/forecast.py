@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 
-from common import LITHE, OUT, PYTHON, SHARED, machine, median, run_measured
+from common import LITHE, OUT, PYTHON, SHARED, machine, median, run_measured, subset
 
 SETS = {
     "hourly": ("Hourly", 48, 24),
@@ -95,18 +95,6 @@ else:
 warm = sorted(once() for _ in range(repeats))[repeats // 2]
 print(json.dumps({"cold": cold, "warm": warm}))
 '''
-
-
-def subset(train, test, d, n):
-    """The first `n` series of `train` and their test rows, written beside the outputs."""
-    import pandas as pd
-    tr = pd.read_csv(train)
-    ids = tr["unique_id"].unique()[:n]
-    te = pd.read_csv(test)
-    paths = d / f"first{n}-train.csv", d / f"first{n}-test.csv"
-    tr[tr["unique_id"].isin(ids)].to_csv(paths[0], index=False)
-    te[te["unique_id"].isin(ids)].to_csv(paths[1], index=False)
-    return paths
 
 
 def evaluate(fc, test, train, m):

@@ -21,7 +21,7 @@ import json
 import subprocess
 import time
 
-from common import LITHE, OUT, PYTHON, SHARED, machine
+from common import LITHE, OUT, PYTHON, SHARED, machine, subset
 
 SETS = {"hourly": ("Hourly", 48, 24), "weekly": ("Weekly", 13, 1)}
 # StatsForecast class → lithe CLI model name
@@ -56,17 +56,6 @@ warm = sorted(once()[1] for _ in range(repeats))[repeats // 2] if repeats else c
 fc.to_csv(out, index=False)
 print(json.dumps({{"cold": cold, "warm": warm, "dtypes": {{c: str(t) for c, t in fc.dtypes.items()}}}}))
 '''
-
-
-def subset(train, test, d, n):
-    import pandas as pd
-    tr = pd.read_csv(train)
-    ids = tr["unique_id"].unique()[:n]
-    te = pd.read_csv(test)
-    paths = d / f"first{n}-train.csv", d / f"first{n}-test.csv"
-    tr[tr["unique_id"].isin(ids)].to_csv(paths[0], index=False)
-    te[te["unique_id"].isin(ids)].to_csv(paths[1], index=False)
-    return paths
 
 
 def evaluate(fc, test, train, m):

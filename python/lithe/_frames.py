@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["is_frame", "frame_names", "to_table", "matrix_table"]
+__all__ = ["is_frame", "frame_names", "to_table", "matrix_table", "from_columns"]
 
 
 def _module(x) -> str:
@@ -94,3 +94,25 @@ def to_table(x, categorical: set[str] | None = None):
                 x = x.set_column(i, c, x.column(c).cast(pa.string()))
         return ("arrow", x)
     raise TypeError(f"lithe reads NumPy arrays and pandas, polars or pyarrow frames, got {type(x)}")
+
+
+def from_columns(columns) -> dict:
+    """Columns lithe hands back, `(name, kind, data)`, as NumPy arrays by name: kind
+    `f64`/`i64` (8-byte words), `ts_us` (microseconds since 1970), `date` (days since
+    1970) or `str` (int64 codes and their categories)."""
+    out = {}
+    for name, kind, data in columns:
+        if kind == "f64":
+            out[name] = np.frombuffer(data, dtype=np.float64)
+        elif kind == "i64":
+            out[name] = np.frombuffer(data, dtype=np.int64)
+        elif kind == "ts_us":
+            out[name] = np.frombuffer(data, dtype=np.int64).view("datetime64[us]")
+        elif kind == "date":
+            out[name] = np.frombuffer(data, dtype=np.int64).astype("datetime64[D]")
+        elif kind == "str":
+            codes, cats = data
+            out[name] = np.asarray(cats, dtype=object)[np.frombuffer(codes, dtype=np.int64)]
+        else:
+            raise TypeError(f"internal: unknown column kind {kind!r}")
+    return out

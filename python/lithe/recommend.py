@@ -41,15 +41,7 @@ def _table(x, what: str, ids: set[str]):
 
 def _frame(columns, like):
     """The output columns as a frame of the same library as `like` (pandas by default)."""
-    data = {}
-    for name, kind, payload in columns:
-        if kind == "f64":
-            data[name] = np.frombuffer(payload, dtype=np.float64)
-        elif kind == "i64":
-            data[name] = np.frombuffer(payload, dtype=np.int64)
-        else:
-            codes, cats = payload
-            data[name] = np.asarray(cats, dtype=object)[np.frombuffer(codes, dtype=np.int64)]
+    data = _frames.from_columns(columns)
     mod = _frames._module(like) if like is not None else "pandas"
     if mod == "polars":
         import polars as pl

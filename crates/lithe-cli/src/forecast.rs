@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Args, Subcommand};
-use lithe_core::params::{ParamValue, Spec};
+use lithe_core::params::Spec;
 use lithe_forecast::eval::evaluate;
 use lithe_forecast::params::model_named;
 use lithe_forecast::{CrossValidation, ModelParams, ModelSpec, Request, SeriesColumns};
@@ -96,7 +96,7 @@ struct RunArgs {
     #[arg(long, value_name = "F")]
     freq: Option<String>,
     #[command(flatten)]
-    params: ModelFlags,
+    params: spec_flags::Flags<ModelFlags>,
     #[command(flatten)]
     cols: ColumnArgs,
     #[command(flatten)]
@@ -104,29 +104,12 @@ struct RunArgs {
 }
 
 /// The models' parameter flags, made from their spec.
-#[derive(Debug, Clone, Default)]
-struct ModelFlags(Vec<(&'static str, String)>);
+#[derive(Debug, Clone)]
+struct ModelFlags;
 
-fn spec() -> [spec_flags::Model; 1] {
-    [spec_flags::Model::of::<ModelParams>("forecast")]
-}
-
-impl clap::FromArgMatches for ModelFlags {
-    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
-        Ok(ModelFlags(spec_flags::given(m, &spec(), &[])))
-    }
-    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
-        *self = Self::from_arg_matches(m)?;
-        Ok(())
-    }
-}
-
-impl Args for ModelFlags {
-    fn augment_args(cmd: clap::Command) -> clap::Command {
-        spec_flags::add(cmd, &spec(), &[])
-    }
-    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-        Self::augment_args(cmd)
+impl spec_flags::FlagSet for ModelFlags {
+    fn models() -> Vec<spec_flags::Model> {
+        vec![spec_flags::Model::of::<ModelParams>("forecast")]
     }
 }
 
@@ -197,12 +180,7 @@ fn forecast(mut a: RunArgs, cv: Option<(u32, u32)>, g: &GlobalArgs) -> anyhow::R
     let (Some(data), Some(horizon), Some(out)) = (&a.data, a.horizon, &a.out) else {
         return Err(UsageError("--data, --horizon and --out are required".into()).into());
     };
-    let values = a
-        .params
-        .0
-        .iter()
-        .map(|(n, v)| (*n, ParamValue::Text(v.clone())));
-    let params = ModelParams::from_values(values)?;
+    let params = ModelParams::from_values(a.params.values())?;
     let seasons: Vec<usize> = a.season.iter().map(|&v| v as usize).collect();
     let settings = params.settings(&seasons, &a.level)?;
     let mut models: Vec<ModelSpec> = Vec::new();

@@ -57,33 +57,16 @@ pub struct TrainArgs {
     #[arg(long)]
     no_tune: bool,
     #[command(flatten)]
-    params: TowerFlags,
+    params: spec_flags::Flags<TowerFlags>,
 }
 
 /// The model's parameter flags, made from its spec.
-#[derive(Debug, Clone, Default)]
-pub struct TowerFlags(Vec<(&'static str, String)>);
+#[derive(Debug, Clone)]
+pub struct TowerFlags;
 
-fn spec() -> [spec_flags::Model; 1] {
-    [spec_flags::Model::of::<TrainParams>("two_tower")]
-}
-
-impl clap::FromArgMatches for TowerFlags {
-    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
-        Ok(TowerFlags(spec_flags::given(m, &spec(), &[])))
-    }
-    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
-        *self = Self::from_arg_matches(m)?;
-        Ok(())
-    }
-}
-
-impl Args for TowerFlags {
-    fn augment_args(cmd: clap::Command) -> clap::Command {
-        spec_flags::add(cmd, &spec(), &[])
-    }
-    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-        Self::augment_args(cmd)
+impl spec_flags::FlagSet for TowerFlags {
+    fn models() -> Vec<spec_flags::Model> {
+        vec![spec_flags::Model::of::<TrainParams>("two_tower")]
     }
 }
 
@@ -167,12 +150,7 @@ fn read(path: &std::path::Path) -> anyhow::Result<Table> {
 }
 
 fn train(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {
-    let mut values: Vec<(&str, ParamValue)> = a
-        .params
-        .0
-        .iter()
-        .map(|(n, v)| (*n, ParamValue::Text(v.clone())))
-        .collect();
+    let mut values = a.params.values();
     if a.no_tune {
         if values.iter().any(|(n, _)| *n == "trials") {
             return Err(UsageError("--no-tune and --trials do not go together".into()).into());

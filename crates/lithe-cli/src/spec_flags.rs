@@ -137,3 +137,60 @@ pub fn values_for<'a>(
     }
     Ok(out)
 }
+
+/// A command's parameter flags: which models' specs make them, and which parameters
+/// the command sets from flags of its own.
+pub trait FlagSet {
+    fn models() -> Vec<Model>;
+    const OWN: &'static [&'static str] = &[];
+}
+
+/// The parameter flags of a [`FlagSet`], as given on the command line: `(name, text)`.
+pub struct Flags<S>(
+    pub Vec<(&'static str, String)>,
+    std::marker::PhantomData<fn() -> S>,
+);
+
+impl<S> Flags<S> {
+    /// The given flags as parameter values (text, parsed by each parameter's type).
+    pub fn values(&self) -> Vec<(&'static str, ParamValue)> {
+        self.0
+            .iter()
+            .map(|(n, v)| (*n, ParamValue::Text(v.clone())))
+            .collect()
+    }
+}
+
+impl<S> std::fmt::Debug for Flags<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Flags").field(&self.0).finish()
+    }
+}
+
+impl<S> Clone for Flags<S> {
+    fn clone(&self) -> Self {
+        Flags(self.0.clone(), std::marker::PhantomData)
+    }
+}
+
+impl<S: FlagSet> clap::FromArgMatches for Flags<S> {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        Ok(Flags(
+            given(m, &S::models(), S::OWN),
+            std::marker::PhantomData,
+        ))
+    }
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+impl<S: FlagSet> clap::Args for Flags<S> {
+    fn augment_args(cmd: Command) -> Command {
+        add(cmd, &S::models(), S::OWN)
+    }
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
+}

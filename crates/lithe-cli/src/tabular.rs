@@ -60,42 +60,27 @@ pub struct TrainArgs {
     #[arg(long)]
     valid: Option<PathBuf>,
     #[command(flatten)]
-    params: TreeFlags,
+    params: spec_flags::Flags<TreeFlags>,
     #[command(flatten)]
     data_args: DataArgs,
 }
 
-/// The learners' parameter flags, made from their specs.
-#[derive(Debug, Clone, Default)]
-pub struct TreeFlags(Vec<(&'static str, String)>);
+/// The learners' parameter flags, made from their specs; `--task` is the command's own.
+#[derive(Debug, Clone)]
+pub struct TreeFlags;
 
-/// Parameters the command sets from flags of its own (`--task`).
-const OWN_FLAGS: &[&str] = &["task"];
+impl spec_flags::FlagSet for TreeFlags {
+    fn models() -> Vec<spec_flags::Model> {
+        learners().into()
+    }
+    const OWN: &'static [&'static str] = &["task"];
+}
 
 fn learners() -> [spec_flags::Model; 2] {
     [
         spec_flags::Model::of::<GbdtParams>("gbdt"),
         spec_flags::Model::of::<ForestParams>("rf"),
     ]
-}
-
-impl clap::FromArgMatches for TreeFlags {
-    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
-        Ok(TreeFlags(spec_flags::given(m, &learners(), OWN_FLAGS)))
-    }
-    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
-        *self = Self::from_arg_matches(m)?;
-        Ok(())
-    }
-}
-
-impl Args for TreeFlags {
-    fn augment_args(cmd: clap::Command) -> clap::Command {
-        spec_flags::add(cmd, &learners(), OWN_FLAGS)
-    }
-    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-        Self::augment_args(cmd)
-    }
 }
 
 #[derive(Args, Debug)]

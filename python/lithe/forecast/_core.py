@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from .. import _lithe
+from .. import _frames, _lithe
 from .models import _Model
 from .utils import ConformalIntervals
 
@@ -84,24 +84,6 @@ def _pandas_columns(df, id_col: str, time_col: str):
                 ) from None
             cols.append((key, "f64", np.ascontiguousarray(v).tobytes()))
     return ("columns", cols), kinds
-
-
-def _arrays(columns):
-    """lithe's output columns as NumPy arrays (and the id's categories)."""
-    out = {}
-    for name, kind, data in columns:
-        if kind == "f64":
-            out[name] = np.frombuffer(data, dtype=np.float64)
-        elif kind == "i64":
-            out[name] = np.frombuffer(data, dtype=np.int64)
-        elif kind == "ts_us":
-            out[name] = np.frombuffer(data, dtype=np.int64).view("datetime64[us]")
-        elif kind == "date":
-            out[name] = np.frombuffer(data, dtype=np.int64).astype("datetime64[D]")
-        else:
-            codes, cats = data
-            out[name] = np.asarray(cats, dtype=object)[np.frombuffer(codes, dtype=np.int64)]
-    return out
 
 
 class StatsForecast:
@@ -177,7 +159,7 @@ class StatsForecast:
         self.last_report_ = json.loads(report)
         for note in notes:
             warnings.warn(note, stacklevel=3)
-        arrays = _arrays(columns)
+        arrays = _frames.from_columns(columns)
         return self._frame(mod, arrays, kinds, id_col, time_col)
 
     @staticmethod
