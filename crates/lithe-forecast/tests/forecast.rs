@@ -113,7 +113,7 @@ fn bad_series_input_is_a_clear_error() {
     let mut p = params(&[Model::Tsb], 3, 1, &[]);
     p.settings.alpha_p = None;
     let e = forecast(&store, &p, "unique_id", "ds").unwrap_err();
-    assert!(e.to_string().contains("--alpha-p"), "{e}");
+    assert!(e.to_string().contains("alpha_p must be given"), "{e}");
 }
 
 #[test]

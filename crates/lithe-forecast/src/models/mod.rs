@@ -148,104 +148,116 @@ pub enum Model {
 }
 
 impl Model {
-    pub const ALL: [Model; 28] = [
-        Model::AutoEts,
-        Model::Holt,
-        Model::HoltWinters,
-        Model::AutoTheta,
-        Model::Theta,
-        Model::OptimizedTheta,
-        Model::DynamicTheta,
-        Model::DynamicOptimizedTheta,
-        Model::AutoCes,
-        Model::AutoArima,
-        Model::Ensemble,
-        Model::Mstl,
-        Model::Naive,
-        Model::SeasonalNaive,
-        Model::HistoricAverage,
-        Model::RandomWalkWithDrift,
-        Model::WindowAverage,
-        Model::SeasonalWindowAverage,
-        Model::Ses,
-        Model::SesOptimized,
-        Model::SeasonalSes,
-        Model::SeasonalSesOptimized,
-        Model::CrostonClassic,
-        Model::CrostonOptimized,
-        Model::CrostonSba,
-        Model::Tsb,
-        Model::Adida,
-        Model::Imapa,
+    /// Every model: its command-line name (snake_case), its output column
+    /// (StatsForecast's alias; AutoCES writes "CES") and whether it defines (normal)
+    /// prediction intervals of its own.
+    const TABLE: [(Model, &'static str, &'static str, bool); 28] = [
+        (Model::AutoEts, "auto_ets", "AutoETS", true),
+        (Model::Holt, "holt", "Holt", true),
+        (Model::HoltWinters, "holt_winters", "HoltWinters", true),
+        (Model::AutoTheta, "auto_theta", "AutoTheta", true),
+        (Model::Theta, "theta", "Theta", true),
+        (
+            Model::OptimizedTheta,
+            "optimized_theta",
+            "OptimizedTheta",
+            true,
+        ),
+        (Model::DynamicTheta, "dynamic_theta", "DynamicTheta", true),
+        (
+            Model::DynamicOptimizedTheta,
+            "dynamic_optimized_theta",
+            "DynamicOptimizedTheta",
+            true,
+        ),
+        (Model::AutoCes, "auto_ces", "CES", true),
+        (Model::AutoArima, "auto_arima", "AutoARIMA", true),
+        (Model::Ensemble, "ensemble", "Ensemble", false),
+        (Model::Mstl, "mstl", "MSTL", true),
+        (Model::Naive, "naive", "Naive", true),
+        (
+            Model::SeasonalNaive,
+            "seasonal_naive",
+            "SeasonalNaive",
+            true,
+        ),
+        (
+            Model::HistoricAverage,
+            "historic_average",
+            "HistoricAverage",
+            true,
+        ),
+        (
+            Model::RandomWalkWithDrift,
+            "random_walk_with_drift",
+            "RWD",
+            true,
+        ),
+        (
+            Model::WindowAverage,
+            "window_average",
+            "WindowAverage",
+            false,
+        ),
+        (
+            Model::SeasonalWindowAverage,
+            "seasonal_window_average",
+            "SeasWA",
+            false,
+        ),
+        (Model::Ses, "ses", "SES", false),
+        (Model::SesOptimized, "ses_optimized", "SESOpt", false),
+        (Model::SeasonalSes, "seasonal_ses", "SeasonalES", false),
+        (
+            Model::SeasonalSesOptimized,
+            "seasonal_ses_optimized",
+            "SeasESOpt",
+            false,
+        ),
+        (
+            Model::CrostonClassic,
+            "croston_classic",
+            "CrostonClassic",
+            false,
+        ),
+        (
+            Model::CrostonOptimized,
+            "croston_optimized",
+            "CrostonOptimized",
+            false,
+        ),
+        (Model::CrostonSba, "croston_sba", "CrostonSBA", false),
+        (Model::Tsb, "tsb", "TSB", false),
+        (Model::Adida, "adida", "ADIDA", false),
+        (Model::Imapa, "imapa", "IMAPA", false),
     ];
+
+    pub const ALL: [Model; 28] = {
+        let mut all = [Model::Naive; 28];
+        let mut i = 0;
+        while i < 28 {
+            all[i] = Model::TABLE[i].0;
+            i += 1;
+        }
+        all
+    };
+
+    fn row(self) -> &'static (Model, &'static str, &'static str, bool) {
+        // Every model has its row (a test checks the table).
+        Model::TABLE
+            .iter()
+            .find(|r| r.0 == self)
+            .unwrap_or(&Model::TABLE[0])
+    }
 
     /// The command-line name (snake_case).
     pub fn cli_name(self) -> &'static str {
-        match self {
-            Model::AutoEts => "auto_ets",
-            Model::Holt => "holt",
-            Model::HoltWinters => "holt_winters",
-            Model::AutoTheta => "auto_theta",
-            Model::Theta => "theta",
-            Model::OptimizedTheta => "optimized_theta",
-            Model::DynamicTheta => "dynamic_theta",
-            Model::DynamicOptimizedTheta => "dynamic_optimized_theta",
-            Model::AutoCes => "auto_ces",
-            Model::AutoArima => "auto_arima",
-            Model::Ensemble => "ensemble",
-            Model::Mstl => "mstl",
-            Model::Naive => "naive",
-            Model::SeasonalNaive => "seasonal_naive",
-            Model::HistoricAverage => "historic_average",
-            Model::RandomWalkWithDrift => "random_walk_with_drift",
-            Model::WindowAverage => "window_average",
-            Model::SeasonalWindowAverage => "seasonal_window_average",
-            Model::Ses => "ses",
-            Model::SesOptimized => "ses_optimized",
-            Model::SeasonalSes => "seasonal_ses",
-            Model::SeasonalSesOptimized => "seasonal_ses_optimized",
-            Model::CrostonClassic => "croston_classic",
-            Model::CrostonOptimized => "croston_optimized",
-            Model::CrostonSba => "croston_sba",
-            Model::Tsb => "tsb",
-            Model::Adida => "adida",
-            Model::Imapa => "imapa",
-        }
+        self.row().1
     }
 
     /// The output column name (StatsForecast's alias).
     pub fn column(self) -> &'static str {
-        match self {
-            Model::AutoEts => "AutoETS",
-            Model::Holt => "Holt",
-            Model::HoltWinters => "HoltWinters",
-            Model::AutoTheta => "AutoTheta",
-            Model::Theta => "Theta",
-            Model::OptimizedTheta => "OptimizedTheta",
-            Model::DynamicTheta => "DynamicTheta",
-            Model::DynamicOptimizedTheta => "DynamicOptimizedTheta",
-            // StatsForecast's AutoCES writes its column as "CES".
-            Model::AutoCes => "CES",
-            Model::AutoArima => "AutoARIMA",
-            Model::Ensemble => "Ensemble",
-            Model::Mstl => "MSTL",
-            Model::Naive => "Naive",
-            Model::SeasonalNaive => "SeasonalNaive",
-            Model::HistoricAverage => "HistoricAverage",
-            Model::RandomWalkWithDrift => "RWD",
-            Model::WindowAverage => "WindowAverage",
-            Model::SeasonalWindowAverage => "SeasWA",
-            Model::Ses => "SES",
-            Model::SesOptimized => "SESOpt",
-            Model::SeasonalSes => "SeasonalES",
-            Model::SeasonalSesOptimized => "SeasESOpt",
-            Model::CrostonClassic => "CrostonClassic",
-            Model::CrostonOptimized => "CrostonOptimized",
-            Model::CrostonSba => "CrostonSBA",
-            Model::Tsb => "TSB",
-            Model::Adida => "ADIDA",
-            Model::Imapa => "IMAPA",
-        }
+        self.row().2
     }
 
     /// Whether the model gives prediction intervals under these settings: conformal
@@ -256,24 +268,7 @@ impl Model {
 
     /// Whether the model defines (normal) prediction intervals of its own.
     pub fn has_intervals(self) -> bool {
-        matches!(
-            self,
-            Model::AutoEts
-                | Model::Holt
-                | Model::HoltWinters
-                | Model::AutoTheta
-                | Model::Theta
-                | Model::OptimizedTheta
-                | Model::DynamicTheta
-                | Model::DynamicOptimizedTheta
-                | Model::AutoCes
-                | Model::AutoArima
-                | Model::Mstl
-                | Model::Naive
-                | Model::SeasonalNaive
-                | Model::HistoricAverage
-                | Model::RandomWalkWithDrift
-        )
+        self.row().3
     }
 
     /// What the model needs in `s` that has no default: the parameter and what it must be.
@@ -456,5 +451,26 @@ pub(crate) fn test_normals(seed: u64) -> impl FnMut() -> f64 {
         };
         let (a, b) = (u().max(1e-300), u());
         (-2.0 * a.ln()).sqrt() * (2.0 * std::f64::consts::PI * b).cos()
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+
+    /// The table has each model once, and names and columns are distinct.
+    #[test]
+    fn every_model_has_one_row() {
+        for (i, m) in Model::ALL.iter().enumerate() {
+            assert_eq!(Model::ALL.iter().filter(|x| *x == m).count(), 1, "{m:?}");
+            assert_eq!(Model::parse(m.cli_name()), Some(*m));
+            assert_eq!(m.row().0, *m);
+            for other in &Model::ALL[i + 1..] {
+                assert_ne!(m.cli_name(), other.cli_name());
+                assert_ne!(m.column(), other.column());
+            }
+        }
+        assert_eq!(Model::AutoCes.column(), "CES");
+        assert!(Model::AutoArima.has_intervals() && !Model::Ensemble.has_intervals());
     }
 }
