@@ -33,7 +33,7 @@ def _table(x, what: str, ids: set[str]):
     if not _frames.is_frame(x):
         raise TypeError(f"{what} must be a pandas, polars or pyarrow frame, got {type(x)}")
     names = _frames.frame_names(x)
-    need = [c for c in ids if c in _IDS and c not in names]
+    need = sorted(c for c in ids if c not in names)
     if need:
         raise ValueError(f"{what} has no column {need[0]!r} (columns: {', '.join(names)})")
     return _frames.to_table(x, {c for c in names if c in _IDS})

@@ -6,8 +6,6 @@
 //! Each model carries its own settings and output name, as StatsForecast's model
 //! objects do; models that share settings run in one pass over the series.
 
-use std::collections::BTreeMap;
-
 use lithe_core::{Column, Error, Result, Table};
 
 use crate::models::{Model, Settings};
@@ -111,50 +109,35 @@ fn run_with(
     }
     let (store, freq, notes) = prepare(table, future, req)?;
     let groups = groups(&req.models);
-    let renames: Vec<(String, String)> = req
-        .models
-        .iter()
-        .filter_map(|m| Some((m.model.column().to_string(), m.alias.clone()?)))
-        .collect();
+    let cv = req.cv.is_some();
     let mut outcome = Outcome {
         report: RunReport::default(),
         notes,
     };
+    let (id, time) = (&req.columns.id, &req.columns.time);
     if let ([(settings, members)], false) = (groups.as_slice(), whole) {
-        // One pass; the output streams in parts.
+        // One pass; the output streams in parts, each under the models' aliases.
         let p = params(req, settings, members, freq);
-        let (id, time) = (&req.columns.id, &req.columns.time);
-        let sink = |t: Table| sink(rename(t, &renames)?);
-        outcome.report = match req.cv {
+        let sink = |t: Table| sink(join(&req.models, &groups, std::slice::from_ref(&t), cv)?);
+        let report = match req.cv {
             None => run::forecast_to(&store, &p, id, time, sink)?,
             Some(cv) => run::cross_validation_to(&store, &p, cv.windows, cv.step, id, time, sink)?,
         };
+        merge_report(&mut outcome.report, aliased(report, &req.models, members));
     } else {
         // A pass per group of settings, each whole, then the columns in the request's order.
         let mut tables = Vec::with_capacity(groups.len());
         for (settings, members) in &groups {
             let p = params(req, settings, members, freq);
-            let (id, time) = (&req.columns.id, &req.columns.time);
             let (t, report) = match req.cv {
                 None => run::forecast(&store, &p, id, time)?,
                 Some(cv) => run::cross_validation(&store, &p, cv.windows, cv.step, id, time)?,
             };
-            merge_report(&mut outcome.report, report);
+            merge_report(&mut outcome.report, aliased(report, &req.models, members));
             tables.push(t);
         }
-        sink(join(&req.models, &groups, &tables, req.cv.is_some())?)?;
+        sink(join(&req.models, &groups, &tables, cv)?)?;
     }
-    let column = |c: &str| {
-        req.models
-            .iter()
-            .find(|m| m.model.column() == c)
-            .map_or(c, ModelSpec::column)
-            .to_string()
-    };
-    outcome.report.fallbacks = std::mem::take(&mut outcome.report.fallbacks)
-        .into_iter()
-        .map(|((model, why, used), n)| ((column(&model), why, used), n))
-        .collect();
     Ok(outcome)
 }
 
@@ -273,22 +256,36 @@ fn params(
     }
 }
 
+/// A pass's report with its fallbacks under the aliases of the pass's models
+/// (`members`, each model once).
+fn aliased(mut r: RunReport, models: &[ModelSpec], members: &[usize]) -> RunReport {
+    r.fallbacks = std::mem::take(&mut r.fallbacks)
+        .into_iter()
+        .map(|((model, why, used), n)| {
+            let spec = members
+                .iter()
+                .map(|&i| &models[i])
+                .find(|m| m.model.column() == model);
+            let model = spec.map_or(model.clone(), |m| m.column().to_string());
+            ((model, why, used), n)
+        })
+        .collect();
+    r
+}
+
 /// The counts of another pass over the same series: their fallbacks added; the rest
 /// (properties of the series) are the same in every pass.
 fn merge_report(into: &mut RunReport, r: RunReport) {
-    let fallbacks = std::mem::take(&mut into.fallbacks);
-    let mut merged: BTreeMap<_, usize> = fallbacks;
+    let mut fallbacks = std::mem::take(&mut into.fallbacks);
     for (k, n) in r.fallbacks {
-        *merged.entry(k).or_default() += n;
+        *fallbacks.entry(k).or_default() += n;
     }
-    *into = RunReport {
-        fallbacks: merged,
-        ..r
-    };
+    *into = RunReport { fallbacks, ..r };
 }
 
-/// The groups' tables as one: the key columns of the first, then each model's columns
-/// (its forecast and its interval bounds) in the request's order, under its alias.
+/// The groups' tables (or one part of a one-group run) as one: the key columns of the
+/// first, then each model's columns (its forecast and its interval bounds) in the
+/// request's order, under its alias.
 fn join(
     models: &[ModelSpec],
     groups: &[(Settings, Vec<usize>)],
@@ -319,44 +316,6 @@ fn join(
         };
         for pre in [&lo, &hi] {
             columns.extend(tables[g].columns().iter().filter_map(|c| own(c, pre)));
-        }
-    }
-    Table::new(columns)
-}
-
-/// The model columns named by their aliases: `(model column, alias)` pairs, the
-/// interval bounds `<column>-lo-<level>` renamed with their forecast. Applied in
-/// order, so each pair renames the first columns still under the model's name.
-fn rename(t: Table, renames: &[(String, String)]) -> Result<Table> {
-    if renames.is_empty() {
-        return Ok(t);
-    }
-    let mut columns = t.into_columns();
-    let mut done = vec![false; columns.len()];
-    for (from, to) in renames {
-        let lo = format!("{from}-lo-");
-        let hi = format!("{from}-hi-");
-        // The forecast column named `from` not yet renamed, then its bounds that follow.
-        let Some(at) = (0..columns.len()).find(|&i| !done[i] && columns[i].name() == from) else {
-            continue;
-        };
-        let mut i = at;
-        while i < columns.len() {
-            let name = columns[i].name().to_string();
-            let new = if i == at {
-                to.clone()
-            } else if let Some(level) = name.strip_prefix(&lo) {
-                format!("{to}-lo-{level}")
-            } else if let Some(level) = name.strip_prefix(&hi) {
-                format!("{to}-hi-{level}")
-            } else {
-                break;
-            };
-            if !done[i] {
-                columns[i] = Column::new(new, columns[i].data().clone());
-                done[i] = true;
-            }
-            i += 1;
         }
     }
     Table::new(columns)
@@ -459,6 +418,24 @@ mod tests {
             }
             assert_ne!(values(&all, "SN4"), values(&all, "SeasonalNaive"));
         }
+    }
+
+    /// A model that falls back is counted under its own alias, also when the same
+    /// model runs in another pass under another name.
+    #[test]
+    fn fallbacks_are_counted_under_the_models_alias() {
+        let short = ModelSpec::new(Model::SeasonalNaive, settings(4, &[]));
+        let mut long = ModelSpec::new(Model::SeasonalNaive, settings(100, &[]));
+        long.alias = Some("SN100".into());
+        let (_, o) = run(&series(), None, &request(vec![short, long], None)).unwrap();
+        let keys: Vec<(&str, &str)> = o
+            .report
+            .fallbacks
+            .keys()
+            .map(|(m, _, used)| (m.as_str(), used.as_str()))
+            .collect();
+        assert_eq!(keys, [("SN100", "Naive")]);
+        assert_eq!(o.report.fell_back(), 3);
     }
 
     /// Regressors: required over the horizon for a model that uses them, refused where

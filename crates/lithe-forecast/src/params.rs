@@ -140,6 +140,9 @@ impl ModelParams {
     /// all of them for MSTL; none = 1) and interval `levels` in percent.
     pub fn settings(&self, seasons: &[usize], levels: &[f64]) -> Result<Settings> {
         self.validate()?;
+        require(!seasons.contains(&0), "season", || {
+            "must be at least 1".to_string()
+        })?;
         Ok(Settings {
             season: seasons.first().copied().unwrap_or(1),
             seasons: seasons.to_vec(),
@@ -221,6 +224,8 @@ mod tests {
             e.to_string().starts_with("damped true needs a trend"),
             "{e}"
         );
+        let e = ModelParams::default().settings(&[24, 0], &[]).unwrap_err();
+        assert_eq!(e.to_string(), "season must be at least 1");
         assert!(model_named("arima").is_err());
         assert_eq!(model_named(" auto_ets").unwrap(), Model::AutoEts);
     }

@@ -1,15 +1,16 @@
 //! `forecast`: many series forecast (or cross-validated) by `lithe_forecast::api`, for
 //! the StatsForecast-shaped classes in `python/lithe/forecast/`.
 
-use lithe_core::params::{ParamValue, Spec};
+use lithe_core::params::Spec;
 use lithe_core::{ColumnData, Error, Table};
 use lithe_forecast::api::{CrossValidation, ModelSpec, Request};
 use lithe_forecast::params::model_named;
 use lithe_forecast::{ModelParams, SeriesColumns};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use pyo3::types::{PyDict, PyList, PyTuple};
 
-use crate::{compute, from_py, py_err, table_of};
+use crate::{compute, le_bytes, param_values, py_err, table_of};
 
 /// One model as Python describes it: its lithe name, its alias (or None), its
 /// parameters by lithe or Python name, its season lengths and interval levels.
@@ -24,24 +25,16 @@ type ModelArg<'py> = (
 /// A lithe error with the parameter named as StatsForecast names it.
 fn forecast_err(e: Error) -> PyErr {
     match e {
-        Error::Param { name, message } => {
-            let shown = match name {
-                "season" => "season_length",
-                "horizon" => "h",
-                other => ModelParams::info(other).map_or(other, |p| p.python_name()),
-            };
-            pyo3::exceptions::PyValueError::new_err(format!("{shown} {message}"))
-        }
-        e => py_err(e, None),
+        Error::Param {
+            name: "season",
+            message,
+        } => PyValueError::new_err(format!("season_length {message}")),
+        Error::Param {
+            name: "horizon",
+            message,
+        } => PyValueError::new_err(format!("h {message}")),
+        e => py_err(e, Some("forecast")),
     }
-}
-
-fn le_bytes<'py, T: Copy>(py: Python<'py>, v: &[T], f: fn(T) -> [u8; 8]) -> Bound<'py, PyBytes> {
-    let mut b = Vec::with_capacity(v.len() * 8);
-    for &x in v {
-        b.extend_from_slice(&f(x));
-    }
-    PyBytes::new(py, &b)
 }
 
 /// A table's columns as `(name, kind, data)`: kind `f64`, `i64`, `ts_us`, `date` (the
@@ -115,24 +108,9 @@ pub fn forecast<'py>(
     let mut specs = Vec::with_capacity(models.len());
     for (name, alias, params, seasons, levels) in &models {
         let model = model_named(name).map_err(forecast_err)?;
-        let mut values = Vec::new();
-        for (k, v) in params.iter() {
-            let k: String = k.extract()?;
-            let name = ModelParams::params()
-                .iter()
-                .find(|p| p.name == k || p.python_name() == k)
-                .map_or(k, |p| p.name.to_string());
-            values.push((name, from_py(&v)?));
-        }
-        let p = ModelParams::from_values(
-            values
-                .iter()
-                .map(|(k, v): &(String, ParamValue)| (k.as_str(), v.clone())),
-        )
-        .map_err(forecast_err)?;
-        if seasons.contains(&0) {
-            return Err(forecast_err(Error::param("season", "must be at least 1")));
-        }
+        let values = param_values(params)?;
+        let p = ModelParams::from_values(values.iter().map(|(k, v)| (k.as_str(), v.clone())))
+            .map_err(forecast_err)?;
         let settings = p.settings(seasons, levels).map_err(forecast_err)?;
         specs.push(ModelSpec {
             model,

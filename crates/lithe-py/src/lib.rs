@@ -107,7 +107,15 @@ pub(crate) fn from_py(v: &Bound<'_, PyAny>) -> PyResult<ParamValue> {
     )))
 }
 
-/// Every parameter of `model` (`gbdt`, `rf` or `forecast`): name, Python name, documentation,
+/// A Python dict of parameters (lithe or Python names) as `(name, value)` pairs.
+pub(crate) fn param_values(params: &Bound<'_, PyDict>) -> PyResult<Vec<(String, ParamValue)>> {
+    params
+        .iter()
+        .map(|(k, v)| Ok((k.extract::<String>()?, from_py(&v)?)))
+        .collect()
+}
+
+/// Every parameter of `model` (`gbdt`, `rf`, `forecast` or `two_tower`): name, Python name, documentation,
 /// kind, choices, whether `None` is a value, and the default.
 #[pyfunction]
 fn param_spec<'py>(py: Python<'py>, model: &str) -> PyResult<Bound<'py, PyList>> {
@@ -220,6 +228,19 @@ fn words<T>(b: &[u8], word: fn([u8; 8]) -> T) -> Vec<T> {
         .collect()
 }
 
+/// Values as little-endian 8-byte words in Python bytes (the inverse of [`words`]).
+pub(crate) fn le_bytes<'py, T: Copy>(
+    py: Python<'py>,
+    v: &[T],
+    word: fn(T) -> [u8; 8],
+) -> Bound<'py, PyBytes> {
+    let mut b = Vec::with_capacity(v.len() * 8);
+    for &x in v {
+        b.extend_from_slice(&word(x));
+    }
+    PyBytes::new(py, &b)
+}
+
 /// One column: kind `f64` (float64 bytes, NaN missing), `cat` (`(int64 code bytes,
 /// categories)`, code -1 missing), `i64` (int64 bytes), `ts_us` (int64 microseconds
 /// since 1970, UTC) or `date` (int64 days since 1970).
@@ -297,10 +318,7 @@ impl PyTabular {
         sample_weight: Option<&[u8]>,
         eval_sample_weight: Option<&[u8]>,
     ) -> PyResult<Self> {
-        let mut values = Vec::new();
-        for (k, v) in params.iter() {
-            values.push((k.extract::<String>()?, from_py(&v)?));
-        }
+        let values = param_values(params)?;
         let task = match task {
             "binary" => lithe_core::describe::Task::Binary,
             "multiclass" => lithe_core::describe::Task::Multiclass,
@@ -371,11 +389,7 @@ impl PyTabular {
             compute(py, n_jobs, || self.model.predict(&t))
         }
         .map_err(|e| py_err(e, None))?;
-        let mut bytes = Vec::with_capacity(p.len() * 8);
-        for v in p {
-            bytes.extend_from_slice(&v.to_le_bytes());
-        }
-        Ok(PyBytes::new(py, &bytes))
+        Ok(le_bytes(py, &p, f64::to_le_bytes))
     }
 
     /// The metrics of the model on a table holding its target column.

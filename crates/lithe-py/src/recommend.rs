@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use crate::forecast::columns_out;
-use crate::{compute, from_py, py_err, table_of};
+use crate::{compute, param_values, py_err, table_of};
 
 /// A trained two-tower model.
 #[pyclass(module = "lithe._lithe", name = "TwoTowerModel")]
@@ -37,10 +37,7 @@ impl PyTwoTower {
         item_features: Option<Bound<'_, PyAny>>,
         n_jobs: i64,
     ) -> PyResult<Self> {
-        let mut values = Vec::new();
-        for (k, v) in params.iter() {
-            values.push((k.extract::<String>()?, from_py(&v)?));
-        }
+        let values = param_values(params)?;
         let p = TrainParams::from_values(values.iter().map(|(k, v)| (k.as_str(), v.clone())))
             .map_err(model_err)?;
         let t = table_of(interactions)?;

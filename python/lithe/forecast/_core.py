@@ -19,10 +19,6 @@ from .utils import ConformalIntervals
 __all__ = ["StatsForecast"]
 
 
-def _module(x) -> str:
-    return type(x).__module__.split(".")[0]
-
-
 def _freq(freq) -> str | None:
     """StatsForecast's `freq` (a pandas alias or an integer step) as lithe's."""
     if freq is None:
@@ -137,13 +133,13 @@ class StatsForecast:
         levels = [] if level is None else [float(v) for v in level]
         if prediction_intervals is not None and not isinstance(prediction_intervals, ConformalIntervals):
             raise TypeError("prediction_intervals must be a ConformalIntervals")
-        mod = _module(df)
+        mod = _frames._module(df)
         if mod not in ("pandas", "polars"):
             raise TypeError(f"df must be a pandas or polars DataFrame, got {type(df)}")
         for c in (id_col, time_col, target_col):
             if c not in df.columns:
                 raise ValueError(f"df has no column '{c}' (columns: {', '.join(map(str, df.columns))})")
-        if X_df is not None and _module(X_df) != mod:
+        if X_df is not None and _frames._module(X_df) != mod:
             raise TypeError("X_df must be the same kind of frame as df")
         if mod == "pandas":
             table, kinds = _pandas_columns(df, id_col, time_col)
@@ -202,7 +198,7 @@ class StatsForecast:
             target_col: str = "y"):
         """Keep the series for `predict` (lithe fits when it forecasts; the forecasts are
         those of `forecast`)."""
-        if _module(df) not in ("pandas", "polars"):
+        if _frames._module(df) not in ("pandas", "polars"):
             raise TypeError(f"df must be a pandas or polars DataFrame, got {type(df)}")
         self._fit = (df, prediction_intervals, id_col, time_col, target_col)
         return self
