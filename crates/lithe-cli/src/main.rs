@@ -7,6 +7,7 @@ mod forecast;
 mod inspect;
 mod progress;
 mod recommend;
+mod serve;
 mod spec_flags;
 mod tabular;
 
@@ -53,6 +54,8 @@ enum Command {
     /// Two-tower retrieval: train on interactions, query users, evaluate
     #[command(subcommand)]
     Recommend(recommend::RecommendCommand),
+    /// Serve every model of a repository over HTTP (the Open Inference Protocol)
+    Serve(serve::ServeArgs),
     /// Run lithe on embedded sample data and print a scoreboard
     Demo(demo::DemoArgs),
 }
@@ -178,7 +181,9 @@ pub struct Paths<'a> {
 impl<'a> Paths<'a> {
     fn of(cmd: &'a Command) -> Paths<'a> {
         match cmd {
-            Command::Describe(_) | Command::Inspect(_) | Command::Demo(_) => Paths::default(),
+            Command::Describe(_) | Command::Inspect(_) | Command::Demo(_) | Command::Serve(_) => {
+                Paths::default()
+            }
             Command::Tabular(c) => c.paths(),
             Command::Forecast(c) => c.paths(),
             Command::Recommend(c) => c.paths(),
@@ -211,6 +216,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tabular(c) => tabular::run(c, &cli.global),
         Command::Forecast(c) => forecast::run(*c, &cli.global),
         Command::Recommend(c) => recommend::run(c, &cli.global),
+        Command::Serve(a) => serve::run(a, &cli.global),
         Command::Demo(a) => demo::run(a, &cli.global),
     }
 }
