@@ -1,4 +1,4 @@
-//! `lithe tabular train|predict|eval|inspect`
+//! `lithe tabular train|predict|eval|inspect|import`
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -7,6 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use lithe_core::Table;
 use lithe_core::describe::Task;
 use lithe_trees::forest::ForestParams;
+use lithe_trees::import::{ImportOptions, Source};
 use lithe_trees::{GbdtParams, TabularModel, TabularParams};
 use serde_json::{Value, json};
 
@@ -22,6 +23,8 @@ pub enum TabularCommand {
     Eval(EvalArgs),
     /// Show a model: parameters, trees, feature importance
     Inspect(InspectArgs),
+    /// Turn a LightGBM text model or an XGBoost JSON/UBJSON model into a lithe model
+    Import(ImportArgs),
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]
@@ -106,6 +109,33 @@ pub struct EvalArgs {
     data_args: DataArgs,
 }
 
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum FromArg {
+    /// A LightGBM text model (`save_model` / `model_to_string`)
+    Lightgbm,
+    /// An XGBoost model saved as JSON or UBJSON (`save_model("m.json" | "m.ubj")`)
+    Xgboost,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The library that wrote the model
+    #[arg(long = "from", value_enum)]
+    from: FromArg,
+    /// The model file
+    model: PathBuf,
+    /// Where to write the lithe model
+    #[arg(long)]
+    out: PathBuf,
+    /// The name of the target column (what `eval` reads the labels from)
+    #[arg(long, default_value = "target")]
+    target: String,
+    /// Classifiers: the class labels in the library's class order (binary: negative
+    /// then positive); default 0,1,...
+    #[arg(long, value_delimiter = ',')]
+    classes: Option<Vec<String>>,
+}
+
 #[derive(Args, Debug)]
 pub struct InspectArgs {
     #[arg(long)]
@@ -126,6 +156,7 @@ impl TabularCommand {
             TabularCommand::Predict(a) => (vec![&*a.model, &*a.data], vec![a.out.as_path()]),
             TabularCommand::Eval(a) => (vec![&*a.model, &*a.data], vec![]),
             TabularCommand::Inspect(_) => (vec![], vec![]),
+            TabularCommand::Import(a) => (vec![a.model.as_path()], vec![a.out.as_path()]),
         };
         crate::Paths { inputs, outputs }
     }
@@ -137,6 +168,7 @@ pub fn run(cmd: TabularCommand, g: &GlobalArgs) -> anyhow::Result<()> {
         TabularCommand::Predict(a) => predict(a),
         TabularCommand::Eval(a) => eval(a),
         TabularCommand::Inspect(a) => inspect(a),
+        TabularCommand::Import(a) => import(a),
     }
 }
 
@@ -223,7 +255,7 @@ fn train(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {
                 "task": model.task().name(),
                 "rows": rows,
                 "features": model.features().len(),
-                "trees": model.trees().len(),
+                "trees": model.n_trees(),
                 "rounds": report.rounds,
                 "valid": valid_json,
                 "read_seconds": read_s,
@@ -234,7 +266,7 @@ fn train(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {
         _ => {
             let oob = match &model {
                 TabularModel::Forest(f) => serde_json::to_value(&f.oob)?,
-                TabularModel::Gbdt(_) => Value::Null,
+                TabularModel::Gbdt(_) | TabularModel::Imported(_) => Value::Null,
             };
             let metrics = json!({"read_seconds": read_s, "fit_seconds": fit_s, "rows": rows});
             let out = json!({
@@ -243,8 +275,8 @@ fn train(a: TrainArgs, g: &GlobalArgs) -> anyhow::Result<()> {
                 "task": model.task().name(),
                 "rows": rows,
                 "features": model.features().len(),
-                "trees": model.trees().len(),
-                "leaves": model.trees().iter().map(|t| t.n_leaves()).sum::<usize>(),
+                "trees": model.n_trees(),
+                "leaves": model.n_leaves(),
                 "oob": oob,
                 "read_seconds": read_s,
                 "fit_seconds": fit_s,
@@ -318,14 +350,23 @@ fn inspect(a: InspectArgs) -> anyhow::Result<()> {
                 })
                 .unwrap_or_default(),
         ),
+        TabularModel::Imported(m) => (
+            format!(
+                "imported from {}, {} ({})",
+                m.source.name(),
+                m.task.name(),
+                m.objective
+            ),
+            model.params_json()?.to_string(),
+            String::new(),
+        ),
     };
-    let trees = model.trees();
     let mut out = format!(
         "{}: {what}, target '{}'\n  {} trees, {} leaves, {} features{oob}\n  params: {params}\n\n  feature importance (gain, splits):\n",
         a.model.display(),
         model.target(),
-        trees.len(),
-        trees.iter().map(|t| t.n_leaves()).sum::<usize>(),
+        model.n_trees(),
+        model.n_leaves(),
         model.features().len(),
     );
     for (f, g, s) in &imp {
@@ -335,4 +376,38 @@ fn inspect(a: InspectArgs) -> anyhow::Result<()> {
         ));
     }
     emit(&out)
+}
+
+fn import(a: ImportArgs) -> anyhow::Result<()> {
+    let source = match a.from {
+        FromArg::Lightgbm => Source::LightGbm,
+        FromArg::Xgboost => Source::XgBoost,
+    };
+    let opts = ImportOptions {
+        target: a.target,
+        classes: a.classes,
+    };
+    let t0 = Instant::now();
+    let m = lithe_trees::import::import_file(source, &a.model, &opts)?;
+    let import_s = t0.elapsed().as_secs_f64();
+    let out = json!({
+        "model": a.out.display().to_string(),
+        "kind": "imported",
+        "source": source.name(),
+        "objective": m.objective,
+        "task": m.task.name(),
+        "target": m.target,
+        "classes": m.classes,
+        "features": m.features.len(),
+        "trees": m.n_trees(),
+        "leaves": m.n_leaves(),
+        "import_seconds": import_s,
+    });
+    let model = TabularModel::Imported(m);
+    model.save(
+        &a.out,
+        json!({"imported_from": a.model.display().to_string()}),
+        None,
+    )?;
+    emit(&format!("{}\n", serde_json::to_string_pretty(&out)?))
 }

@@ -400,12 +400,13 @@ impl PyTabular {
         Ok(metrics_json(&m).to_string())
     }
 
-    /// `gbdt` or `rf`.
+    /// `gbdt`, `rf` or `imported`.
     #[getter]
     fn kind(&self) -> &'static str {
         match self.model {
             TabularModel::Gbdt(_) => "gbdt",
             TabularModel::Forest(_) => "rf",
+            TabularModel::Imported(_) => "imported",
         }
     }
 
@@ -456,7 +457,7 @@ impl PyTabular {
 
     #[getter]
     fn n_trees(&self) -> usize {
-        self.model.trees().len()
+        self.model.n_trees()
     }
 
     /// The lithe model file's bytes.

@@ -13,6 +13,7 @@ use lithe_core::{Column, Error, Result, Table};
 use crate::data::Feature;
 use crate::forest::{ForestModel, ForestParams};
 use crate::gbdt::{FitReport, GbdtModel};
+use crate::import::ImportedModel;
 use crate::params::{GbdtParams, Objective};
 use crate::tree::Tree;
 use crate::weights::Weights;
@@ -25,7 +26,8 @@ pub trait Ensemble {
     /// Class labels (binary: `[negative, positive]`), empty for regression.
     fn classes(&self) -> &[String];
     fn features(&self) -> &[Feature];
-    fn trees(&self) -> &[Tree];
+    fn n_trees(&self) -> usize;
+    fn n_leaves(&self) -> usize;
     /// One value per row (binary: positive-class probability; regression: value) or
     /// one probability per class (multiclass), in row order.
     fn predict(&self, table: &Table) -> Result<Vec<f64>>;
@@ -48,8 +50,11 @@ impl Ensemble for GbdtModel {
     fn features(&self) -> &[Feature] {
         &self.features
     }
-    fn trees(&self) -> &[Tree] {
-        &self.trees
+    fn n_trees(&self) -> usize {
+        self.trees.len()
+    }
+    fn n_leaves(&self) -> usize {
+        self.trees.iter().map(Tree::n_leaves).sum()
     }
     fn predict(&self, table: &Table) -> Result<Vec<f64>> {
         GbdtModel::predict(self, table)
@@ -75,8 +80,11 @@ impl Ensemble for ForestModel {
     fn features(&self) -> &[Feature] {
         &self.features
     }
-    fn trees(&self) -> &[Tree] {
-        &self.trees
+    fn n_trees(&self) -> usize {
+        self.trees.len()
+    }
+    fn n_leaves(&self) -> usize {
+        self.trees.iter().map(Tree::n_leaves).sum()
     }
     fn predict(&self, table: &Table) -> Result<Vec<f64>> {
         ForestModel::predict(self, table)
@@ -86,6 +94,36 @@ impl Ensemble for ForestModel {
     }
     fn importance(&self) -> Vec<(String, f64, usize)> {
         ForestModel::importance(self)
+    }
+}
+
+impl Ensemble for ImportedModel {
+    fn task(&self) -> Task {
+        self.task
+    }
+    fn target(&self) -> &str {
+        &self.target
+    }
+    fn classes(&self) -> &[String] {
+        &self.classes
+    }
+    fn features(&self) -> &[Feature] {
+        &self.features
+    }
+    fn n_trees(&self) -> usize {
+        ImportedModel::n_trees(self)
+    }
+    fn n_leaves(&self) -> usize {
+        ImportedModel::n_leaves(self)
+    }
+    fn predict(&self, table: &Table) -> Result<Vec<f64>> {
+        ImportedModel::predict(self, table)
+    }
+    fn class_indices(&self, col: &Column) -> Result<Vec<f64>> {
+        crate::gbdt::class_indices(col, &self.classes)
+    }
+    fn importance(&self) -> Vec<(String, f64, usize)> {
+        ImportedModel::importance(self)
     }
 }
 
@@ -196,11 +234,13 @@ pub fn fit_weighted(
     }
 }
 
-/// A tabular model of either kind, for code that predicts without caring which.
+/// A tabular model of any kind, for code that predicts without caring which.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TabularModel {
     Gbdt(GbdtModel),
     Forest(ForestModel),
+    /// A LightGBM or XGBoost model (`lithe tabular import`).
+    Imported(ImportedModel),
 }
 
 /// Metrics by name (`null` where a metric is undefined, e.g. AUC on one class).
@@ -219,6 +259,7 @@ impl TabularModel {
         match self {
             TabularModel::Gbdt(m) => m,
             TabularModel::Forest(m) => m,
+            TabularModel::Imported(m) => m,
         }
     }
 
@@ -226,6 +267,7 @@ impl TabularModel {
         match self {
             TabularModel::Gbdt(_) => crate::KIND_GBDT,
             TabularModel::Forest(_) => crate::KIND_RF,
+            TabularModel::Imported(_) => crate::KIND_IMPORTED,
         }
     }
 
@@ -245,8 +287,12 @@ impl TabularModel {
         self.ensemble().features()
     }
 
-    pub fn trees(&self) -> &[Tree] {
-        self.ensemble().trees()
+    pub fn n_trees(&self) -> usize {
+        self.ensemble().n_trees()
+    }
+
+    pub fn n_leaves(&self) -> usize {
+        self.ensemble().n_leaves()
     }
 
     /// See [`Ensemble::predict`].
@@ -267,6 +313,7 @@ impl TabularModel {
         let v = match self {
             TabularModel::Gbdt(m) => serde_json::to_value(&m.params),
             TabularModel::Forest(m) => serde_json::to_value(&m.params),
+            TabularModel::Imported(m) => Ok(crate::model_io::imported_params(m)),
         };
         v.map_err(|e| Error::Runtime(e.to_string()))
     }
@@ -365,6 +412,7 @@ impl TabularModel {
         match self {
             TabularModel::Gbdt(m) => crate::save(path, m, metrics, fingerprint),
             TabularModel::Forest(m) => crate::save_forest(path, m, metrics, fingerprint),
+            TabularModel::Imported(m) => crate::save_imported(path, m, metrics),
         }
     }
 

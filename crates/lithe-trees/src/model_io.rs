@@ -13,10 +13,13 @@ use crate::api::TabularModel;
 use crate::data::{Feature, FeatureKind};
 use crate::forest::ForestModel;
 use crate::gbdt::GbdtModel;
+use crate::import::ImportedModel;
 use crate::tree::Tree;
 
 pub const KIND_GBDT: &str = "tabular.gbdt";
 pub const KIND_RF: &str = "tabular.rf";
+/// A LightGBM or XGBoost model imported by `lithe tabular import`.
+pub const KIND_IMPORTED: &str = "tabular.imported";
 
 /// What the header says about a model, whatever its kind.
 struct About<'a> {
@@ -25,7 +28,8 @@ struct About<'a> {
     objective: Option<&'a str>,
     classes: &'a [String],
     features: &'a [Feature],
-    trees: &'a [Tree],
+    trees: usize,
+    leaves: usize,
     importance: Vec<(String, f64, usize)>,
 }
 
@@ -38,6 +42,7 @@ fn header(kind: &str, params: serde_json::Value, a: About) -> Header {
         classes,
         features,
         trees,
+        leaves,
         importance,
     } = a;
     let mut h = Header::new(kind);
@@ -48,6 +53,7 @@ fn header(kind: &str, params: serde_json::Value, a: About) -> Header {
         "objective": objective,
         "classes": classes,
         "features": features.iter().map(|f| match &f.kind {
+            FeatureKind::Numeric { upper } if upper.is_empty() => json!({"name": f.name, "type": "numeric"}),
             FeatureKind::Numeric { upper } => json!({"name": f.name, "type": "numeric", "bins": upper.len()}),
             FeatureKind::Categorical { categories } => json!({"name": f.name, "type": "categorical", "categories": categories}),
         }).collect::<Vec<_>>(),
@@ -57,11 +63,15 @@ fn header(kind: &str, params: serde_json::Value, a: About) -> Header {
         .map(|(name, gain, splits)| json!({"feature": name, "gain": gain, "splits": splits}))
         .collect();
     h.extra = json!({
-        "trees": trees.len(),
-        "leaves": trees.iter().map(|t| t.n_leaves()).sum::<usize>(),
+        "trees": trees,
+        "leaves": leaves,
         "importance": importance,
     });
     h
+}
+
+fn leaves(trees: &[Tree]) -> usize {
+    trees.iter().map(|t| t.n_leaves()).sum()
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value> {
@@ -85,7 +95,8 @@ fn gbdt_header(m: &GbdtModel, metrics: serde_json::Value, fp: Option<u64>) -> Re
         objective: Some(m.objective.name()),
         classes: &m.classes,
         features: &m.features,
-        trees: &m.trees,
+        trees: m.trees.len(),
+        leaves: leaves(&m.trees),
         importance: m.importance(),
     };
     Ok(finish(
@@ -106,7 +117,8 @@ fn forest_header(
         objective: None,
         classes: &m.classes,
         features: &m.features,
-        trees: &m.trees,
+        trees: m.trees.len(),
+        leaves: leaves(&m.trees),
         importance: m.importance(),
     };
     // The out-of-bag score joins the metrics.
@@ -118,6 +130,38 @@ fn forest_header(
         metrics,
         fp,
     ))
+}
+
+fn imported_header(m: &ImportedModel, metrics: serde_json::Value) -> Result<Header> {
+    let about = About {
+        target: &m.target,
+        task: m.task,
+        objective: Some(&m.objective),
+        classes: &m.classes,
+        features: &m.features,
+        trees: m.n_trees(),
+        leaves: m.n_leaves(),
+        importance: m.importance(),
+    };
+    let mut h = header(KIND_IMPORTED, imported_params(m), about);
+    if let Some(s) = h.schema.get_mut("features").and_then(|f| f.as_array_mut()) {
+        for (f, code) in s.iter_mut().zip(&m.codes) {
+            if *code && f.get("type").and_then(|t| t.as_str()) == Some("numeric") {
+                f["type"] = json!("category_code");
+            }
+        }
+    }
+    Ok(finish(h, metrics, None))
+}
+
+/// What the header says of an imported model's origin.
+pub(crate) fn imported_params(m: &ImportedModel) -> serde_json::Value {
+    json!({"source": m.source.name(), "objective": m.objective})
+}
+
+/// Write an imported model's file (atomically).
+pub fn save_imported(path: &Path, m: &ImportedModel, metrics: serde_json::Value) -> Result<()> {
+    model_file::write(path, &imported_header(m, metrics)?, &encode(m)?)
 }
 
 /// Write a gradient-boosting model file (atomically). `metrics` and `fingerprint` go
@@ -238,8 +282,14 @@ fn decode_any(f: &model_file::ModelFile, name: &str) -> Result<TabularModel> {
     match f.kind.as_str() {
         KIND_GBDT => Ok(TabularModel::Gbdt(decode_gbdt(name, &f.payload)?)),
         KIND_RF => Ok(TabularModel::Forest(decode_forest(name, &f.payload)?)),
+        KIND_IMPORTED => {
+            let m: ImportedModel = decode(name, &f.payload)?;
+            m.check()
+                .map_err(|e| Error::input(format!("{name}: {e}")))?;
+            Ok(TabularModel::Imported(m))
+        }
         other => Err(Error::input(format!(
-            "{name}: a '{other}' model is not one this version of lithe can use (it knows {KIND_GBDT} and {KIND_RF})"
+            "{name}: a '{other}' model is not one this version of lithe can use (it knows {KIND_GBDT}, {KIND_RF} and {KIND_IMPORTED})"
         ))),
     }
 }
@@ -253,6 +303,7 @@ pub fn model_bytes(
     let (h, payload) = match m {
         TabularModel::Gbdt(m) => (gbdt_header(m, metrics, fingerprint)?, encode(m)?),
         TabularModel::Forest(m) => (forest_header(m, metrics, fingerprint)?, encode(m)?),
+        TabularModel::Imported(m) => (imported_header(m, metrics)?, encode(m)?),
     };
     model_file::encode(&h, &payload)
 }
