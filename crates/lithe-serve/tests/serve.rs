@@ -634,3 +634,75 @@ fn a_repository_that_is_not_a_directory_is_a_usage_error() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn recommendations_equal_the_library() {
+    use lithe_core::params::{ParamValue, Spec};
+    let mut users = Vec::new();
+    let mut items = Vec::new();
+    let mut rng = lithe_core::rng::SplitMix::new(11);
+    for u in 0..60 {
+        for _ in 0..8 {
+            // Two taste groups, so the towers have something to learn.
+            let i = (u % 2) * 20 + (rng.unit() * 20.0) as usize % 20;
+            users.push(Some(format!("u{u}")));
+            items.push(Some(format!("i{i}")));
+        }
+    }
+    let table = Table::new(vec![
+        Column::from_strings("user_id", &users).unwrap(),
+        Column::from_strings("item_id", &items).unwrap(),
+    ])
+    .unwrap();
+    let params = lithe_recsys::TrainParams::from_values([
+        ("trials", ParamValue::Int(0)),
+        ("epochs", ParamValue::Int(2)),
+        ("dim", ParamValue::Int(8)),
+    ])
+    .unwrap();
+    let model = lithe_recsys::api::fit(&params, &table, None, None, None, |_| {}).unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    let dir = repo.path().join("rec/4");
+    std::fs::create_dir_all(&dir).unwrap();
+    model.save(&dir.join("model.lithe")).unwrap();
+    let s = start(config(repo.path()));
+    let req = json!({"parameters": {"k": 3}, "inputs": [
+        {"name": "user_id", "shape": [3], "datatype": "BYTES", "data": ["u1", "u2", "stranger"]}]});
+    let (st, resp) = post(s.addr, "/v2/models/rec/infer", &req);
+    assert_eq!(st, 200, "{resp}");
+    let q = Table::new(vec![
+        Column::from_strings("user_id", &[Some("u1"), Some("u2"), Some("stranger")]).unwrap(),
+    ])
+    .unwrap();
+    let (want, _) = lithe_recsys::api::recommend(&model, &q, 3, true).unwrap();
+    let out = |name: &str| {
+        resp["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == name)
+            .unwrap()["data"]
+            .clone()
+    };
+    let items: Vec<Option<String>> = (0..want.n_rows())
+        .map(|r| want.column("item_id").unwrap().value_string(r))
+        .collect();
+    assert_eq!(out("item_id"), json!(items));
+    assert_eq!(out("score"), json!(want.column("score").unwrap().to_f64()));
+    assert_eq!(out("rank"), json!([1, 2, 3, 1, 2, 3, 1, 2, 3]));
+    let (_, meta) = get(s.addr, "/v2/models/rec");
+    assert_eq!(meta["platform"], json!("lithe/recommend.two_tower"));
+    let (st, resp) = post(
+        s.addr,
+        "/v2/models/rec/infer",
+        &json!({"parameters": {"k": "many"}, "inputs": req["inputs"]}),
+    );
+    assert_eq!(st, 400);
+    assert!(
+        resp["error"]
+            .as_str()
+            .unwrap()
+            .contains("parameter 'k' must be a whole number"),
+        "{resp}"
+    );
+}

@@ -265,6 +265,9 @@ fn bin_column(
     }
 }
 
+/// Rows below which [`feature_matrix`] stays on the calling thread.
+const FEW_ROWS: usize = 4096;
+
 /// The features of `table` as a row-major f32 matrix, as models read them: columns
 /// matched by name (any order; extra columns ignored), numeric values as f32 (`NaN` =
 /// missing), categories as the feature's category index (unknown or missing = `NaN`).
@@ -290,18 +293,36 @@ pub fn feature_matrix(features: &[Feature], table: &Table) -> Result<Vec<f32>> {
                 numeric_values(col.data(), col)
             }
             FeatureKind::Categorical { categories } => {
-                let index: HashMap<&str, f32> = categories
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| (c.as_str(), i as f32))
-                    .collect();
+                let index = || -> HashMap<&str, f32> {
+                    categories
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| (c.as_str(), i as f32))
+                        .collect()
+                };
                 match col.as_categorical() {
                     // Map the column's dictionary once, then every row by its code.
                     Some(cat) => {
                         let dict = cat.dictionary();
-                        let by_code: Vec<f32> = (0..cat.n_categories())
-                            .map(|c| index.get(dict.value(c)).copied().unwrap_or(f32::NAN))
-                            .collect();
+                        let n_dict = cat.n_categories();
+                        // (A dictionary of a few values — a server's request of a few
+                        // rows — is looked up directly; building the index would cost
+                        // more.)
+                        let by_code: Vec<f32> = if n_dict <= 4 {
+                            (0..n_dict)
+                                .map(|c| {
+                                    categories
+                                        .iter()
+                                        .position(|k| k == dict.value(c))
+                                        .map_or(f32::NAN, |i| i as f32)
+                                })
+                                .collect()
+                        } else {
+                            let index = index();
+                            (0..n_dict)
+                                .map(|c| index.get(dict.value(c)).copied().unwrap_or(f32::NAN))
+                                .collect()
+                        };
                         cat.codes()
                             .iter()
                             .enumerate()
@@ -314,25 +335,33 @@ pub fn feature_matrix(features: &[Feature], table: &Table) -> Result<Vec<f32>> {
                             })
                             .collect()
                     }
-                    None => (0..n)
-                        .map(|r| {
-                            col.value_string(r)
-                                .and_then(|s| index.get(s.as_str()).copied())
-                                .unwrap_or(f32::NAN)
-                        })
-                        .collect(),
+                    None => {
+                        let index = index();
+                        (0..n)
+                            .map(|r| {
+                                col.value_string(r)
+                                    .and_then(|s| index.get(s.as_str()).copied())
+                                    .unwrap_or(f32::NAN)
+                            })
+                            .collect()
+                    }
                 }
             }
         });
     }
     let mut m = vec![0f32; n * nf];
-    m.par_chunks_mut(nf.max(1))
-        .enumerate()
-        .for_each(|(r, row)| {
-            for (f, c) in cols.iter().enumerate() {
-                row[f] = c[r];
-            }
-        });
+    let fill = |(r, row): (usize, &mut [f32])| {
+        for (f, c) in cols.iter().enumerate() {
+            row[f] = c[r];
+        }
+    };
+    // (A few rows — a server's request — are not worth a hand-off to the thread pool,
+    // which costs more than the copy.)
+    if n <= FEW_ROWS {
+        m.chunks_mut(nf.max(1)).enumerate().for_each(fill);
+    } else {
+        m.par_chunks_mut(nf.max(1)).enumerate().for_each(fill);
+    }
     Ok(m)
 }
 
