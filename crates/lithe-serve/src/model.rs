@@ -83,7 +83,9 @@ impl Loaded {
         let inputs = m
             .features()
             .iter()
-            .map(|f| TensorMeta::column(&f.name, if f.is_categorical() { "BYTES" } else { "FP32" }))
+            // (Numbers as FP64: an imported LightGBM model compares doubles, and a
+            // lithe model takes them as well as FP32.)
+            .map(|f| TensorMeta::column(&f.name, if f.is_categorical() { "BYTES" } else { "FP64" }))
             .collect();
         let mut outputs = Vec::new();
         match m.task() {

@@ -249,7 +249,7 @@ fn health_metadata_and_predictions_equal_the_library() {
         inputs.contains(&("colour".into(), "BYTES".into())),
         "{inputs:?}"
     );
-    assert!(inputs.contains(&("x".into(), "FP32".into())), "{inputs:?}");
+    assert!(inputs.contains(&("x".into(), "FP64".into())), "{inputs:?}");
     assert_eq!(
         get(a, "/v2/models/churn/versions/1/ready"),
         (200, json!({"name": "churn", "ready": true}))
@@ -705,4 +705,70 @@ fn recommendations_equal_the_library() {
             .contains("parameter 'k' must be a whole number"),
         "{resp}"
     );
+}
+
+#[test]
+fn imported_lightgbm_and_xgboost_models_serve_what_the_library_predicts() {
+    use lithe_trees::import::{ImportOptions, Source, import_file};
+    let fixtures =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../lithe-trees/tests/fixtures/import");
+    let rows = lithe_core::read_table(&fixtures.join("rows.csv"), &Default::default()).unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    let mut models = Vec::new();
+    for (name, source, file) in [
+        ("lgb", Source::LightGbm, "lgb_binary.txt"),
+        ("lgbmulti", Source::LightGbm, "lgb_multiclass.txt"),
+        ("xgb", Source::XgBoost, "xgb_binary.ubj"),
+    ] {
+        let m = TabularModel::Imported(
+            import_file(source, &fixtures.join(file), &ImportOptions::default()).unwrap(),
+        );
+        put(repo.path(), name, 1, &m);
+        models.push((name, m));
+    }
+    let s = start(config(repo.path()));
+    for (name, m) in &models {
+        let (_, meta) = get(s.addr, &format!("/v2/models/{name}"));
+        assert_eq!(meta["platform"], json!("lithe/tabular.imported"));
+        let n = rows.n_rows();
+        let inputs: Vec<Value> = meta["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                let col = rows.column(i["name"].as_str().unwrap()).unwrap();
+                let data: Vec<Value> = if i["datatype"] == "BYTES" {
+                    (0..n).map(|r| json!(col.value_string(r))).collect()
+                } else {
+                    col.to_f64()
+                        .iter()
+                        .map(|v| if v.is_nan() { Value::Null } else { json!(v) })
+                        .collect()
+                };
+                json!({"name": i["name"], "shape": [n], "datatype": i["datatype"], "data": data})
+            })
+            .collect();
+        let (st, resp) = post(
+            s.addr,
+            &format!("/v2/models/{name}/infer"),
+            &json!({"inputs": inputs}),
+        );
+        assert_eq!(st, 200, "{name}: {resp}");
+        let want = m.predict_table(&rows).unwrap();
+        for out in resp["outputs"].as_array().unwrap() {
+            let col = want.column(out["name"].as_str().unwrap()).unwrap();
+            if out["datatype"] == "FP64" {
+                let got: Vec<f64> = out["data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap())
+                    .collect();
+                assert_eq!(got, col.to_f64(), "{name} {}", out["name"]);
+            } else {
+                let got: Vec<Option<String>> = serde_json::from_value(out["data"].clone()).unwrap();
+                assert_eq!(got, (0..n).map(|r| col.value_string(r)).collect::<Vec<_>>());
+            }
+        }
+    }
 }
