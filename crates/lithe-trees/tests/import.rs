@@ -1,7 +1,7 @@
 //! Imported LightGBM and XGBoost models against the libraries' own predictions
 //! (golden values from `bench/golden_import.py`), and every refusal.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use lithe_core::io::ReadOptions;
 use lithe_core::{Error, Table};
@@ -86,7 +86,7 @@ fn files(name: &str) -> Vec<(Source, PathBuf)> {
         .collect()
 }
 
-fn import(source: Source, path: &PathBuf) -> ImportedModel {
+fn import(source: Source, path: &Path) -> ImportedModel {
     import_file(source, path, &ImportOptions::default())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -389,5 +389,74 @@ fn truncated_files_never_panic() {
             let r = import_bytes(source, &bytes[..cut], name, &ImportOptions::default());
             assert!(matches!(r, Err(Error::Input(_))), "{name} cut at {cut}");
         }
+    }
+}
+
+/// A hand-made LightGBM model: a categorical split on code 70 (past one 64-bit word,
+/// the walker's wide path), then a numeric split under zero-as-missing whose default
+/// direction disagrees with `0 <= threshold`.
+const HAND: &str = "tree
+version=v4
+num_class=1
+num_tree_per_iteration=1
+label_index=0
+max_feature_idx=1
+objective=regression
+feature_names=x c
+feature_infos=[-1:1] 0:5:70
+
+Tree=0
+num_leaves=3
+num_cat=1
+split_feature=1 0
+split_gain=1 1
+threshold=0 -0.5
+decision_type=1 6
+left_child=-1 -2
+right_child=1 -3
+leaf_value=10 20 30
+cat_boundaries=0 3
+cat_threshold=0 0 64
+is_linear=0
+shrinkage=1
+
+
+end of trees
+";
+
+#[test]
+fn wide_category_sets_and_zero_as_missing_by_hand() {
+    let m = import_bytes(
+        Source::LightGbm,
+        HAND.as_bytes(),
+        "hand",
+        &ImportOptions::default(),
+    )
+    .unwrap();
+    let nan = f64::NAN;
+    let cases = [
+        (0.7, 70.0, 10.0),
+        (0.7, 70.9, 10.0),
+        (0.7, 69.0, 30.0),
+        (nan, 5.0, 20.0),
+        (1.0, nan, 30.0),
+        (1.0, -1.0, 30.0),
+        (1e-36, 1000.0, 20.0),
+        (-0.5, 3.0, 20.0),
+        (-0.4, 3.0, 30.0),
+        (-0.0, 3.0, 20.0),
+        (0.0, 1e10, 20.0),
+    ];
+    let t = Table::new(vec![
+        lithe_core::Column::from_f64("c", cases.iter().map(|c| c.1).collect()),
+        lithe_core::Column::from_f64("x", cases.iter().map(|c| c.0).collect()),
+    ])
+    .unwrap();
+    let want: Vec<f64> = cases.iter().map(|c| c.2).collect();
+    assert_eq!(m.predict(&t).unwrap(), want);
+    let mut out = [0.0];
+    for (x, c, v) in cases {
+        m.predict_row(&[x, c], &mut out);
+        assert_eq!(out[0], v, "x {x} c {c}");
     }
 }

@@ -324,7 +324,7 @@ pub(super) fn import(bytes: &[u8], name: &str, opts: &ImportOptions) -> Result<I
         ));
     }
     let max_idx: i64 = one(name, "max_feature_idx", h.get("max_feature_idx"))?;
-    if !(0..1_000_000).contains(&max_idx) {
+    if !(0..super::model::MAX_FEATURES as i64).contains(&max_idx) {
         return Err(bad(
             name,
             format!("max_feature_idx {max_idx} is out of range"),

@@ -7,6 +7,7 @@
 //! exactly (linear trees, DART weights, ranking or unknown objectives, multi-target
 //! trees, `gblinear`) is refused with a message naming it.
 
+mod keys;
 mod lightgbm;
 pub mod model;
 mod ubjson;
@@ -165,13 +166,13 @@ impl<'a> Builder<'a> {
             if at >= u32::MAX as usize / 2 {
                 return Err(self.err(tree, "too many nodes"));
             }
-            if let Some((p, is_left)) = parent {
-                if let Some(pn) = self.nodes.get_mut(p) {
-                    if is_left {
-                        pn.left = at as u32;
-                    } else {
-                        pn.right = at as u32;
-                    }
+            if let Some((p, is_left)) = parent
+                && let Some(pn) = self.nodes.get_mut(p)
+            {
+                if is_left {
+                    pn.left = at as u32;
+                } else {
+                    pn.right = at as u32;
                 }
             }
             match r {

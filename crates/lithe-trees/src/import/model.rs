@@ -15,6 +15,9 @@ use crate::data::{Feature, FeatureKind};
 /// is at most this is zero to LightGBM's predictor.
 pub const K_ZERO: f64 = 1e-35f32 as f64;
 
+/// The most features an imported model may have.
+pub const MAX_FEATURES: usize = 1_000_000;
+
 /// The library a model came from; it fixes how inputs are compared and scores summed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -278,6 +281,9 @@ impl ImportedModel {
             }
         }
         let nf = self.features.len();
+        if nf > MAX_FEATURES {
+            return Err(corrupt(format!("{nf} features")));
+        }
         for t in 0..self.roots.len() {
             let (a, b) = self.tree_range(t);
             for (i, n) in self.nodes.iter().enumerate().take(b).skip(a) {
@@ -288,12 +294,23 @@ impl ImportedModel {
                     }
                     continue;
                 }
+                // The left child comes next (depth-first layout; the batch walk relies on it).
                 let child_ok = |c: u32| c > i32_ && (c as usize) < b;
-                if !child_ok(n.left) || !child_ok(n.right) || n.feature as usize >= nf {
+                if n.left != i32_ + 1
+                    || !child_ok(n.left)
+                    || !child_ok(n.right)
+                    || n.feature as usize >= nf
+                {
                     return Err(corrupt(format!(
                         "tree {t}: node {} has children or feature out of range",
                         i - a
                     )));
+                }
+                // A zero flip sends zero the way `NaN` goes (LightGBM's Zero type).
+                if n.flags & ZERO_FLIP != 0
+                    && (n.flags & CAT != 0 || (0.0 <= n.value) == (n.flags & NAN_LEFT != 0))
+                {
+                    return Err(corrupt(format!("tree {t}: a malformed zero rule")));
                 }
                 if n.flags & CAT != 0 && (n.flags >> SET_SHIFT) as usize >= self.sets.len() {
                     return Err(corrupt(format!("tree {t}: a categorical set out of range")));

@@ -1,12 +1,14 @@
-//! The imported model's predictor. Batch: blocks of rows in parallel; inside a block
-//! one tree walks every row before the next tree, two steps a pass, and rows that
-//! reached a leaf drop out of the list by a branch-free compaction, so the processor
-//! overlaps many rows' steps. Each row adds its trees' values in tree order, in the
-//! source library's precision (doubles for LightGBM, f32 for XGBoost), so the sums
-//! are the library's bit for bit.
+//! The imported model's predictor. Batch: blocks of rows in parallel, each walked on
+//! integer keys (`keys`): one tree walks every row of the block before the next tree,
+//! two steps a pass, and rows that reached a leaf drop out of the list by a
+//! branch-free compaction, so the processor overlaps many rows' steps. One row: the
+//! plain walk on prepared doubles (`step`), which needs no compiling. Each row adds its
+//! trees' values in tree order, in the source library's precision (doubles for
+//! LightGBM, f32 for XGBoost), so the sums are the library's bit for bit.
 
 use rayon::prelude::*;
 
+use super::keys::Keyed;
 use super::model::{CAT, CAT_INVERT, ImportedModel, NAN_LEFT, Node, SET_SHIFT, Source, ZERO_FLIP};
 
 /// Rows per block: the block's values stay within about 64 KiB.
@@ -15,8 +17,7 @@ fn block_rows(nf: usize) -> usize {
 }
 
 /// Whether a categorical split sends `x` left.
-#[inline(never)]
-fn cat_left(n: &Node, x: f64, sets: &[[u32; 2]], words: &[u32]) -> bool {
+pub(crate) fn cat_left(n: &Node, x: f64, sets: &[[u32; 2]], words: &[u32]) -> bool {
     if x.is_nan() {
         return n.flags & NAN_LEFT != 0;
     }
@@ -52,19 +53,20 @@ fn step(nodes: &[Node], sets: &[[u32; 2]], words: &[u32], row: &[f64], p: usize)
     (if left { n.left } else { n.right }) as usize
 }
 
-/// Add every tree's leaf value to the raw scores `out` (`rows × outputs`, starting from
-/// anything; the model's base score is written first) of the prepared row-major matrix.
+/// Add every tree's leaf value to the raw scores `out` (`rows × outputs`; the model's
+/// base score is written first) of the prepared row-major matrix.
 pub(crate) fn add_trees(m: &ImportedModel, x: &[f64], out: &mut [f64]) {
     let nf = m.width();
     let k = m.n_out();
     let rows = block_rows(nf);
+    let keyed = Keyed::new(m);
     let block = |o: &mut [f64], xs: &[f64]| {
         for r in o.chunks_mut(k) {
             r.copy_from_slice(&m.base);
         }
         match m.source {
-            Source::LightGbm => walk_block::<false>(m, xs, nf, o, k),
-            Source::XgBoost => walk_block::<true>(m, xs, nf, o, k),
+            Source::LightGbm => keyed.add_block::<false>(m, xs, nf, o, k),
+            Source::XgBoost => keyed.add_block::<true>(m, xs, nf, o, k),
         }
     };
     if out.len() <= k * rows {
@@ -73,44 +75,6 @@ pub(crate) fn add_trees(m: &ImportedModel, x: &[f64], out: &mut [f64]) {
         out.par_chunks_mut(k * rows)
             .zip(x.par_chunks(nf * rows))
             .for_each(|(o, xs)| block(o, xs));
-    }
-}
-
-fn walk_block<const F32: bool>(m: &ImportedModel, x: &[f64], nf: usize, out: &mut [f64], k: usize) {
-    let n = out.len() / k;
-    let nodes = &m.nodes[..];
-    let (sets, words) = (&m.sets[..], &m.words[..]);
-    let mut pos = vec![0u32; n];
-    let mut live: Vec<u32> = vec![0; n];
-    for (&root, &g) in m.roots.iter().zip(&m.groups) {
-        pos.fill(root);
-        for (i, l) in live.iter_mut().enumerate() {
-            *l = i as u32;
-        }
-        let mut len = n;
-        while len > 0 {
-            let mut w = 0;
-            for j in 0..len {
-                let r = live[j] as usize;
-                let row = &x[r * nf..(r + 1) * nf];
-                let mut p = pos[r] as usize;
-                p = step(nodes, sets, words, row, p);
-                p = step(nodes, sets, words, row, p);
-                pos[r] = p as u32;
-                live[w] = r as u32;
-                w += usize::from(!nodes[p].is_leaf());
-            }
-            len = w;
-        }
-        let g = g as usize;
-        for (o, &p) in out.chunks_mut(k).zip(&pos) {
-            let v = nodes[p as usize].value;
-            o[g] = if F32 {
-                (o[g] as f32 + v as f32) as f64
-            } else {
-                o[g] + v
-            };
-        }
     }
 }
 

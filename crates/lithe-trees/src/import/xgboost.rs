@@ -241,6 +241,12 @@ pub(super) fn import(bytes: &[u8], name: &str, opts: &ImportOptions) -> Result<I
     let (task, link, how) = objective(obj, name)?;
     let mp = at(learner, &["learner_model_param"], name)?;
     let nf = count(at(mp, &["num_feature"], name)?, "num_feature", name)?;
+    if nf > super::model::MAX_FEATURES {
+        return Err(bad(
+            name,
+            format!("num_feature {nf} is more than lithe takes"),
+        ));
+    }
     if let Some(t) = mp.get("num_target")
         && count(t, "num_target", name)? > 1
     {
@@ -391,15 +397,15 @@ fn tree_nodes(
 ) -> Result<Vec<Raw>> {
     let tname = format!("{name}: tree {t}");
     let tn = tname.as_str();
-    if let Some(p) = tree.get("tree_param") {
-        if let Some(s) = p.get("size_leaf_vector")
-            && count(s, "size_leaf_vector", tn)? > 1
-        {
-            return Err(bad(
-                tn,
-                "a multi-target tree (vector leaves): lithe imports one target",
-            ));
-        }
+    if let Some(s) = tree
+        .get("tree_param")
+        .and_then(|p| p.get("size_leaf_vector"))
+        && count(s, "size_leaf_vector", tn)? > 1
+    {
+        return Err(bad(
+            tn,
+            "a multi-target tree (vector leaves): lithe imports one target",
+        ));
     }
     let left = nums(tree, "left_children", usize::MAX, tn, true)?.unwrap_or_default();
     let n = left.len();
@@ -414,7 +420,7 @@ fn tree_nodes(
     let gain = nums(tree, "loss_changes", n, tn, false)?.unwrap_or_else(|| vec![0.0; n]);
     // Categorical nodes: node id -> its categories.
     let mut cats: HashMap<usize, Vec<u32>> = HashMap::new();
-    if split_type.iter().any(|&s| s == 1.0) {
+    if split_type.contains(&1.0) {
         let all = nums(tree, "categories", usize::MAX, tn, true)?.unwrap_or_default();
         let nodes = nums(tree, "categories_nodes", usize::MAX, tn, true)?.unwrap_or_default();
         let segs = nums(tree, "categories_segments", nodes.len(), tn, true)?.unwrap_or_default();

@@ -5,6 +5,7 @@ mod grow;
 mod walk;
 
 pub use grow::{Grower, partition_by};
+pub(crate) use walk::pick;
 pub use walk::{ROW_WALK_MAX_FEATURES, RowWalk, Walker, by_row_blocks};
 
 use std::hint::select_unpredictable;

@@ -573,7 +573,7 @@ unsafe fn walk_step<const CAT: bool, const WIDE: bool>(
 /// processor already made: testing the flag here takes fewer instructions than
 /// comparing it with 0 there, 8 % fewer on amazon's walk).
 #[inline(always)]
-fn pick(c: bool, a: u32, b: u32) -> u32 {
+pub(crate) fn pick(c: bool, a: u32, b: u32) -> u32 {
     #[cfg(target_arch = "x86_64")]
     {
         let mut r = b;
