@@ -10,10 +10,11 @@ use lithe_core::describe::Task;
 use lithe_core::{Table, model_file};
 use lithe_recsys::TwoTowerModel;
 use lithe_trees::TabularModel;
+use lithe_trees::rows::Cells;
 
 use crate::error::ApiError;
 use crate::forecast::ForecastConfig;
-use crate::protocol::{TensorMeta, param_bool, param_usize};
+use crate::protocol::{Decoded, TensorMeta, param_bool, param_usize, table_of};
 
 /// The file a version directory holds: any lithe model file.
 pub const MODEL_FILE: &str = "model.lithe";
@@ -155,6 +156,32 @@ impl Loaded {
     /// Whether the model names every input it takes (requests with others are refused).
     pub fn closed_inputs(&self) -> bool {
         !matches!(self.family, Family::Forecast(_))
+    }
+
+    /// The model's answer to a request's decoded inputs (`n` rows): a tabular model
+    /// given floats and text predicts from them directly, without a table.
+    pub fn infer_decoded(
+        &self,
+        n: usize,
+        cols: Vec<(&str, Decoded)>,
+        params: Option<&Map<String, Value>>,
+    ) -> Result<Table, ApiError> {
+        if let Family::Tabular(m) = &self.family
+            && !cols.iter().any(|(_, d)| matches!(d, Decoded::Ints(_)))
+        {
+            let cells = |name: &str| {
+                cols.iter().find(|(c, _)| *c == name).map(|(_, d)| match d {
+                    Decoded::Floats(v) => Cells::Numbers(v),
+                    Decoded::Text(v) => Cells::Text(v),
+                    // (Excluded above: integers take the table path.)
+                    Decoded::Ints(_) => Cells::Numbers(&[]),
+                })
+            };
+            if let Some(t) = m.predict_cells(n, cells)? {
+                return Ok(t);
+            }
+        }
+        self.infer(&table_of(cols)?, params)
     }
 
     /// The model's answer to a request's table.

@@ -264,13 +264,24 @@ fn wrong(input: &RequestInput, i: usize, s: &Scalar) -> ApiError {
     ))
 }
 
-/// One input tensor as a column of its own name: numbers become a float column (`INT*`
-/// and `UINT*` an integer one), `BYTES` a text column, `BOOL` 0/1; `null` is missing.
-pub fn to_column(input: &RequestInput) -> Result<Column, ApiError> {
+/// An input tensor's values after its checks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decoded {
+    /// `FP*` (`NaN` = missing).
+    Floats(Vec<f64>),
+    /// `INT*`, `UINT*` and `BOOL` (0/1).
+    Ints(Vec<Option<i64>>),
+    /// `BYTES`.
+    Text(Vec<Option<String>>),
+}
+
+/// One input tensor's values, checked against its datatype and shape: numbers for
+/// the number types (`FP32` rounded to f32; integers within their type's range),
+/// strings for `BYTES`, booleans for `BOOL`; `null` is missing.
+pub fn decode(input: &RequestInput) -> Result<Decoded, ApiError> {
     rows_of(input)?;
     let dt = input.datatype.as_str();
     let data = &input.data.0;
-    let name = input.name.clone();
     match dt {
         "FP64" | "FP32" | "FP16" | "BF16" => {
             let narrow = dt != "FP64";
@@ -285,18 +296,18 @@ pub fn to_column(input: &RequestInput) -> Result<Column, ApiError> {
                     other => return Err(wrong(input, i, other)),
                 });
             }
-            Ok(Column::from_f64(name, v))
+            Ok(Decoded::Floats(v))
         }
         "BYTES" => {
-            let mut v: Vec<Option<&str>> = Vec::with_capacity(data.len());
+            let mut v = Vec::with_capacity(data.len());
             for (i, s) in data.iter().enumerate() {
                 v.push(match s {
-                    Scalar::Str(x) => Some(x.as_str()),
+                    Scalar::Str(x) => Some(x.clone()),
                     Scalar::Null => None,
                     other => return Err(wrong(input, i, other)),
                 });
             }
-            Column::from_strings(name, &v).map_err(ApiError::from)
+            Ok(Decoded::Text(v))
         }
         "BOOL" => {
             let mut v = Vec::with_capacity(data.len());
@@ -307,7 +318,7 @@ pub fn to_column(input: &RequestInput) -> Result<Column, ApiError> {
                     other => return Err(wrong(input, i, other)),
                 });
             }
-            Ok(Column::from_i64(name, v))
+            Ok(Decoded::Ints(v))
         }
         _ => {
             let Some((lo, hi)) = int_range(dt) else {
@@ -342,22 +353,36 @@ pub fn to_column(input: &RequestInput) -> Result<Column, ApiError> {
                     ))
                 })?));
             }
-            Ok(Column::from_i64(name, v))
+            Ok(Decoded::Ints(v))
         }
     }
 }
 
-/// The request's inputs as one table, after the checks every model shares: known
-/// inputs only (`allowed`, when the model names its inputs), no input twice, and the
-/// same number of rows in each.
-pub fn to_table(
-    inputs: &[RequestInput],
+/// A decoded tensor as a column named `name`.
+pub fn column_of(name: &str, d: Decoded) -> Result<Column, ApiError> {
+    Ok(match d {
+        Decoded::Floats(v) => Column::from_f64(name, v),
+        Decoded::Ints(v) => Column::from_i64(name, v),
+        Decoded::Text(v) => Column::from_strings(name, &v)?,
+    })
+}
+
+/// One input tensor as a column of its own name (see [`decode`]).
+pub fn to_column(input: &RequestInput) -> Result<Column, ApiError> {
+    column_of(&input.name, decode(input)?)
+}
+
+/// The request's inputs decoded, after the checks every model shares: known inputs
+/// only (`allowed`, when the model names its inputs), no input twice, and the same
+/// number of rows in each. Returns the rows and each input's name and values.
+pub fn decode_all<'a>(
+    inputs: &'a [RequestInput],
     allowed: Option<&[TensorMeta]>,
-) -> Result<Table, ApiError> {
+) -> Result<(usize, Vec<(&'a str, Decoded)>), ApiError> {
     if inputs.is_empty() {
         return Err(ApiError::bad("the request has no inputs"));
     }
-    let mut cols: Vec<Column> = Vec::with_capacity(inputs.len());
+    let mut cols = Vec::with_capacity(inputs.len());
     let mut rows: Option<(usize, &str)> = None;
     for (i, input) in inputs.iter().enumerate() {
         if inputs[..i].iter().any(|p| p.name == input.name) {
@@ -386,9 +411,26 @@ pub fn to_table(
             }
             _ => rows = Some((n, &input.name)),
         }
-        cols.push(to_column(input)?);
+        cols.push((input.name.as_str(), decode(input)?));
     }
+    Ok((rows.map_or(0, |r| r.0), cols))
+}
+
+/// Decoded inputs as one table.
+pub fn table_of(cols: Vec<(&str, Decoded)>) -> Result<Table, ApiError> {
+    let cols = cols
+        .into_iter()
+        .map(|(name, d)| column_of(name, d))
+        .collect::<Result<Vec<_>, _>>()?;
     Table::new(cols).map_err(ApiError::from)
+}
+
+/// The request's inputs as one table (see [`decode_all`]).
+pub fn to_table(
+    inputs: &[RequestInput],
+    allowed: Option<&[TensorMeta]>,
+) -> Result<Table, ApiError> {
+    table_of(decode_all(inputs, allowed)?.1)
 }
 
 /// A column as an output tensor of shape `[n]`.

@@ -20,7 +20,7 @@ use tokio::sync::{Semaphore, oneshot};
 use crate::batch::Job;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
-use crate::protocol::{InferRequest, InferResponse, to_outputs, to_table};
+use crate::protocol::{InferRequest, InferResponse, decode_all, table_of, to_outputs};
 use crate::repo::{Registry, Served};
 
 /// Everything a request may touch.
@@ -310,10 +310,10 @@ async fn answer(
         .map_err(|e| ApiError::bad(format!("the request is not a valid inference request: {e}")))?;
     let model = &served.model;
     let allowed = model.closed_inputs().then_some(model.inputs.as_slice());
-    let table = to_table(&req.inputs, allowed)?;
+    let (rows, cols) = decode_all(&req.inputs, allowed)?;
     let m = &served.metrics;
-    let rows = table.n_rows();
     let out = if let Some(b) = &served.batcher {
+        let table = table_of(cols)?;
         let (reply, rx) = oneshot::channel();
         app.metrics.queued.fetch_add(1, Relaxed);
         if let Err(e) = b.submit(Job {
@@ -335,6 +335,7 @@ async fn answer(
         m.queue_us
             .observe(start.duration_since(arrived).as_micros() as u64);
         let out = if model.heavy() {
+            let table = table_of(cols)?;
             let model = model.clone();
             let params = req.parameters.clone();
             tokio::task::spawn_blocking(move || model.infer(&table, params.as_ref()))
@@ -344,7 +345,7 @@ async fn answer(
             // (Models do not panic on data; should one, this request fails, not the
             // server's thread.)
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                model.infer(&table, req.parameters.as_ref())
+                model.infer_decoded(rows, cols, req.parameters.as_ref())
             }))
             .map_err(|_| ApiError::new(500, "the model failed on this request"))?
         }?;

@@ -323,7 +323,12 @@ impl TabularModel {
     /// and for multiclass `p_<label>` per class.
     pub fn predict_table(&self, table: &Table) -> Result<Table> {
         let pred = self.predict(table)?;
-        let n = table.n_rows();
+        self.prediction_table(pred, table.n_rows())
+    }
+
+    /// The prediction table of [`Self::predict_table`] from [`Self::predict`]'s values
+    /// for `n` rows.
+    pub fn prediction_table(&self, pred: Vec<f64>, n: usize) -> Result<Table> {
         let columns = match self.task() {
             Task::Binary | Task::Regression => vec![Column::from_f64("prediction", pred)],
             Task::Multiclass => {

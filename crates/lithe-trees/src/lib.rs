@@ -15,6 +15,7 @@ pub mod import;
 pub mod model_io;
 pub mod objective;
 pub mod params;
+pub mod rows;
 pub mod tree;
 pub mod weights;
 
