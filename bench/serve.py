@@ -262,7 +262,7 @@ def main():
             rows = oha(url, body, a.seconds, rate=rate, conns=512, csv_out=True)
             by = {}
             for r in rows:
-                by.setdefault(r.get("status", "error"), []).append(float(r["duration"]))
+                by.setdefault(r.get("status") or "error", []).append(float(r["request-duration"]))
             over = {"rate": rate, "requests": len(rows)}
             for code, d in sorted(by.items()):
                 d = np.array(d) * 1000

@@ -105,6 +105,9 @@ impl ModelMetrics {
     }
 }
 
+/// Picks one histogram of a model's metrics.
+type HistogramOf = fn(&ModelMetrics) -> &Histogram;
+
 /// Every metric of the server.
 #[derive(Default)]
 pub struct Metrics {
@@ -189,7 +192,7 @@ impl Metrics {
                 m.executions.load(Relaxed)
             );
         }
-        let hists: [(&str, &str, fn(&ModelMetrics) -> &Histogram); 4] = [
+        let hists: [(&str, &str, HistogramOf); 4] = [
             (
                 "lithe_inference_request_duration_us",
                 "Time from a request's arrival to its answer.",

@@ -24,7 +24,7 @@ pub const FORECAST_FILE: &str = "forecast.json";
 
 /// The family of a loaded model and the model itself.
 pub enum Family {
-    Tabular(TabularModel),
+    Tabular(Box<TabularModel>),
     Recommend(Box<TwoTowerModel>),
     Forecast(ForecastConfig),
 }
@@ -101,7 +101,7 @@ impl Loaded {
             }
         }
         Loaded {
-            family: Family::Tabular(m),
+            family: Family::Tabular(Box::new(m)),
             platform: kind,
             inputs,
             outputs,

@@ -372,13 +372,16 @@ pub fn to_column(input: &RequestInput) -> Result<Column, ApiError> {
     column_of(&input.name, decode(input)?)
 }
 
+/// Decoded inputs with their names.
+pub type Named<'a> = Vec<(&'a str, Decoded)>;
+
 /// The request's inputs decoded, after the checks every model shares: known inputs
 /// only (`allowed`, when the model names its inputs), no input twice, and the same
 /// number of rows in each. Returns the rows and each input's name and values.
 pub fn decode_all<'a>(
     inputs: &'a [RequestInput],
     allowed: Option<&[TensorMeta]>,
-) -> Result<(usize, Vec<(&'a str, Decoded)>), ApiError> {
+) -> Result<(usize, Named<'a>), ApiError> {
     if inputs.is_empty() {
         return Err(ApiError::bad("the request has no inputs"));
     }

@@ -106,7 +106,7 @@ fn scan(dir: &Path) -> std::io::Result<BTreeMap<String, Vec<Found>>> {
                 });
             }
         }
-        versions.sort_by(|a, b| b.version.cmp(&a.version));
+        versions.sort_by_key(|f| std::cmp::Reverse(f.version));
         out.insert(name, versions);
     }
     Ok(out)
