@@ -13,7 +13,8 @@ categorical) for --rounds rounds, saves them (LightGBM text, XGBoost UBJSON), ru
   * batch predict time, median of 3: lithe's `predict_seconds` (its JSON: the table
     already read, features mapped and predicted, output table built) against the
     library's `predict` on the loaded frame (LightGBM `Booster.predict(df)`, XGBoost
-    `Booster.inplace_predict(df)`, its fastest path), same thread count;
+    `Booster.inplace_predict(df)`, its fastest path; `Booster.predict(DMatrix(df))` is
+    reported too), same thread count;
   * with bench/.venv-import (bench/requirements-import.txt), lleaves and treelite
     (tl2cgen-compiled) one-row and batch times on the same model and rows, for the sets
     in --peer-sets (compiling covertype's 700+ trees takes them many minutes).
@@ -209,12 +210,14 @@ def main():
                 model = OUT / f"{name}.lgb.txt"
                 b.save_model(model)
                 lib_predict = lambda: b.predict(Xt, num_threads=args.threads)  # noqa: E731
+                dm_predict = None
             else:
                 b = train_xgb(X, y, task, k, args.rounds, args.threads)
                 model = OUT / f"{name}.xgb.ubj"
                 b.save_model(model)
                 b.set_param({"nthread": args.threads})
                 lib_predict = lambda: b.inplace_predict(Xt)  # noqa: E731
+                dm_predict = lambda: b.predict(xgb.DMatrix(Xt, enable_categorical=True))  # noqa: E731
             lithe_model = OUT / f"{name}.{lib}.lithe"
             cmd = ["tabular", "import", "--from", lib, str(model), "--out", str(lithe_model), "--target", target]
             if classes:
@@ -222,13 +225,15 @@ def main():
             lithe(args, *cmd)
             theirs = np.asarray(lib_predict(), dtype=float)
             t_lib = median_time(lib_predict)
+            t_dm = median_time(dm_predict) if dm_predict else None
             ours, t_lithe = lithe_predict(args, lithe_model, test_csv, task, OUT / f"{name}.{lib}.pred.csv")
             diff = float(np.max(np.abs(ours.reshape(theirs.shape) - theirs)))
             peer = peers(args, lib, model, test_csv, name, task, json.dumps(cats)) \
                 if name in args.peer_sets.split(",") else {}
             r = {"set": name, "lib": lib, "task": task, "rows": len(Xt), "trees": b.num_trees() if lib == "lightgbm"
                  else len(json.loads(b.save_raw("json"))["learner"]["gradient_booster"]["model"]["trees"]),
-                 "max_abs_diff": diff, "lithe_s": t_lithe, "lib_s": t_lib, "speedup": t_lib / t_lithe, **peer}
+                 "max_abs_diff": diff, "lithe_s": t_lithe, "lib_s": t_lib, "speedup": t_lib / t_lithe,
+                 "xgb_dmatrix_predict_s": t_dm, **peer}
             rows.append(r)
             print(json.dumps(r), flush=True)
     print()
