@@ -772,3 +772,45 @@ fn imported_lightgbm_and_xgboost_models_serve_what_the_library_predicts() {
         }
     }
 }
+
+#[test]
+fn shutdown_answers_the_requests_in_flight() {
+    let repo = tempfile::tempdir().unwrap();
+    let dir = repo.path().join("fc/1");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("forecast.json"),
+        r#"{"models": ["auto_ets"], "horizon": 12, "season_length": 12}"#,
+    )
+    .unwrap();
+    let mut s = start(config(repo.path()));
+    // Enough series that the request is still computing when the stop comes.
+    let (mut ids, mut ds, mut y) = (Vec::new(), Vec::new(), Vec::new());
+    let mut rng = lithe_core::rng::SplitMix::new(3);
+    for k in 0..40 {
+        for t in 0..60 {
+            ids.push(json!(format!("s{k}")));
+            ds.push(json!(t));
+            y.push(json!(
+                50.0 + ((t % 12) as f64) * 2.0 + rng.unit() * 5.0 + k as f64
+            ));
+        }
+    }
+    let n = ids.len();
+    let req = json!({"inputs": [
+        {"name": "unique_id", "shape": [n], "datatype": "BYTES", "data": ids},
+        {"name": "ds", "shape": [n], "datatype": "INT64", "data": ds},
+        {"name": "y", "shape": [n], "datatype": "FP64", "data": y},
+    ]});
+    let addr = s.addr;
+    let client = std::thread::spawn(move || post(addr, "/v2/models/fc/infer", &req));
+    while s.app.metrics.in_flight.load(Relaxed) == 0 {
+        std::thread::yield_now();
+    }
+    let _ = s.stop.take().unwrap().send(());
+    let (st, resp) = client.join().unwrap();
+    assert_eq!(st, 200, "{resp}");
+    assert_eq!(resp["outputs"][0]["shape"], json!([40 * 12]));
+    assert!(s.app.stopping.load(Relaxed));
+    s.thread.take().unwrap().join().unwrap();
+}
