@@ -69,6 +69,7 @@ fn help_lists_only_working_commands() {
         "tabular",
         "forecast",
         "recommend",
+        "serve",
         "demo",
     ];
     assert_eq!(commands, [&families[..], &["help"]].concat());
@@ -286,4 +287,24 @@ fn demo_runs_and_prints_a_scoreboard() {
     ] {
         assert!(out.contains(want), "missing {want}: {out}");
     }
+}
+
+#[test]
+fn serve_refuses_a_repository_that_is_not_a_directory() {
+    let o = lithe(&[
+        "serve",
+        "--models",
+        "/nonexistent/lithe-models",
+        "--addr",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--models: /nonexistent/lithe-models is not a directory"),
+        "{err}"
+    );
+    let o = lithe(&["serve", "--models", ".", "--poll-secs", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--poll-secs must be a positive number"));
 }
