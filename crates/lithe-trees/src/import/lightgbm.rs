@@ -11,19 +11,15 @@
 //! negative child `c` is leaf `!c`. The predictor drops values within
 //! `kZeroThreshold` of 0 (they read as 0).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use lithe_core::describe::Task;
-use lithe_core::{Error, Result};
+use lithe_core::Result;
 
 use super::model::{CAT, ImportedModel, Link, NAN_LEFT, Source, ZERO_FLIP};
-use super::{Builder, ImportOptions, Raw, class_labels};
+use super::{Builder, ImportOptions, Raw, bad, check_names, class_labels};
 use crate::data::{Feature, FeatureKind};
-
-fn bad(name: &str, msg: impl std::fmt::Display) -> Error {
-    Error::input(format!("{name}: {msg}"))
-}
 
 /// The file's sections: header keys, one key map per tree, the parameters and the
 /// pandas categories line.
@@ -339,16 +335,7 @@ pub(super) fn import(bytes: &[u8], name: &str, opts: &ImportOptions) -> Result<I
             .collect(),
         None => (0..nf).map(|i| format!("Column_{i}")).collect(),
     };
-    if names.len() != nf {
-        return Err(bad(
-            name,
-            format!("{} feature names for {nf} features", names.len()),
-        ));
-    }
-    let mut seen = HashSet::new();
-    if let Some(d) = names.iter().find(|n| !seen.insert(n.as_str())) {
-        return Err(bad(name, format!("feature '{d}' is named twice")));
-    }
+    check_names(&names, nf, name)?;
     // Categorical features: by feature_infos (a list of codes), the
     // categorical_feature parameter, and the categorical splits.
     let infos: Vec<&str> = h

@@ -21,6 +21,32 @@ use lithe_core::{Error, Result};
 
 pub use model::{ImportedModel, K_ZERO, Link, Node, Source};
 
+/// An input error about the model file `name`.
+fn bad(name: &str, msg: impl std::fmt::Display) -> Error {
+    Error::input(format!("{name}: {msg}"))
+}
+
+/// The model file's feature names: one per feature, none empty, none twice.
+fn check_names(names: &[String], nf: usize, name: &str) -> Result<()> {
+    if names.len() != nf {
+        return Err(bad(
+            name,
+            format!("{} feature names for {nf} features", names.len()),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(d) = names
+        .iter()
+        .find(|n| n.is_empty() || !seen.insert(n.as_str()))
+    {
+        return Err(bad(
+            name,
+            format!("feature name '{d}' is empty or given twice"),
+        ));
+    }
+    Ok(())
+}
+
 /// What the model file does not say: the target's name and the class labels.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImportOptions {

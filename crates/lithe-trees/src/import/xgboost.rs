@@ -11,20 +11,16 @@
 //! objectives, log for Poisson, Gamma, Tweedie) and each tree's leaf is added in f32.
 //! `base_score` is text: a number, or a list such as `[5E-1]` in 3.x.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use serde_json::Value;
 
 use lithe_core::describe::Task;
-use lithe_core::{Error, Result};
+use lithe_core::Result;
 
 use super::model::{CAT, CAT_INVERT, ImportedModel, Link, NAN_LEFT, Source};
-use super::{Builder, ImportOptions, Raw, class_labels};
+use super::{Builder, ImportOptions, Raw, bad, check_names, class_labels};
 use crate::data::{Feature, FeatureKind};
-
-fn bad(name: &str, msg: impl std::fmt::Display) -> Error {
-    Error::input(format!("{name}: {msg}"))
-}
 
 /// XGBoost's JSON or UBJSON, told apart by what follows the opening `{`: JSON has a
 /// quoted key (or whitespace), UBJSON a length marker.
@@ -284,22 +280,7 @@ pub(super) fn import(bytes: &[u8], name: &str, opts: &ImportOptions) -> Result<I
             .collect(),
         _ => (0..nf).map(|i| format!("f{i}")).collect(),
     };
-    if names.len() != nf {
-        return Err(bad(
-            name,
-            format!("{} feature names for {nf} features", names.len()),
-        ));
-    }
-    let mut seen = HashSet::new();
-    if let Some(d) = names
-        .iter()
-        .find(|n| n.is_empty() || !seen.insert(n.as_str()))
-    {
-        return Err(bad(
-            name,
-            format!("feature name '{d}' is empty or given twice"),
-        ));
-    }
+    check_names(&names, nf, name)?;
     let mut is_cat: Vec<bool> = match learner.get("feature_types").and_then(Value::as_array) {
         Some(a) if a.len() == nf => a.iter().map(|t| t.as_str() == Some("c")).collect(),
         _ => vec![false; nf],
