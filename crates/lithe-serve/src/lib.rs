@@ -147,7 +147,7 @@ where
     let batch = BatchConfig {
         max_batch: config.max_batch,
         max_delay_us: config.max_delay_us,
-        queue: config.max_queue.max(config.max_concurrency),
+        queue: config.max_queue,
     };
     let registry = Arc::new(Registry::new(config.models.clone(), metrics.clone(), batch));
     for line in registry

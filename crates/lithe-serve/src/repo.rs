@@ -32,8 +32,8 @@ pub struct Served {
     pub stamp: Stamp,
     pub model: Arc<Loaded>,
     pub metrics: Arc<ModelMetrics>,
-    /// The version's batcher, when micro-batching is on and the model's answers are
-    /// row by row.
+    /// The version's compute queue and batcher, when the model's answers are row by
+    /// row (tabular models).
     pub batcher: Option<Batcher>,
 }
 
@@ -44,7 +44,7 @@ pub struct BatchConfig {
     pub max_batch: usize,
     /// How long the first request of a batch may wait for others.
     pub max_delay_us: u64,
-    /// Requests a batcher may hold waiting.
+    /// Requests a model's queue may hold waiting.
     pub queue: usize,
 }
 
@@ -234,7 +234,7 @@ impl Registry {
     fn served(&self, name: &str, stamp: Stamp, m: Loaded) -> Arc<Served> {
         let model = Arc::new(m);
         let metrics = self.metrics.model(name);
-        let batcher = (self.batch.max_batch > 1 && model.row_aligned()).then(|| {
+        let batcher = model.row_aligned().then(|| {
             Batcher::start(
                 name,
                 model.clone(),

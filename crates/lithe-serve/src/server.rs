@@ -306,6 +306,9 @@ async fn answer(
         )
     })?;
     let _admitted = admit(app)?;
+    if served.batcher.as_ref().is_some_and(|b| b.is_full()) {
+        return Err(crate::batch::full());
+    }
     let req: InferRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad(format!("the request is not a valid inference request: {e}")))?;
     let model = &served.model;
@@ -313,11 +316,12 @@ async fn answer(
     let (rows, cols) = decode_all(&req.inputs, allowed)?;
     let m = &served.metrics;
     let out = if let Some(b) = &served.batcher {
-        let table = table_of(cols)?;
+        let cols = cols.into_iter().map(|(n, d)| (n.to_string(), d)).collect();
         let (reply, rx) = oneshot::channel();
         app.metrics.queued.fetch_add(1, Relaxed);
         if let Err(e) = b.submit(Job {
-            table,
+            cols,
+            rows,
             enqueued: arrived,
             reply,
         }) {

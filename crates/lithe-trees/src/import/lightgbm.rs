@@ -14,8 +14,8 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use lithe_core::describe::Task;
 use lithe_core::Result;
+use lithe_core::describe::Task;
 
 use super::model::{CAT, ImportedModel, Link, NAN_LEFT, Source, ZERO_FLIP};
 use super::{Builder, ImportOptions, Raw, bad, check_names, class_labels};

@@ -15,8 +15,8 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use lithe_core::describe::Task;
 use lithe_core::Result;
+use lithe_core::describe::Task;
 
 use super::model::{CAT, CAT_INVERT, ImportedModel, Link, NAN_LEFT, Source};
 use super::{Builder, ImportOptions, Raw, bad, check_names, class_labels};
