@@ -38,6 +38,8 @@ pub struct Batcher {
     /// Requests queued and not yet taken by the thread.
     pending: Arc<AtomicUsize>,
     capacity: usize,
+    /// The server's metrics (its queue-depth gauge counts this queue too).
+    server: Arc<Metrics>,
 }
 
 impl Batcher {
@@ -51,10 +53,10 @@ impl Batcher {
         let capacity = config.queue.max(1);
         let (tx, rx) = sync_channel(capacity);
         let pending = Arc::new(AtomicUsize::new(0));
-        let taken = pending.clone();
+        let (taken, gauge) = (pending.clone(), server.clone());
         let spawned = std::thread::Builder::new()
             .name(format!("batch-{name}"))
-            .spawn(move || run(rx, &model, &metrics, &server, &taken, config));
+            .spawn(move || run(rx, &model, &metrics, &gauge, &taken, config));
         if let Err(e) = spawned {
             // (Without its thread the queue's receiver is gone: every send fails and
             // requests are answered 503, which says what happened.)
@@ -64,6 +66,7 @@ impl Batcher {
             tx,
             pending,
             capacity,
+            server,
         }
     }
 
@@ -77,10 +80,12 @@ impl Batcher {
     /// comes back as the error to answer.
     pub fn submit(&self, job: Job) -> Result<(), ApiError> {
         self.pending.fetch_add(1, Relaxed);
+        self.server.queued.fetch_add(1, Relaxed);
         match self.tx.try_send(job) {
             Ok(()) => Ok(()),
             Err(e) => {
                 self.pending.fetch_sub(1, Relaxed);
+                self.server.queued.fetch_sub(1, Relaxed);
                 Err(match e {
                     TrySendError::Full(_) => full(),
                     TrySendError::Disconnected(_) => {
@@ -146,11 +151,7 @@ fn run(
 fn infer(model: &Loaded, rows: usize, cols: Vec<(String, Decoded)>) -> Result<Table, ApiError> {
     let (names, values): (Vec<String>, Vec<Decoded>) = cols.into_iter().unzip();
     let named = names.iter().map(String::as_str).zip(values).collect();
-    // (Models do not panic on data; should one, these requests fail, not the thread.)
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        model.infer_decoded(rows, named, None)
-    }))
-    .unwrap_or_else(|_| Err(ApiError::new(500, "the model failed on this request")))
+    ApiError::catch(|| model.infer_decoded(rows, named, None))
 }
 
 /// Run a batch: stacked when the requests agree on their inputs, else (or when the
@@ -160,9 +161,7 @@ fn execute(jobs: Vec<Job>, model: &Loaded, m: &ModelMetrics) {
         let t = Instant::now();
         let rows = job.rows;
         let r = infer(model, rows, job.cols);
-        m.compute_us.observe(t.elapsed().as_micros() as u64);
-        m.batch_rows.observe(rows as u64);
-        m.executions.fetch_add(1, Relaxed);
+        m.executed(t, rows);
         let _ = job.reply.send(r);
     };
     if jobs.len() == 1 {
@@ -179,9 +178,7 @@ fn execute(jobs: Vec<Job>, model: &Loaded, m: &ModelMetrics) {
         jobs.into_iter().for_each(one);
         return;
     };
-    m.compute_us.observe(t.elapsed().as_micros() as u64);
-    m.batch_rows.observe(total as u64);
-    m.executions.fetch_add(1, Relaxed);
+    m.executed(t, total);
     let mut at = 0u32;
     for job in jobs {
         let n = job.rows as u32;

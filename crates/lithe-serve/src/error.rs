@@ -35,6 +35,13 @@ impl ApiError {
         Self::new(503, message)
     }
 
+    /// `f`'s result, or a 500 if it panics. Models do not panic on data; should one,
+    /// its request fails, not the thread that ran it.
+    pub fn catch<T>(f: impl FnOnce() -> Result<T, ApiError>) -> Result<T, ApiError> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+            .unwrap_or_else(|_| Err(ApiError::new(500, "the model failed on this request")))
+    }
+
     /// The outcome label metrics count the error under.
     pub fn outcome(&self) -> &'static str {
         match self.status {

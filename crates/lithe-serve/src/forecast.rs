@@ -9,7 +9,8 @@ use serde_json::{Map, Value};
 use lithe_core::params::{ParamValue, Spec};
 use lithe_core::{Column, ColumnData, Table};
 use lithe_forecast::api::{ModelSpec, Request};
-use lithe_forecast::{Model, ModelParams, SeriesColumns};
+use lithe_forecast::params::model_named;
+use lithe_forecast::{ModelParams, SeriesColumns};
 
 use crate::error::ApiError;
 use crate::protocol::{TensorMeta, param_usize};
@@ -53,7 +54,6 @@ pub struct ForecastConfig {
     models: Vec<ModelSpec>,
     horizon: usize,
     max_horizon: usize,
-    levels: Vec<f64>,
     freq: Option<String>,
 }
 
@@ -100,13 +100,7 @@ impl ForecastConfig {
             .map_err(|e| e.to_string())?;
         let mut models: Vec<ModelSpec> = Vec::new();
         for name in &c.models {
-            let m = Model::parse(name.trim()).ok_or_else(|| {
-                let known: Vec<&str> = Model::ALL.iter().map(|m| m.cli_name()).collect();
-                format!(
-                    "models: unknown model '{name}' (available: {})",
-                    known.join(", ")
-                )
-            })?;
+            let m = model_named(name).map_err(|e| e.to_string())?;
             if !models.iter().any(|s| s.model == m) {
                 models.push(ModelSpec::new(m, settings.clone()));
             }
@@ -115,7 +109,6 @@ impl ForecastConfig {
             models,
             horizon: c.horizon,
             max_horizon,
-            levels: c.level,
             freq: c.freq,
         })
     }
@@ -138,7 +131,7 @@ impl ForecastConfig {
             outputs.push(TensorMeta::column(m.column(), "FP64"));
             if m.model.gives_intervals(&m.settings) {
                 // (StatsForecast's order: the lower bounds, then the upper, by level.)
-                let mut levels = self.levels.clone();
+                let mut levels = m.settings.levels.clone();
                 levels.sort_by(f64::total_cmp);
                 for side in ["lo", "hi"] {
                     for l in &levels {

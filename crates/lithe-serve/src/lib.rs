@@ -99,7 +99,6 @@ fn log(line: &str) {
 /// the repository; on the signal, readiness turns 503 and the requests in flight are
 /// answered before it returns. `on_ready` hears the bound address once it listens.
 pub fn serve(config: Config, on_ready: impl FnOnce(&Running)) -> Result<(), ServeError> {
-    config.check()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.threads)
         .thread_name("lithe-serve")

@@ -91,6 +91,13 @@ impl ModelMetrics {
         }
     }
 
+    /// One model execution of `rows` rows, started at `start`.
+    pub fn executed(&self, start: std::time::Instant, rows: usize) {
+        self.compute_us.observe(start.elapsed().as_micros() as u64);
+        self.batch_rows.observe(rows as u64);
+        self.executions.fetch_add(1, Relaxed);
+    }
+
     pub fn count(&self, outcome: &str) {
         if let Some(i) = OUTCOMES.iter().position(|o| *o == outcome) {
             self.outcomes[i].fetch_add(1, Relaxed);

@@ -318,16 +318,12 @@ async fn answer(
     let out = if let Some(b) = &served.batcher {
         let cols = cols.into_iter().map(|(n, d)| (n.to_string(), d)).collect();
         let (reply, rx) = oneshot::channel();
-        app.metrics.queued.fetch_add(1, Relaxed);
-        if let Err(e) = b.submit(Job {
+        b.submit(Job {
             cols,
             rows,
             enqueued: arrived,
             reply,
-        }) {
-            app.metrics.queued.fetch_sub(1, Relaxed);
-            return Err(e);
-        }
+        })?;
         rx.await
             .map_err(|_| ApiError::new(500, "the model's batch was lost"))??
     } else {
@@ -346,16 +342,9 @@ async fn answer(
                 .await
                 .map_err(|_| ApiError::new(500, "the model failed on this request"))?
         } else {
-            // (Models do not panic on data; should one, this request fails, not the
-            // server's thread.)
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                model.infer_decoded(rows, cols, req.parameters.as_ref())
-            }))
-            .map_err(|_| ApiError::new(500, "the model failed on this request"))?
+            ApiError::catch(|| model.infer_decoded(rows, cols, req.parameters.as_ref()))
         }?;
-        m.compute_us.observe(start.elapsed().as_micros() as u64);
-        m.batch_rows.observe(rows as u64);
-        m.executions.fetch_add(1, Relaxed);
+        m.executed(start, rows);
         out
     };
     m.rows.fetch_add(rows as u64, Relaxed);
