@@ -265,6 +265,20 @@ fn bin_column(
     }
 }
 
+/// The error for a feature the data lacks.
+pub fn missing_feature(name: &str) -> Error {
+    Error::input(format!(
+        "feature column '{name}' is missing from the data (the model was trained with it)"
+    ))
+}
+
+/// The error for text where the model was trained on numbers.
+pub fn text_for_number(name: &str) -> Error {
+    Error::input(format!(
+        "feature column '{name}' holds text but the model was trained on numbers"
+    ))
+}
+
 /// Rows below which [`feature_matrix`] stays on the calling thread.
 const FEW_ROWS: usize = 4096;
 
@@ -276,19 +290,13 @@ pub fn feature_matrix(features: &[Feature], table: &Table) -> Result<Vec<f32>> {
     let nf = features.len();
     let mut cols: Vec<Vec<f32>> = Vec::with_capacity(nf);
     for f in features {
-        let col = table.column(&f.name).ok_or_else(|| {
-            Error::input(format!(
-                "feature column '{}' is missing from the data (the model was trained with it)",
-                f.name
-            ))
-        })?;
+        let col = table
+            .column(&f.name)
+            .ok_or_else(|| missing_feature(&f.name))?;
         cols.push(match &f.kind {
             FeatureKind::Numeric { .. } => {
                 if col.column_type() == ColumnType::Categorical {
-                    return Err(Error::input(format!(
-                        "feature column '{}' holds text but the model was trained on numbers",
-                        f.name
-                    )));
+                    return Err(text_for_number(&f.name));
                 }
                 numeric_values(col.data(), col)
             }

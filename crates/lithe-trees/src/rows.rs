@@ -2,10 +2,10 @@
 //! building a table first: the same feature matrix [`crate::data::feature_matrix`]
 //! makes, the same messages, the same prediction layout.
 
-use lithe_core::{Error, Result, Table};
+use lithe_core::{Result, Table};
 
 use crate::api::TabularModel;
-use crate::data::{Feature, FeatureKind};
+use crate::data::{Feature, FeatureKind, missing_feature, text_for_number};
 
 /// One feature's values for every row, as a front end received them.
 #[derive(Debug, Clone, Copy)]
@@ -26,12 +26,7 @@ fn matrix<'a>(
     let nf = features.len();
     let mut m = vec![0f32; n * nf];
     for (f, feat) in features.iter().enumerate() {
-        let c = cells(&feat.name).ok_or_else(|| {
-            Error::input(format!(
-                "feature column '{}' is missing from the data (the model was trained with it)",
-                feat.name
-            ))
-        })?;
+        let c = cells(&feat.name).ok_or_else(|| missing_feature(&feat.name))?;
         match (&feat.kind, c) {
             (FeatureKind::Numeric { .. }, Cells::Numbers(v)) if v.len() == n => {
                 for (r, x) in v.iter().enumerate() {
@@ -39,10 +34,7 @@ fn matrix<'a>(
                 }
             }
             (FeatureKind::Numeric { .. }, Cells::Text(_)) => {
-                return Err(Error::input(format!(
-                    "feature column '{}' holds text but the model was trained on numbers",
-                    feat.name
-                )));
+                return Err(text_for_number(&feat.name));
             }
             (FeatureKind::Categorical { categories }, Cells::Text(v)) if v.len() == n => {
                 for (r, s) in v.iter().enumerate() {

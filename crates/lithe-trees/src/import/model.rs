@@ -370,12 +370,9 @@ impl ImportedModel {
         let nf = self.width();
         let mut cols: Vec<Vec<f64>> = Vec::with_capacity(self.features.len());
         for (fi, f) in self.features.iter().enumerate() {
-            let col = table.column(&f.name).ok_or_else(|| {
-                Error::input(format!(
-                    "feature column '{}' is missing from the data (the model was trained with it)",
-                    f.name
-                ))
-            })?;
+            let col = table
+                .column(&f.name)
+                .ok_or_else(|| crate::data::missing_feature(&f.name))?;
             let mut v = match &f.kind {
                 FeatureKind::Categorical { categories } => category_codes(col, categories),
                 FeatureKind::Numeric { .. } => {
